@@ -1,0 +1,107 @@
+"""The command line: parse arguments, call :mod:`topogen.pipeline`, print, set the exit code.
+
+Exit codes: 0 clean (or warnings only), 1 problems found (or ``--check`` drift), 2 usage.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import __version__
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="topogen: a declarative topology compiler for Docker.",
+)
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+class Target(str, Enum):
+    compose = "compose"
+    swarm = "swarm"
+
+
+Files = Annotated[list[Path], typer.Argument(help="Topology files.", show_default=False)]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")]
+
+
+def _emit(diags: list, fmt: Format = Format.text) -> None:  # type: ignore[type-arg]
+    from .diagnostics import render
+
+    if diags or fmt is Format.json:
+        stream = sys.stdout if fmt is not Format.text else sys.stderr
+        stream.write(render(diags, fmt.value))
+
+
+@app.command()
+def validate(files: Files, fmt: FormatOpt = Format.text, strict: StrictOpt = False) -> None:
+    """Check topologies and print every problem as file:line:col: [level] message (rule)."""
+    from .pipeline import check
+
+    results = [check(str(f)) for f in files]
+    diags = [d for r in results for d in r.diagnostics]
+    _emit(diags, fmt)
+    raise typer.Exit(1 if any(r.failed(strict=strict) for r in results) else 0)
+
+
+@app.command()
+def build(
+    file: Annotated[Path, typer.Argument(help="The topology file.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output directory (default: beside the topology).")] = None,
+    target: Annotated[Optional[list[Target]], typer.Option("--target", "-t", help="Only this target (repeatable).")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 if a generated file is stale.")] = False,
+    strict: StrictOpt = False,
+) -> None:
+    """Validate a topology and write docker-compose.yml (and docker-stack.yml for swarm)."""
+    from . import pipeline
+
+    out = pipeline.build(str(file), str(output) if output else None, [t.value for t in target or ()], strict=strict)
+    _emit(out.result.diagnostics)
+    if out.result.failed(strict=strict):
+        raise typer.Exit(1)
+    if check:
+        for path in out.stale:
+            typer.echo(f"{path}: stale, run `topogen build {file}`", err=True)
+        raise typer.Exit(1 if out.stale else 0)
+    pipeline.write(out.files)
+    for path in out.files:
+        typer.echo(f"wrote {path}", err=True)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the topology language."""
+    from .schema import text
+
+    sys.stdout.write(text())
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"topogen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """topogen: a declarative topology compiler for Docker."""
+
+
+def main() -> None:
+    app()

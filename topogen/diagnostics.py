@@ -1,0 +1,95 @@
+"""Problems as values: every user mistake is a :class:`Diagnostic`, located in the source."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Iterable, Sequence
+
+Path = tuple[str | int, ...]
+
+
+class Level(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=False)
+class Diagnostic:
+    """One problem: a rule id, a level, a message, and where it is.
+
+    Rules create diagnostics with a ``path`` into the topology (``("networks", "db",
+    "gateway")``); the pipeline fills ``file``, ``line`` and ``col`` from the source map.
+    ``at_key`` points at the key itself rather than its value (unknown keys, duplicates).
+    """
+
+    rule: str
+    message: str
+    path: Path = ()
+    level: Level = Level.ERROR
+    at_key: bool = False
+    file: str = ""
+    line: int = 0
+    col: int = 0
+    hint: str = field(default="", compare=False)
+
+    @property
+    def is_error(self) -> bool:
+        return self.level is Level.ERROR
+
+    def located(self, file: str, line: int, col: int) -> Diagnostic:
+        return replace(self, file=file, line=line, col=col)
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.file, self.line, self.col, self.rule, self.message)
+
+    def format(self) -> str:
+        """yamllint's parsable form: ``file:line:col: [level] message (rule)``."""
+        text = f"{self.file}:{self.line}:{self.col}: [{self.level.value}] {self.message} ({self.rule})"
+        return text + (f"\n    hint: {self.hint}" if self.hint else "")
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "col": self.col,
+            "level": self.level.value,
+            "rule": self.rule,
+            "message": self.message,
+            "path": [str(p) for p in self.path],
+            "hint": self.hint,
+        }
+
+
+def error(rule: str, message: str, path: Path, *, at_key: bool = False, hint: str = "") -> Diagnostic:
+    return Diagnostic(rule, message, path, Level.ERROR, at_key, hint=hint)
+
+
+def warning(rule: str, message: str, path: Path, *, at_key: bool = False, hint: str = "") -> Diagnostic:
+    return Diagnostic(rule, message, path, Level.WARNING, at_key, hint=hint)
+
+
+def sort(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Sorted by position, duplicates (same rule at the same place) removed."""
+    unique = {(d.file, d.line, d.col, d.rule, d.message): d for d in diags}
+    return sorted(unique.values(), key=Diagnostic.sort_key)
+
+
+def has_errors(diags: Iterable[Diagnostic], *, strict: bool = False) -> bool:
+    return any(d.is_error or strict for d in diags)
+
+
+def render(diags: Sequence[Diagnostic], fmt: str = "text") -> str:
+    """Render for humans (``text``), machines (``json``) or GitHub workflow annotations."""
+    if fmt == "json":
+        return json.dumps([d.as_dict() for d in diags], indent=2) + "\n"
+    if fmt == "github":
+        return "".join(_github(d) + "\n" for d in diags)
+    return "".join(d.format() + "\n" for d in diags)
+
+
+def _github(d: Diagnostic) -> str:
+    kind = "error" if d.is_error else "warning"
+    msg = d.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return f"::{kind} file={d.file},line={d.line},col={d.col},title={d.rule}::{msg}"

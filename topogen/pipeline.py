@@ -1,0 +1,232 @@
+"""The one sequencer of the stages: source -> spec -> resolve -> rules -> emit.
+
+This is the library API; the CLI only calls it. :func:`check` runs everything up to the
+rules and returns a :class:`Result`; :func:`compile` emits files for a clean result;
+:func:`build` does both and says which files would change.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+from pydantic import ValidationError
+
+from . import diagnostics as dg
+from . import interpolation, source
+from .diagnostics import Diagnostic, Path, error
+from .resolved import Topology
+
+TARGETS = ("compose", "swarm")
+
+
+@dataclass
+class Result:
+    """What :func:`check` learnt about one topology file."""
+
+    file: str
+    src: source.Source
+    topology: Topology | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.topology is not None and not dg.has_errors(self.diagnostics)
+
+    def failed(self, *, strict: bool = False) -> bool:
+        return self.topology is None or dg.has_errors(self.diagnostics, strict=strict)
+
+
+def check(file: str, text: str | bytes | None = None) -> Result:
+    """Parse, type-check, resolve and run every rule; diagnostics come back located and sorted."""
+    if text is None:
+        src = source.load_path(file)
+    elif isinstance(text, bytes):
+        src = source.load_bytes(text, file)
+    else:
+        src = source.load_text(text, file)
+    result = Result(file, src)
+    found: list[Diagnostic] = list(src.diagnostics)
+    if src.data is not None and not found:
+        topo, problems = _analyse(src.data, file)
+        result.topology = topo
+        found.extend(src.finish(d) for d in problems)
+    result.diagnostics = dg.sort(found)
+    return result
+
+
+def _analyse(data: Any, file: str) -> tuple[Topology | None, list[Diagnostic]]:
+    from . import resolve, rules, spec
+
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else "a scalar"
+        return None, [error("not-a-mapping", f"the topology must be a mapping of keys, not {kind}", ())]
+    data = {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
+    problems = list(_interpolations(data))
+    try:
+        model = spec.Topology.model_validate(data)
+    except ValidationError as exc:
+        return None, problems + list(schema_problems(exc, data))
+    topo, resolve_problems = resolve.resolve(model, file)
+    problems += resolve_problems
+    problems += rules.run(topo)
+    return topo, problems
+
+
+def _interpolations(data: Any) -> Iterator[Diagnostic]:
+    from .resolve import iter_strings
+
+    for path, text in iter_strings(data):
+        if "${" in text:
+            problem = interpolation.check(text)
+            if problem:
+                yield error("invalid-interpolation", problem, path,
+                            hint="write $$ for a literal $, or ${NAME}, ${NAME:-default}")
+
+
+# ---------------------------------------------------------------------- schema errors
+
+
+def _data_path(loc: Iterable[Any], data: Any) -> tuple[Path, bool]:
+    """The part of a Pydantic ``loc`` that exists in the data (union tags skipped), and
+    whether the whole loc was found."""
+    path: list[str | int] = []
+    node = data
+    complete = True
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            path.append(part)
+            node = node[part]
+        else:
+            complete = False
+    return tuple(path), complete
+
+
+def _vocabulary() -> list[str]:
+    from . import spec
+
+    words: set[str] = set()
+    for obj in vars(spec).values():
+        if isinstance(obj, type) and issubclass(obj, spec.Model) and obj is not spec.Model:
+            for name, f in obj.model_fields.items():
+                words.add(f.alias or name)
+    return sorted(words)
+
+
+def schema_problems(exc: ValidationError, data: Any) -> Iterator[Diagnostic]:
+    """Pydantic errors as located diagnostics: deepest branch of a union wins, one per place."""
+    by_path: dict[tuple[Path, str], list[str]] = {}
+    for err in exc.errors(include_url=False):
+        loc = err["loc"]
+        kind = err["type"]
+        path, complete = _data_path(loc, data)
+        if kind == "extra_forbidden":
+            by_path.setdefault((path, "unknown-key"), []).append(str(loc[-1]))
+        elif kind == "missing":
+            by_path.setdefault((path, "missing-key"), []).append(str(loc[-1]))
+        else:
+            by_path.setdefault((path, "invalid-value"), []).append(_message(err))
+    deepest = {p for p, _ in by_path}
+    for (path, rule), messages in sorted(by_path.items(), key=lambda kv: str(kv[0])):
+        if rule == "invalid-value" and any(len(o) > len(path) and o[: len(path)] == path for o in deepest):
+            continue  # another branch of a union got further into this value
+        yield from _schema_diagnostic(path, rule, messages)
+
+
+def _schema_diagnostic(path: Path, rule: str, messages: list[str]) -> Iterator[Diagnostic]:
+    if rule == "unknown-key":
+        key = path[-1] if path else messages[0]
+        close = difflib.get_close_matches(str(key), _vocabulary(), n=1, cutoff=0.7)
+        hint = f"did you mean {close[0]!r}?" if close else ""
+        yield error("unknown-key", f"unknown key {key!r}", path, at_key=True, hint=hint)
+    elif rule == "missing-key":
+        for key in dict.fromkeys(messages):
+            yield error("missing-key", f"missing required key {key!r}", path, at_key=True)
+    else:
+        unique = list(dict.fromkeys(messages))
+        yield error("invalid-value", " or ".join(unique), path)
+
+
+def _message(err: Any) -> str:
+    msg = str(err["msg"])
+    msg = msg.replace("Input should be", "expected").replace("a valid dictionary", "a mapping")
+    return msg[:1].lower() + msg[1:]
+
+
+# ---------------------------------------------------------------------- emit
+
+
+def targets_of(topo: Topology, only: Iterable[str] | None = None) -> list[str]:
+    wanted = list(only) if only else list(topo.targets)
+    return [t for t in TARGETS if t in wanted]
+
+
+def compile(topo: Topology, out_dir: str, targets: Iterable[str] | None = None) -> dict[str, str]:
+    """``{filename: text}`` for each target of the topology (or the given ones)."""
+    files: dict[str, str] = {}
+    for target in targets_of(topo, targets):
+        files.update(_emitter(target)(topo, out_dir))
+    return files
+
+
+def _emitter(target: str) -> Any:
+    if target == "compose":
+        from .emit import compose
+
+        return compose.emit
+    from .emit import swarm  # type: ignore[attr-defined]
+
+    return swarm.emit
+
+
+@dataclass
+class Build:
+    """The outcome of :func:`build`: diagnostics, files by path, and which differ on disk."""
+
+    result: Result
+    files: dict[str, str] = field(default_factory=dict)
+    stale: list[str] = field(default_factory=list)
+
+
+def build(file: str, out_dir: str | None = None, targets: Iterable[str] | None = None,
+          *, strict: bool = False) -> Build:
+    """Check and compile; nothing is written here (see :func:`write`)."""
+    result = check(file)
+    out = Build(result)
+    if result.failed(strict=strict) or result.topology is None:
+        return out
+    directory = out_dir if out_dir is not None else os.path.dirname(os.path.abspath(file))
+    for name, text in compile(result.topology, directory, targets).items():
+        path = os.path.join(directory, name)
+        out.files[path] = text
+        if _read(path) != text:
+            out.stale.append(path)
+    return out
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def write(files: dict[str, str]) -> None:
+    """Write every file atomically (temp file + rename); all files are rendered before any write."""
+    for path, text in files.items():
+        directory = os.path.dirname(path) or "."
+        os.makedirs(directory, exist_ok=True)
+        tmp = os.path.join(directory, f".{os.path.basename(path)}.topogen-tmp-{os.getpid()}")
+        try:
+            with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)

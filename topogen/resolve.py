@@ -1,0 +1,536 @@
+"""Stage 4, resolve: spec -> resolved topology.
+
+Fills defaults, lowers typed options to the engine's driver options, parses addresses,
+ports and mounts, and sorts everything. It is tolerant: what does not parse is kept as
+``None`` and reported once, here, as a located diagnostic; rules then reason over parsed
+values only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from typing import Any, Iterable
+
+from . import resolved as r
+from . import spec
+from .diagnostics import Diagnostic, Path, error
+
+BRIDGE = "com.docker.network.bridge."
+MTU_OPT = "com.docker.network.driver.mtu"
+_TRUE = "true"
+
+
+class Resolver:
+    def __init__(self, topo: spec.Topology, file: str) -> None:
+        self.topo = topo
+        self.file = file
+        self.base_dir = os.path.dirname(os.path.abspath(file))
+        self.diagnostics: list[Diagnostic] = []
+
+    def problem(self, rule: str, message: str, path: Path, hint: str = "") -> None:
+        self.diagnostics.append(error(rule, message, path, hint=hint))
+
+    # ------------------------------------------------------------------ addresses
+    def network_of(self, text: str | None, path: Path) -> r.IPNetwork | None:
+        if text is None:
+            return None
+        try:
+            return ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            self.problem("invalid-cidr", f"{text!r} is not a valid CIDR subnet", path)
+            return None
+
+    def address_of(self, text: str | None, path: Path) -> r.IPAddress | None:
+        if text is None:
+            return None
+        try:
+            return ipaddress.ip_address(text)
+        except ValueError:
+            self.problem("invalid-ip", f"{text!r} is not a valid IP address", path)
+            return None
+
+    def pool(self, p: spec.Pool | spec.Network, path: Path, field_path: Path) -> r.Pool:
+        assert p.subnet is not None
+        aux = tuple(
+            (k, self.address_of(v, (*field_path, "aux_addresses", k)), v)
+            for k, v in sorted((p.aux_addresses or {}).items())
+        )
+        return r.Pool(
+            subnet_text=p.subnet,
+            subnet=self.network_of(p.subnet, (*field_path, "subnet")),
+            ip_range=self.network_of(p.ip_range, (*field_path, "ip_range")),
+            gateway=self.address_of(p.gateway, (*field_path, "gateway")),
+            aux_addresses=aux,
+            path=path,
+            ip_range_text=p.ip_range,
+            gateway_text=p.gateway,
+        )
+
+    # ------------------------------------------------------------------ networks
+    def network(self, key: str, n: spec.Network) -> r.Network:
+        path: Path = ("networks", key)
+        pools: list[r.Pool] = []
+        if n.subnet is not None:
+            pools.append(self.pool(n, path, path))
+        for i, p in enumerate(n.subnets or ()):
+            pools.append(self.pool(p, (*path, "subnets", i), (*path, "subnets", i)))
+        default_name = key if n.external else f"{self.topo.name}_{key}"
+        return r.Network(
+            key=key,
+            name=n.name or default_name,
+            driver=n.driver,
+            external=n.external,
+            internal=n.internal,
+            attachable=n.attachable,
+            enable_ipv6=n.enable_ipv6,
+            pools=tuple(pools),
+            ipam_driver=n.ipam_driver,
+            ipam_options=tuple(sorted((n.ipam_options or {}).items())),
+            driver_opts=tuple(sorted(driver_opts(n).items())),
+            labels=labels(n.labels),
+            path=path,
+            icc=n.icc is not False,
+            bridge_name=n.bridge_name,
+            mtu=n.mtu,
+            parent=n.parent,
+            encrypted=bool(n.encrypted) or "encrypted" in (n.driver_opts or {}),
+        )
+
+    # ------------------------------------------------------------------ volumes
+    def volume(self, key: str, v: spec.Volume) -> r.Volume:
+        kind, driver, opts = volume_options(v)
+        default_name = None if not v.external else None
+        return r.Volume(
+            key=key,
+            name=v.name or default_name,
+            kind=kind,
+            driver=driver,
+            driver_opts=tuple(opts.items()),
+            external=v.external,
+            labels=labels(v.labels),
+            path=("volumes", key),
+            host_path=v.bind.path if v.bind else None,
+        )
+
+    # ------------------------------------------------------------------ services
+    def service(self, name: str, s: spec.Service) -> r.Service:
+        path: Path = ("services", name)
+        deploy = dump(s.deploy) if s.deploy else {}
+        replicas = s.deploy.replicas if s.deploy else None
+        return r.Service(
+            name=name,
+            path=path,
+            image=s.image,
+            build=dump(s.build) if isinstance(s.build, spec.Build) else s.build,
+            network_mode=s.network_mode,
+            attachments=self.attachments(s, path),
+            ports=tuple(p for i, raw in enumerate(s.ports or ()) if (p := self.port(raw, (*path, "ports", i)))),
+            expose=tuple(str(e) for e in s.expose or ()),
+            mounts=self.mounts(s, path),
+            depends_on=dependencies(s, path),
+            environment=environment(s.environment),
+            secrets=grants(s.secrets, (*path, "secrets")),
+            configs=grants(s.configs, (*path, "configs")),
+            links=tuple((l.split(":", 1) + [l.split(":", 1)[0]])[:2] for l in s.links or ())  # type: ignore[misc]
+            if s.links
+            else (),
+            restart=s.restart,
+            replicas=replicas,
+            deploy=deploy,
+            healthcheck=dump(s.healthcheck) if s.healthcheck else None,
+            labels=labels(s.labels),
+            container_name=s.container_name,
+            hostname=s.hostname,
+            privileged=bool(s.privileged),
+            options=options(s),
+            x_compose=tuple((s.x_compose or {}).items()),
+            x_swarm=tuple((s.x_swarm or {}).items()),
+        )
+
+    def attachments(self, s: spec.Service, path: Path) -> tuple[r.Attachment, ...]:
+        if s.networks is None:
+            if s.network_mode:
+                return ()
+            return (r.Attachment("default", None, None, (), None, None, path),)
+        if isinstance(s.networks, list):
+            return tuple(
+                r.Attachment(n, None, None, (), None, None, (*path, "networks", i))
+                for i, n in enumerate(s.networks)
+            )
+        out = []
+        for key, sn in s.networks.items():
+            p = (*path, "networks", key)
+            sn = sn or spec.ServiceNetwork()
+            out.append(
+                r.Attachment(
+                    network=key,
+                    ipv4_address=self.address_of(sn.ipv4_address, (*p, "ipv4_address")),
+                    ipv6_address=self.address_of(sn.ipv6_address, (*p, "ipv6_address")),
+                    aliases=tuple(sn.aliases or ()),
+                    mac_address=sn.mac_address,
+                    priority=sn.priority,
+                    path=p,
+                    ipv4_text=sn.ipv4_address,
+                    ipv6_text=sn.ipv6_address,
+                )
+            )
+        return tuple(out)
+
+    def port(self, raw: int | str | spec.Port, path: Path) -> r.Port | None:
+        if isinstance(raw, spec.Port):
+            target = self.port_range(str(raw.target), path, "target")
+            published = self.port_range(str(raw.published), path, "published") if raw.published is not None else None
+            if target is None:
+                return None
+            return r.Port(target, published, raw.host_ip, raw.protocol, path, raw.mode, raw.name, raw.app_protocol, True)
+        parsed = parse_port(str(raw))
+        if isinstance(parsed, str):
+            self.problem("invalid-port", f"invalid port {raw!r}: {parsed}", path,
+                         hint='write "[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp|sctp]"')
+            return None
+        host_ip, published, target, proto = parsed
+        return r.Port(target, published, host_ip, proto, path)
+
+    def port_range(self, text: str, path: Path, field_name: str) -> r.PortRange | None:
+        rng = parse_range(text)
+        if rng is None:
+            self.problem("invalid-port", f"invalid {field_name} port {text!r}", (*path, field_name))
+        return rng
+
+    def mounts(self, s: spec.Service, path: Path) -> tuple[r.Mount, ...]:
+        out: list[r.Mount] = []
+        for i, m in enumerate(s.mounts or ()):
+            out.append(self.mount(m, (*path, "mounts", i)))
+        for i, v in enumerate(s.volumes or ()):
+            p = (*path, "volumes", i)
+            if isinstance(v, spec.Mount):
+                out.append(self.mount(v, p))
+            elif (m := self.short_mount(v, p)) is not None:
+                out.append(m)
+        tmpfs = [s.tmpfs] if isinstance(s.tmpfs, str) else list(s.tmpfs or ())
+        for i, t in enumerate(tmpfs):
+            p = (*path, "tmpfs") if isinstance(s.tmpfs, str) else (*path, "tmpfs", i)
+            target, _, opts = t.partition(":")
+            out.append(r.Mount("tmpfs", None, target, False, p, from_tmpfs_key=True, tmpfs_options=opts or None))
+        return tuple(out)
+
+    def mount(self, m: spec.Mount, path: Path) -> r.Mount:
+        return r.Mount(
+            type=m.type,
+            source=m.source,
+            target=m.target,
+            read_only=m.read_only,
+            path=path,
+            nocopy=m.nocopy,
+            subpath=m.subpath,
+            propagation=m.propagation,
+            create_host_path=m.create_host_path,
+            selinux=m.selinux,
+            size=m.size,
+            mode=self.mode(m.mode, (*path, "mode")),
+        )
+
+    def short_mount(self, text: str, path: Path) -> r.Mount | None:
+        parts = text.split(":")
+        if len(parts) > 3 or len(parts) < 2 or not parts[0] or not parts[1]:
+            self.problem("invalid-mount", f"invalid volume {text!r}: expected SOURCE:TARGET[:OPTIONS]", path,
+                         hint="anonymous volumes are not supported; name the volume")
+            return None
+        source, target = parts[0], parts[1]
+        opts = parts[2].split(",") if len(parts) == 3 else []
+        unknown = [o for o in opts if o not in SHORT_OPTIONS]
+        if unknown:
+            self.problem("invalid-mount", f"unknown volume option {unknown[0]!r} (Compose would silently ignore it)", path)
+        is_bind = source.startswith((".", "/", "~"))
+        propagation = next((o for o in opts if o in PROPAGATIONS), None)
+        return r.Mount(
+            type="bind" if is_bind else "volume",
+            source=source,
+            target=target,
+            read_only="ro" in opts,
+            path=path,
+            nocopy=True if "nocopy" in opts else None,
+            propagation=propagation,
+            selinux=next((o for o in opts if o in ("z", "Z")), None),
+        )
+
+    def mode(self, value: str | int | None, path: Path) -> int | None:
+        if value is None:
+            return None
+        text = str(value)
+        try:
+            return int(text, 8)
+        except ValueError:
+            self.problem("invalid-mode", f"mode {text!r} is not an octal number", path, hint='write e.g. "1777"')
+            return None
+
+    # ------------------------------------------------------------------ top level
+    def grantable(self, key: str, kind: str, g: spec.Secret | spec.Config) -> r.Grantable:
+        fields = dump(g)
+        return r.Grantable(
+            key=key,
+            kind=kind,
+            fields=tuple(fields.items()),
+            external=g.external,
+            file=g.file,
+            environment=g.environment,
+            content=getattr(g, "content", None),
+            path=(f"{kind}s", key),
+        )
+
+    def policies(self) -> tuple[r.Policy, ...]:
+        out = []
+        for i, p in enumerate(self.topo.policies):
+            path: Path = ("policies", i)
+            for kind in ("allow", "deny"):
+                edge = getattr(p, kind)
+                if edge is not None:
+                    e = r.Edge(edge.from_, edge.to, edge.port, edge.protocol)
+                    out.append(r.Policy(kind, (*path, kind), edge=e, description=p.description))
+            for kind in ("isolated", "no_egress"):
+                subject = getattr(p, kind)
+                if subject is not None:
+                    out.append(r.Policy(kind, (*path, kind), subject=subject, description=p.description))
+        return tuple(out)
+
+    def run(self) -> r.Topology:
+        t = self.topo
+        services = {name: self.service(name, s) for name, s in sorted(t.services.items())}
+        networks = {k: self.network(k, n or spec.Network()) for k, n in sorted(t.networks.items())}
+        if "default" not in networks and any(a.network == "default" for s in services.values() for a in s.attachments):
+            networks["default"] = r.Network(
+                "default", f"{t.name}_default", "bridge", False, False, None, None, (), None, (), (), (),
+                ("networks",), implicit=True,
+            )
+        return r.Topology(
+            name=t.name,
+            file=self.file,
+            base_dir=self.base_dir,
+            targets=tuple(dict.fromkeys(t.targets)),
+            networks=networks,
+            volumes={k: self.volume(k, v or spec.Volume()) for k, v in sorted(t.volumes.items())},
+            secrets={k: self.grantable(k, "secret", g) for k, g in sorted(t.secrets.items())},
+            configs={k: self.grantable(k, "config", g) for k, g in sorted(t.configs.items())},
+            services=services,
+            policies=self.policies(),
+        )
+
+
+def resolve(topo: spec.Topology, file: str) -> tuple[r.Topology, list[Diagnostic]]:
+    """Resolve a validated spec; returns the topology and the parse problems found."""
+    resolver = Resolver(topo, file)
+    result = resolver.run()
+    return result, resolver.diagnostics
+
+
+# ---------------------------------------------------------------------- lowering helpers
+
+PROPAGATIONS = ("rprivate", "private", "rshared", "shared", "rslave", "slave")
+SHORT_OPTIONS = frozenset(("ro", "rw", "nocopy", "z", "Z", *PROPAGATIONS))
+
+
+def _bool(value: bool) -> str:
+    return _TRUE if value else "false"
+
+
+def driver_opts(n: spec.Network) -> dict[str, Any]:
+    """Typed network options lowered to the engine's driver option keys."""
+    opts: dict[str, Any] = {}
+    if n.bridge_name is not None:
+        opts[BRIDGE + "name"] = n.bridge_name
+    if n.icc is not None:
+        opts[BRIDGE + "enable_icc"] = _bool(n.icc)
+    if n.ip_masquerade is not None:
+        opts[BRIDGE + "enable_ip_masquerade"] = _bool(n.ip_masquerade)
+    if n.host_binding_ipv4 is not None:
+        opts[BRIDGE + "host_binding_ipv4"] = n.host_binding_ipv4
+    if n.mtu is not None:
+        opts[MTU_OPT] = str(n.mtu)
+    if n.parent is not None:
+        opts["parent"] = n.parent
+    if n.macvlan_mode is not None:
+        opts["macvlan_mode"] = n.macvlan_mode
+    if n.ipvlan_mode is not None:
+        opts["ipvlan_mode"] = n.ipvlan_mode
+    if n.ipvlan_flag is not None:
+        opts["ipvlan_flag"] = n.ipvlan_flag
+    if n.encrypted:
+        opts["encrypted"] = ""  # the key's presence is what turns encryption on
+    opts.update({k: "" if v is None else v for k, v in (n.driver_opts or {}).items()})
+    return opts
+
+
+def volume_options(v: spec.Volume) -> tuple[str, str | None, dict[str, Any]]:
+    """(kind, driver, driver_opts) of a volume: typed kinds lowered to local-driver options."""
+    raw = {k: "" if val is None else val for k, val in (v.driver_opts or {}).items()}
+    if v.nfs:
+        o = ",".join([f"addr={v.nfs.server}", *v.nfs.options])
+        return "nfs", "local", {"type": "nfs", "o": o, "device": f":{v.nfs.path}"}
+    if v.cifs:
+        c = v.cifs
+        parts = [f"addr={c.server}"]
+        parts += [f"{k}={val}" for k, val in (("username", c.username), ("password", c.password), ("domain", c.domain)) if val]
+        o = ",".join(parts + c.options)
+        return "cifs", "local", {"type": "cifs", "o": o, "device": f"//{c.server}/{c.share}"}
+    if v.tmpfs:
+        t = v.tmpfs
+        parts = [f"{k}={val}" for k, val in (("size", t.size), ("uid", t.uid), ("gid", t.gid)) if val is not None]
+        if t.mode is not None:
+            parts.append(f"mode={t.mode}")
+        return "tmpfs", "local", {"type": "tmpfs", "device": "tmpfs", **({"o": ",".join(parts)} if parts else {})}
+    if v.bind:
+        return "bind", "local", {"type": "none", "o": "bind", "device": v.bind.path}
+    if v.device:
+        d = v.device
+        opts = {"type": d.fs, "device": d.path}
+        if d.options:
+            opts["o"] = ",".join(d.options)
+        return "device", "local", opts
+    if v.driver and v.driver != "local":
+        return "plugin", v.driver, raw
+    return "local", v.driver, raw
+
+
+def labels(value: dict[str, Any] | list[str] | None) -> r.Pairs:
+    if value is None:
+        return ()
+    if isinstance(value, list):
+        items = [(item.partition("=")[0], item.partition("=")[2]) for item in value]
+    else:
+        items = [(k, _text(v)) for k, v in value.items()]
+    return tuple(sorted(items))
+
+
+def environment(value: dict[str, Any] | list[str] | None) -> r.Pairs:
+    """Environment as (name, value) pairs; a bare NAME (value None) passes the host's value."""
+    if value is None:
+        return ()
+    if isinstance(value, list):
+        return tuple((k, v if sep else None) for k, sep, v in (item.partition("=") for item in value))
+    return tuple((k, None if v is None else _text(v)) for k, v in value.items())
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def dependencies(s: spec.Service, path: Path) -> tuple[r.Dependency, ...]:
+    if s.depends_on is None:
+        return ()
+    if isinstance(s.depends_on, list):
+        return tuple(
+            r.Dependency(d, "service_started", None, None, (*path, "depends_on", i)) for i, d in enumerate(s.depends_on)
+        )
+    return tuple(
+        r.Dependency(k, (v or spec.DependsOn()).condition, v.restart if v else None, v.required if v else None,
+                     (*path, "depends_on", k))
+        for k, v in s.depends_on.items()
+    )
+
+
+def grants(items: list[str | spec.FileRef] | None, path: Path) -> tuple[r.FileGrant, ...]:
+    out = []
+    for i, g in enumerate(items or ()):
+        if isinstance(g, str):
+            out.append(r.FileGrant(g, None, None, None, None, (*path, i), False))
+        else:
+            mode = int(str(g.mode), 8) if g.mode is not None and str(g.mode).isdigit() else None
+            out.append(r.FileGrant(g.source, g.target, g.uid, g.gid, mode, (*path, i), True))
+    return tuple(out)
+
+
+#: Service keys carried into Compose as they are, in this order (after the typed ones).
+PLAIN_OPTIONS = (
+    "command", "entrypoint", "env_file", "user", "working_dir", "domainname",
+    "dns", "dns_search", "extra_hosts", "mac_address", "cap_add", "cap_drop", "read_only",
+    "security_opt", "sysctls", "ulimits", "logging", "profiles", "init", "stop_grace_period",
+    "stop_signal", "tty", "stdin_open", "shm_size",
+)
+
+
+def options(s: spec.Service) -> r.Pairs:
+    out = []
+    for key in PLAIN_OPTIONS:
+        value = getattr(s, key)
+        if value is not None:
+            out.append((key, dump(value) if isinstance(value, spec.Model) else _plain(value)))
+    return tuple(out)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, spec.Model):
+        return dump(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def dump(model: Any) -> Any:
+    """A spec model as plain data: unset fields dropped, aliases used, nested models too."""
+    if isinstance(model, spec.Model):
+        return {k: _plain(v) for k, v in model.model_dump(by_alias=True, exclude_none=True).items()}
+    return _plain(model)
+
+
+# ---------------------------------------------------------------------- ports
+
+_PORT_RE = re.compile(
+    r"^(?:(?:(?P<ip>\[[0-9a-fA-F:.]+\]|[0-9.]+|[0-9a-fA-F:]*:[0-9a-fA-F:]*):)?(?P<host>[0-9]*(?:-[0-9]+)?):)?"
+    r"(?P<container>[0-9]+(?:-[0-9]+)?)(?:/(?P<proto>[a-z]+))?$"
+)
+
+
+def parse_range(text: str) -> r.PortRange | None:
+    m = re.fullmatch(r"([0-9]+)(?:-([0-9]+))?", text)
+    if not m:
+        return None
+    start = int(m.group(1))
+    end = int(m.group(2)) if m.group(2) else start
+    if not (0 < start <= end <= 65535):
+        return None
+    return r.PortRange(start, end)
+
+
+def parse_port(text: str) -> tuple[str | None, r.PortRange | None, r.PortRange, str] | str:
+    """Parse Compose's short port syntax; returns the parts or an error message."""
+    m = _PORT_RE.match(text.strip())
+    if not m:
+        return "expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]"
+    proto = m.group("proto") or "tcp"
+    if proto not in ("tcp", "udp", "sctp"):
+        return f"invalid protocol {proto!r} (tcp, udp or sctp)"
+    target = parse_range(m.group("container"))
+    if target is None:
+        return "container port out of range 1-65535"
+    host = m.group("host")
+    published = parse_range(host) if host else None
+    if host and published is None:
+        return "host port out of range 1-65535"
+    ip = m.group("ip")
+    if ip:
+        ip = ip.strip("[]")
+        try:
+            ipaddress.ip_address(ip)
+        except ValueError:
+            return f"invalid host IP {ip!r}"
+    if published and published.end - published.start not in (0, target.end - target.start) and target.start != target.end:
+        return "host and container port ranges differ in length"
+    return ip or None, published, target, proto
+
+
+def iter_strings(data: Any, path: Path = ()) -> Iterable[tuple[Path, str]]:
+    """Every string value (and mapping key) in plain data, with its path."""
+    if isinstance(data, str):
+        yield path, data
+    elif isinstance(data, dict):
+        for k, v in data.items():
+            yield from iter_strings(v, (*path, k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from iter_strings(v, (*path, i))

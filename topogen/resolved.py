@@ -1,0 +1,223 @@
+"""The resolved topology: frozen dataclasses with defaults filled, values parsed and sorted.
+
+This is the intermediate representation between the spec and everything after it (rules,
+analyses, emitters). Every element remembers the path it came from, so a diagnostic about
+it points at the exact line of the topology.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+from .diagnostics import Path
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Pairs = tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Pool:
+    subnet_text: str
+    subnet: IPNetwork | None  # None when the text is not a valid CIDR
+    ip_range: IPNetwork | None
+    gateway: IPAddress | None
+    aux_addresses: tuple[tuple[str, IPAddress | None, str], ...]  # (name, parsed, text)
+    path: Path
+    ip_range_text: str | None = None
+    gateway_text: str | None = None
+
+
+@dataclass(frozen=True)
+class Network:
+    key: str
+    name: str  # the engine's name
+    driver: str
+    external: bool
+    internal: bool
+    attachable: bool | None
+    enable_ipv6: bool | None
+    pools: tuple[Pool, ...]
+    ipam_driver: str | None
+    ipam_options: Pairs
+    driver_opts: Pairs  # typed options lowered, then raw driver_opts merged over them
+    labels: Pairs
+    path: Path
+    implicit: bool = False  # Compose's "default" network, not declared by the user
+    icc: bool = True
+    bridge_name: str | None = None
+    mtu: int | None = None
+    parent: str | None = None
+    encrypted: bool = False
+
+
+@dataclass(frozen=True)
+class Volume:
+    key: str
+    name: str | None
+    kind: str  # local | nfs | cifs | tmpfs | bind | device | plugin
+    driver: str | None
+    driver_opts: Pairs
+    external: bool
+    labels: Pairs
+    path: Path
+    host_path: str | None = None  # bind-backed: the host directory as written
+
+
+@dataclass(frozen=True)
+class Attachment:
+    network: str
+    ipv4_address: IPAddress | None
+    ipv6_address: IPAddress | None
+    aliases: tuple[str, ...]
+    mac_address: str | None
+    priority: int | None
+    path: Path
+    ipv4_text: str | None = None
+    ipv6_text: str | None = None
+
+
+@dataclass(frozen=True)
+class PortRange:
+    start: int
+    end: int
+
+    def __str__(self) -> str:
+        return str(self.start) if self.start == self.end else f"{self.start}-{self.end}"
+
+
+@dataclass(frozen=True)
+class Port:
+    target: PortRange
+    published: PortRange | None
+    host_ip: str | None
+    protocol: str
+    path: Path
+    mode: str | None = None
+    name: str | None = None
+    app_protocol: str | None = None
+    long_form: bool = False
+
+
+@dataclass(frozen=True)
+class Mount:
+    type: str  # volume | bind | tmpfs
+    source: str | None
+    target: str
+    read_only: bool
+    path: Path
+    nocopy: bool | None = None
+    subpath: str | None = None
+    propagation: str | None = None
+    create_host_path: bool | None = None
+    selinux: str | None = None
+    size: str | int | None = None
+    mode: int | None = None  # tmpfs mode, as a number
+    from_tmpfs_key: bool = False  # declared with the service's ``tmpfs`` shorthand
+    tmpfs_options: str | None = None
+
+
+@dataclass(frozen=True)
+class Dependency:
+    service: str
+    condition: str
+    restart: bool | None
+    required: bool | None
+    path: Path
+
+
+@dataclass(frozen=True)
+class FileGrant:
+    source: str
+    target: str | None
+    uid: str | None
+    gid: str | None
+    mode: int | None
+    path: Path
+    long_form: bool
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    path: Path
+    image: str | None
+    build: Any
+    network_mode: str | None
+    attachments: tuple[Attachment, ...]
+    ports: tuple[Port, ...]
+    expose: tuple[str, ...]
+    mounts: tuple[Mount, ...]
+    depends_on: tuple[Dependency, ...]
+    environment: Pairs
+    secrets: tuple[FileGrant, ...]
+    configs: tuple[FileGrant, ...]
+    links: tuple[tuple[str, str], ...]  # (service, alias)
+    restart: str | None
+    replicas: int | None
+    deploy: dict[str, Any]
+    healthcheck: dict[str, Any] | None
+    labels: Pairs
+    container_name: str | None
+    hostname: str | None
+    privileged: bool
+    options: Pairs  # remaining Compose keys, already in Compose form, in a stable order
+    x_compose: Pairs
+    x_swarm: Pairs
+
+    @property
+    def mode_target(self) -> str | None:
+        """The service or container whose namespace a service:/container: mode shares."""
+        if self.network_mode and ":" in self.network_mode:
+            return self.network_mode.split(":", 1)[1]
+        return None
+
+    def attachment(self, network: str) -> Attachment | None:
+        return next((a for a in self.attachments if a.network == network), None)
+
+
+@dataclass(frozen=True)
+class Grantable:
+    """A top-level secret or config."""
+
+    key: str
+    kind: str  # secret | config
+    fields: Pairs
+    external: bool
+    file: str | None
+    environment: str | None
+    content: str | None
+    path: Path
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    port: int | None
+    protocol: str
+
+
+@dataclass(frozen=True)
+class Policy:
+    kind: str  # allow | deny | isolated | no_egress
+    path: Path
+    edge: Edge | None = None
+    subject: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Topology:
+    name: str
+    file: str
+    base_dir: str
+    targets: tuple[str, ...]
+    networks: dict[str, Network]
+    volumes: dict[str, Volume]
+    secrets: dict[str, Grantable]
+    configs: dict[str, Grantable]
+    services: dict[str, Service]
+    policies: tuple[Policy, ...] = field(default=())

@@ -1,0 +1,5 @@
+"""Rules: drivers."""
+
+from __future__ import annotations
+
+RULES = ()

@@ -1,0 +1,5 @@
+"""Rules: names."""
+
+from __future__ import annotations
+
+RULES = ()

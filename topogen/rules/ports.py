@@ -1,0 +1,5 @@
+"""Rules: ports."""
+
+from __future__ import annotations
+
+RULES = ()

@@ -1,0 +1,116 @@
+"""References: every name a service uses is declared, and modes do not conflict."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Iterable, Iterator
+
+from ..diagnostics import Diagnostic, error
+from ..resolved import Topology
+
+
+def _suggest(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+def undefined_network(topo: Topology) -> Iterator[Diagnostic]:
+    """A service joins a network that is not declared.
+
+    ``services: {web: {networks: [fronted]}}`` with only ``frontend`` declared.
+    """
+    for s in topo.services.values():
+        for a in s.attachments:
+            if a.network not in topo.networks:
+                yield error("undefined-network", f'service "{s.name}" refers to undefined network "{a.network}"',
+                            a.path, at_key=True, hint=_suggest(a.network, topo.networks))
+
+
+def undefined_volume(topo: Topology) -> Iterator[Diagnostic]:
+    """A volume mount names a volume that is not declared.
+
+    ``mounts: [{source: pgdata, target: /data}]`` with no ``volumes: {pgdata: {}}``.
+    """
+    for s in topo.services.values():
+        for m in s.mounts:
+            if m.type == "volume" and m.source is not None and m.source not in topo.volumes:
+                yield error("undefined-volume", f'service "{s.name}" mounts undefined volume "{m.source}"',
+                            (*m.path, "source"),
+                            hint=_suggest(m.source, topo.volumes))
+
+
+def undefined_secret_or_config(topo: Topology) -> Iterator[Diagnostic]:
+    """A service is granted a secret or config that is not declared.
+
+    ``secrets: [db_pasword]`` with only ``db_password`` declared.
+    """
+    for s in topo.services.values():
+        for kind, grants, known in (("secret", s.secrets, topo.secrets), ("config", s.configs, topo.configs)):
+            for g in grants:
+                if g.source not in known:
+                    yield error(f"undefined-{kind}", f'service "{s.name}" refers to undefined {kind} "{g.source}"',
+                                g.path, hint=_suggest(g.source, known))
+
+
+def undefined_dependency(topo: Topology) -> Iterator[Diagnostic]:
+    """``depends_on`` or ``links`` names a service that does not exist, or the service itself.
+
+    ``depends_on: [postgress]``.
+    """
+    for s in topo.services.values():
+        for d in s.depends_on:
+            if d.service not in topo.services:
+                yield error("undefined-dependency", f'service "{s.name}" depends on undefined service "{d.service}"',
+                            d.path, at_key=True, hint=_suggest(d.service, topo.services))
+            elif d.service == s.name:
+                yield error("undefined-dependency", f'service "{s.name}" depends on itself', d.path, at_key=True)
+        for i, (target, _alias) in enumerate(s.links):
+            if target not in topo.services:
+                yield error("undefined-dependency", f'service "{s.name}" links to undefined service "{target}"',
+                            (*s.path, "links", i), hint=_suggest(target, topo.services))
+
+
+def network_mode(topo: Topology) -> Iterator[Diagnostic]:
+    """``network_mode`` is one of host, none, bridge, service:X, container:X, and X exists.
+
+    ``network_mode: service:mian-app``.
+    """
+    for s in topo.services.values():
+        mode = s.network_mode
+        if mode is None:
+            continue
+        path = (*s.path, "network_mode")
+        kind, _, target = mode.partition(":")
+        if mode in ("host", "none", "bridge"):
+            continue
+        if kind == "service" and target:
+            if target not in topo.services:
+                yield error("undefined-service", f'service "{target}" not found for network_mode "{mode}"', path,
+                            hint=_suggest(target, topo.services))
+            elif target == s.name:
+                yield error("undefined-service", f'service "{s.name}" cannot share its own network namespace', path)
+        elif kind != "container" or not target:
+            yield error("invalid-network-mode", f'invalid network_mode "{mode}"', path,
+                        hint="use host, none, bridge, service:NAME or container:NAME")
+
+
+def network_mode_with_networks(topo: Topology) -> Iterator[Diagnostic]:
+    """``network_mode`` and ``networks`` are mutually exclusive (Compose rejects the file).
+
+    ``{network_mode: host, networks: [frontend]}``.
+    """
+    for s in topo.services.values():
+        if s.network_mode and s.attachments:
+            yield error("network-mode-with-networks",
+                        f'service "{s.name}" declares both network_mode and networks', (*s.path, "network_mode"),
+                        at_key=True, hint="remove networks, or drop network_mode")
+
+
+RULES = (
+    undefined_network,
+    undefined_volume,
+    undefined_secret_or_config,
+    undefined_dependency,
+    network_mode,
+    network_mode_with_networks,
+)

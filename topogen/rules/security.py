@@ -1,0 +1,5 @@
+"""Rules: security."""
+
+from __future__ import annotations
+
+RULES = ()

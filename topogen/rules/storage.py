@@ -1,0 +1,5 @@
+"""Rules: storage."""
+
+from __future__ import annotations
+
+RULES = ()

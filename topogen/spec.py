@@ -1,0 +1,420 @@
+"""Stage 2, spec: the topology language as Pydantic v2 input models.
+
+Shape and types only: every model forbids unknown keys, and cross-field checks live in
+:mod:`topogen.rules`, so that each diagnostic points at the exact field. Compose's own
+vocabulary is used wherever Compose has a word; where Compose is stringly-typed (driver
+options, local-volume ``o=`` strings) the language is typed and higher-level.
+
+The JSON Schema printed by ``topogen schema`` is generated from these models.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Scalar = Union[str, int, float, bool]
+StrMap = dict[str, Union[str, int, float, bool, None]]
+Labels = Annotated[
+    Union[dict[str, Union[str, int, float, bool]], list[str]],
+    Field(description="Labels, as a mapping or a list of KEY=VALUE strings."),
+]
+Duration = Annotated[str, Field(description="A Go duration such as 30s, 1m30s or 500ms.")]
+Size = Annotated[Union[str, int], Field(description="A byte size: a number of bytes or 100m, 1g, 512k.")]
+Mode = Annotated[
+    Union[str, int],
+    Field(description='A file mode in octal digits, such as "1777" or "0755" (quote it).'),
+]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+# --------------------------------------------------------------------------- networks
+
+
+class Pool(Model):
+    """One IPAM pool of a network."""
+
+    subnet: str = Field(description="The pool in CIDR notation, e.g. 172.20.0.0/16 or fd00:1::/64.")
+    ip_range: str | None = Field(None, description="Sub-range (CIDR) that the engine allocates dynamic addresses from.")
+    gateway: str | None = Field(None, description="The gateway address; must lie inside the subnet.")
+    aux_addresses: dict[str, str] | None = Field(
+        None, description="Addresses the engine must not hand out, by host name."
+    )
+
+
+class Network(Model):
+    """A network: a driver, its typed options and its IPAM configuration."""
+
+    driver: str = Field(
+        "bridge",
+        description="bridge, overlay, macvlan, ipvlan or a third-party driver name. "
+        "host and none are network modes of a service, not networks.",
+    )
+    name: str | None = Field(None, description="The engine's name for the network (default: <project>_<key>).")
+    external: bool = Field(False, description="The network exists already; topogen does not create it.")
+    internal: bool = Field(False, description="No route to the outside world; published ports are unreachable.")
+    attachable: bool | None = Field(None, description="Overlay only: let standalone (Compose) containers join.")
+    enable_ipv6: bool | None = Field(None, description="Allocate the IPv6 pools of this network.")
+    subnet: str | None = Field(None, description="Shorthand for the first IPAM pool: its subnet.")
+    ip_range: str | None = Field(None, description="Shorthand: ip_range of the first pool.")
+    gateway: str | None = Field(None, description="Shorthand: gateway of the first pool.")
+    aux_addresses: dict[str, str] | None = Field(None, description="Shorthand: aux_addresses of the first pool.")
+    subnets: list[Pool] | None = Field(None, description="Further IPAM pools (e.g. an IPv6 one).")
+    ipam_driver: str | None = Field(None, description="IPAM driver (default: the engine's).")
+    ipam_options: dict[str, str] | None = Field(None, description="IPAM driver options.")
+    mtu: int | None = Field(None, description="Interface MTU (com.docker.network.driver.mtu).")
+    bridge_name: str | None = Field(
+        None, description="bridge: the Linux interface name (at most 15 characters)."
+    )
+    icc: bool | None = Field(None, description="bridge: inter-container communication (default true).")
+    ip_masquerade: bool | None = Field(None, description="bridge: masquerade outgoing traffic (default true).")
+    host_binding_ipv4: str | None = Field(None, description="bridge: default host IP for published ports.")
+    parent: str | None = Field(None, description="macvlan/ipvlan: the parent interface, e.g. eth0 or eth0.50.")
+    macvlan_mode: Literal["bridge", "vepa", "passthru", "private"] | None = Field(
+        None, description="macvlan: the mode (default bridge)."
+    )
+    ipvlan_mode: Literal["l2", "l3", "l3s"] | None = Field(None, description="ipvlan: the mode (default l2).")
+    ipvlan_flag: Literal["bridge", "private", "vepa"] | None = Field(
+        None, description="ipvlan: the flag (default bridge)."
+    )
+    encrypted: bool | None = Field(
+        None, description="overlay: IPsec encryption of the data plane. Only true emits the option."
+    )
+    driver_opts: StrMap | None = Field(None, description="Raw driver options, merged over the typed ones.")
+    labels: Labels | None = None
+
+
+# --------------------------------------------------------------------------- volumes
+
+
+class Nfs(Model):
+    """An NFS export mounted by the local driver."""
+
+    server: str = Field(description="NFS server address or host name (addr=).")
+    path: str = Field(description="The exported path on the server, e.g. /exports/uploads.")
+    options: list[str] = Field(default_factory=list, description="Further mount options, e.g. [rw, nfsvers=4].")
+
+
+class Cifs(Model):
+    """A CIFS/SMB share mounted by the local driver."""
+
+    server: str = Field(description="The file server's address or host name.")
+    share: str = Field(description="The share name (device //server/share).")
+    username: str | None = Field(None, description="User name.")
+    password: str | None = Field(
+        None, description="Password: write a ${VAR} reference, never the password itself."
+    )
+    domain: str | None = Field(None, description="Windows domain.")
+    options: list[str] = Field(default_factory=list, description="Further mount options, e.g. [vers=3.0].")
+
+
+class TmpfsVolume(Model):
+    """A memory-backed named volume (data is lost when it is unmounted)."""
+
+    size: Size | None = None
+    uid: int | None = Field(None, description="Owner uid of the mount root.")
+    gid: int | None = Field(None, description="Owner gid of the mount root.")
+    mode: Mode | None = None
+
+
+class BindVolume(Model):
+    """A named volume backed by a host directory (local driver, o=bind)."""
+
+    path: str = Field(description="The host directory; relative paths are resolved against the topology file.")
+
+
+class Device(Model):
+    """A block device with an existing filesystem, mounted by the local driver."""
+
+    path: str = Field(description="The device, e.g. /dev/sdb1 (it must already carry the filesystem).")
+    fs: str = Field("ext4", description="The filesystem type (type=).")
+    options: list[str] = Field(default_factory=list, description="Mount options, e.g. [noatime, nodiratime].")
+
+
+class Volume(Model):
+    """A named volume. At most one of nfs, cifs, tmpfs, bind, device, driver describes its kind;
+    none means a plain local volume."""
+
+    name: str | None = Field(None, description="The engine's name (default: <project>_<key>).")
+    external: bool = Field(False, description="The volume exists already; topogen does not create it.")
+    nfs: Nfs | None = None
+    cifs: Cifs | None = None
+    tmpfs: TmpfsVolume | None = None
+    bind: BindVolume | None = None
+    device: Device | None = None
+    driver: str | None = Field(None, description="A volume plugin driver, e.g. rexray/ebs (default: local).")
+    driver_opts: StrMap | None = Field(None, description="Raw driver options.")
+    labels: Labels | None = None
+
+
+# --------------------------------------------------------------------------- secrets / configs
+
+
+class Secret(Model):
+    """A secret: from a file, an environment variable, or external."""
+
+    file: str | None = Field(None, description="Path of the file holding the secret.")
+    environment: str | None = Field(None, description="Name of an environment variable holding the secret.")
+    external: bool = False
+    name: str | None = None
+    labels: Labels | None = None
+
+
+class Config(Model):
+    """A config: from a file, an environment variable, inline content, or external."""
+
+    file: str | None = None
+    environment: str | None = None
+    content: str | None = Field(None, description="Inline content.")
+    external: bool = False
+    name: str | None = None
+    labels: Labels | None = None
+
+
+class FileRef(Model):
+    """Long form of a secret or config granted to a service."""
+
+    source: str
+    target: str | None = None
+    uid: str | None = None
+    gid: str | None = None
+    mode: Mode | None = None
+
+
+# --------------------------------------------------------------------------- services
+
+
+class ServiceNetwork(Model):
+    """A service's attachment to one network."""
+
+    ipv4_address: str | None = Field(None, description="Static IPv4 address (needs a declared subnet).")
+    ipv6_address: str | None = Field(None, description="Static IPv6 address (needs enable_ipv6).")
+    aliases: list[str] | None = Field(None, description="Extra DNS names on this network.")
+    mac_address: str | None = Field(None, description="MAC address on this network.")
+    priority: int | None = Field(None, description="Connection order (higher first).")
+
+
+class Port(Model):
+    """Long form of a published port."""
+
+    target: int | str = Field(description="Container port or range.")
+    published: int | str | None = Field(None, description="Host port or range (default: random).")
+    host_ip: str | None = Field(None, description="Host address to bind.")
+    protocol: Literal["tcp", "udp", "sctp"] = "tcp"
+    mode: Literal["ingress", "host"] | None = Field(None, description="Swarm only: ingress (mesh) or host.")
+    name: str | None = None
+    app_protocol: str | None = None
+
+
+class Mount(Model):
+    """A mount: a named volume, a host path (bind) or a tmpfs."""
+
+    type: Literal["volume", "bind", "tmpfs"] = Field("volume", description="volume (default), bind or tmpfs.")
+    source: str | None = Field(None, description="Volume name (volume) or host path (bind; relative to the topology).")
+    target: str = Field(description="Absolute path in the container.")
+    read_only: bool = False
+    nocopy: bool | None = Field(None, description="volume: do not copy the image's content into a new volume.")
+    subpath: str | None = Field(None, description="volume: mount a sub-directory of the volume.")
+    propagation: Literal["rprivate", "private", "rshared", "shared", "rslave", "slave"] | None = None
+    create_host_path: bool | None = Field(None, description="bind: create a missing host path (Compose default true).")
+    selinux: Literal["z", "Z"] | None = Field(None, description="bind: SELinux relabel, shared (z) or private (Z).")
+    size: Size | None = Field(None, description="tmpfs: size limit.")
+    mode: Mode | None = Field(None, description="tmpfs: mode of the mount root.")
+
+
+class DependsOn(Model):
+    """Long form of a dependency."""
+
+    condition: Literal["service_started", "service_healthy", "service_completed_successfully"] = "service_started"
+    restart: bool | None = None
+    required: bool | None = None
+
+
+class Healthcheck(Model):
+    test: str | list[str] | None = Field(None, description='The check: a shell string or ["CMD", ...].')
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    retries: int | None = None
+    start_period: Duration | None = None
+    start_interval: Duration | None = None
+    disable: bool | None = None
+
+
+class Build(Model):
+    context: str = "."
+    dockerfile: str | None = None
+    args: StrMap | list[str] | None = None
+    target: str | None = None
+    labels: Labels | None = None
+    cache_from: list[str] | None = None
+    network: str | None = None
+
+
+class Resources(Model):
+    cpus: float | str | None = None
+    memory: Size | None = None
+    pids: int | None = None
+
+
+class Limits(Model):
+    limits: Resources | None = None
+    reservations: Resources | None = None
+
+
+class Placement(Model):
+    constraints: list[str] | None = None
+    preferences: list[dict[str, str]] | None = Field(None, description='e.g. [{spread: "node.labels.zone"}]')
+    max_replicas_per_node: int | None = None
+
+
+class RestartPolicy(Model):
+    condition: Literal["none", "on-failure", "any"] | None = None
+    delay: Duration | None = None
+    max_attempts: int | None = None
+    window: Duration | None = None
+
+
+class UpdateConfig(Model):
+    parallelism: int | None = None
+    delay: Duration | None = None
+    failure_action: Literal["continue", "rollback", "pause"] | None = None
+    monitor: Duration | None = None
+    max_failure_ratio: float | None = None
+    order: Literal["start-first", "stop-first"] | None = None
+
+
+class Deploy(Model):
+    mode: Literal["replicated", "global", "replicated-job", "global-job"] | None = None
+    replicas: int | None = None
+    endpoint_mode: Literal["vip", "dnsrr"] | None = None
+    resources: Limits | None = None
+    placement: Placement | None = None
+    restart_policy: RestartPolicy | None = None
+    update_config: UpdateConfig | None = None
+    rollback_config: UpdateConfig | None = None
+    labels: Labels | None = None
+
+
+class Logging(Model):
+    driver: str | None = None
+    options: dict[str, str | int] | None = None
+
+
+class Ulimit(Model):
+    soft: int
+    hard: int
+
+
+class Service(Model):
+    """A service: Compose's vocabulary, with typed ports, networks and mounts."""
+
+    image: str | None = Field(None, description="The image to run.")
+    build: str | Build | None = Field(None, description="Build context (string) or build options.")
+    command: str | list[str] | None = None
+    entrypoint: str | list[str] | None = None
+    environment: StrMap | list[str] | None = Field(
+        None, description="Environment: a mapping or KEY=VALUE list. ${VAR} is interpolated by Compose."
+    )
+    env_file: str | list[str] | None = None
+    ports: list[int | str | Port] | None = Field(
+        None, description='Published ports: "[IP:][HOST:]CONTAINER[/PROTO]" strings or long form.'
+    )
+    expose: list[int | str] | None = Field(None, description="Container ports exposed to linked services only.")
+    networks: list[str] | dict[str, ServiceNetwork | None] | None = Field(
+        None, description="Networks to join: a list of names, or a map to per-network settings."
+    )
+    network_mode: str | None = Field(None, description="host, none, bridge, service:NAME or container:NAME.")
+    mounts: list[Mount] | None = Field(None, description="Mounts in typed long form.")
+    volumes: list[str | Mount] | None = Field(
+        None, description="Compose-style mounts: SRC:DST[:OPTS] strings or the long form."
+    )
+    tmpfs: str | list[str] | None = Field(None, description="tmpfs shorthand: PATH[:OPTS].")
+    depends_on: list[str] | dict[str, DependsOn | None] | None = None
+    healthcheck: Healthcheck | None = None
+    restart: str | None = Field(None, description="no, always, on-failure[:N] or unless-stopped.")
+    deploy: Deploy | None = None
+    labels: Labels | None = None
+    container_name: str | None = None
+    hostname: str | None = None
+    domainname: str | None = None
+    user: str | int | None = None
+    working_dir: str | None = None
+    dns: str | list[str] | None = None
+    dns_search: str | list[str] | None = None
+    extra_hosts: list[str] | dict[str, str] | None = None
+    mac_address: str | None = Field(None, description="Prefer networks.<n>.mac_address.")
+    cap_add: list[str] | None = None
+    cap_drop: list[str] | None = None
+    privileged: bool | None = None
+    read_only: bool | None = None
+    security_opt: list[str] | None = None
+    sysctls: dict[str, str | int] | list[str] | None = None
+    ulimits: dict[str, int | Ulimit] | None = None
+    logging: Logging | None = None
+    profiles: list[str] | None = None
+    secrets: list[str | FileRef] | None = None
+    configs: list[str | FileRef] | None = None
+    links: list[str] | None = Field(None, description="Legacy links SERVICE[:ALIAS]; prefer aliases.")
+    init: bool | None = None
+    stop_grace_period: Duration | None = None
+    stop_signal: str | None = None
+    tty: bool | None = None
+    stdin_open: bool | None = None
+    shm_size: Size | None = None
+    x_compose: dict[str, Any] | None = Field(
+        None,
+        alias="x-compose",
+        description="Keys passed verbatim into this service in docker-compose.yml.",
+    )
+    x_swarm: dict[str, Any] | None = Field(
+        None,
+        alias="x-swarm",
+        description="Keys passed verbatim into this service in docker-stack.yml.",
+    )
+
+
+# --------------------------------------------------------------------------- policies
+
+
+class Edge(Model):
+    """Traffic from one endpoint to another. Endpoints are services, host or external."""
+
+    from_: str = Field(alias="from", description="A service, host (the Docker host) or external.")
+    to: str = Field(description="A service, host or external.")
+    port: int | None = Field(None, description="Only this port.")
+    protocol: Literal["tcp", "udp"] = "tcp"
+
+
+class Policy(Model):
+    """One statement of intent that ``topogen validate`` proves. Exactly one key."""
+
+    allow: Edge | None = Field(None, description="This traffic must be possible.")
+    deny: Edge | None = Field(None, description="This traffic must be impossible.")
+    isolated: str | None = Field(None, description="The service reaches and is reached by no other service.")
+    no_egress: str | None = Field(None, description="The service cannot reach external.")
+    description: str | None = None
+
+
+# --------------------------------------------------------------------------- topology
+
+
+class Topology(Model):
+    """A topology: networks, volumes and services, compiled to Compose and swarm stack files."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, title="topogen topology")
+
+    name: str = Field(description="The project name (lowercase letters, digits, - and _).")
+    description: str | None = None
+    targets: list[Literal["compose", "swarm"]] = Field(
+        default_factory=lambda: ["compose"], description="What to emit: compose, swarm or both."
+    )
+    networks: dict[str, Network | None] = Field(default_factory=dict)
+    volumes: dict[str, Volume | None] = Field(default_factory=dict)
+    secrets: dict[str, Secret] = Field(default_factory=dict)
+    configs: dict[str, Config] = Field(default_factory=dict)
+    services: dict[str, Service] = Field(default_factory=dict)
+    policies: list[Policy] = Field(default_factory=list, description="Reachability intent, proven by validate.")
