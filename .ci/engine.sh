@@ -179,8 +179,14 @@ cmd_start() {
             log "dockerd pid $pid exists but does not answer; stopping it"
             stop_dockerd
         fi
-        local first
-        first="$(current_iptables)"
+        # nft is the backend that works here: with iptables-legacy dockerd starts
+        # but even same-network container traffic is dropped (see ENGINE.md).
+        local first=nft
+        if [[ -x /usr/sbin/iptables-nft ]]; then
+            [[ "$(current_iptables)" == nft ]] || select_iptables nft
+        else
+            first="$(current_iptables)"
+        fi
         if ! start_dockerd "$first"; then
             # The other iptables backend is the usual fix ("iptables failed", "nf_tables" errors).
             local other=legacy
