@@ -96,6 +96,7 @@ class Resolver:
             mtu=n.mtu,
             parent=n.parent,
             encrypted=bool(n.encrypted) or "encrypted" in (n.driver_opts or {}),
+            raw_driver_opts=frozenset(n.driver_opts or ()),
         )
 
     # ------------------------------------------------------------------ volumes
@@ -112,6 +113,7 @@ class Resolver:
             labels=labels(v.labels),
             path=("volumes", key),
             host_path=v.bind.path if v.bind else None,
+            options=tuple(k.options) if (k := v.nfs or v.cifs or v.device) else (),
         )
 
     # ------------------------------------------------------------------ services

@@ -51,6 +51,7 @@ class Network:
     mtu: int | None = None
     parent: str | None = None
     encrypted: bool = False
+    raw_driver_opts: frozenset[str] = frozenset()  # keys written in raw driver_opts (vs typed fields)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Volume:
     labels: Pairs
     path: Path
     host_path: str | None = None  # bind-backed: the host directory as written
+    options: tuple[str, ...] = ()  # nfs/cifs/device: the typed mount options list as written
 
 
 @dataclass(frozen=True)
