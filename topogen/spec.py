@@ -21,7 +21,9 @@ Labels = Annotated[
     Field(description="Labels, as a mapping or a list of KEY=VALUE strings."),
 ]
 Duration = Annotated[str, Field(description="A Go duration such as 30s, 1m30s or 500ms.")]
-Size = Annotated[Union[str, int], Field(description="A byte size: a number of bytes or 100m, 1g, 512k.")]
+Size = Annotated[
+    Union[str, int], Field(description="A byte size: a number of bytes or 100m, 1g, 512k.")
+]
 Mode = Annotated[
     Union[str, int],
     Field(description='A file mode in octal digits, such as "1777" or "0755" (quote it).'),
@@ -39,8 +41,12 @@ class Pool(Model):
     """One IPAM pool of a network."""
 
     subnet: str = Field(description="The pool in CIDR notation, e.g. 172.20.0.0/16 or fd00:1::/64.")
-    ip_range: str | None = Field(None, description="Sub-range (CIDR) that the engine allocates dynamic addresses from.")
-    gateway: str | None = Field(None, description="The gateway address; must lie inside the subnet.")
+    ip_range: str | None = Field(
+        None, description="Sub-range (CIDR) that the engine allocates dynamic addresses from."
+    )
+    gateway: str | None = Field(
+        None, description="The gateway address; must lie inside the subnet."
+    )
     aux_addresses: dict[str, str] | None = Field(
         None, description="Addresses the engine must not hand out, by host name."
     )
@@ -54,15 +60,25 @@ class Network(Model):
         description="bridge, overlay, macvlan, ipvlan or a third-party driver name. "
         "host and none are network modes of a service, not networks.",
     )
-    name: str | None = Field(None, description="The engine's name for the network (default: <project>_<key>).")
-    external: bool = Field(False, description="The network exists already; topogen does not create it.")
-    internal: bool = Field(False, description="No route to the outside world; published ports are unreachable.")
-    attachable: bool | None = Field(None, description="Overlay only: let standalone (Compose) containers join.")
+    name: str | None = Field(
+        None, description="The engine's name for the network (default: <project>_<key>)."
+    )
+    external: bool = Field(
+        False, description="The network exists already; topogen does not create it."
+    )
+    internal: bool = Field(
+        False, description="No route to the outside world; published ports are unreachable."
+    )
+    attachable: bool | None = Field(
+        None, description="Overlay only: let standalone (Compose) containers join."
+    )
     enable_ipv6: bool | None = Field(None, description="Allocate the IPv6 pools of this network.")
     subnet: str | None = Field(None, description="Shorthand for the first IPAM pool: its subnet.")
     ip_range: str | None = Field(None, description="Shorthand: ip_range of the first pool.")
     gateway: str | None = Field(None, description="Shorthand: gateway of the first pool.")
-    aux_addresses: dict[str, str] | None = Field(None, description="Shorthand: aux_addresses of the first pool.")
+    aux_addresses: dict[str, str] | None = Field(
+        None, description="Shorthand: aux_addresses of the first pool."
+    )
     subnets: list[Pool] | None = Field(None, description="Further IPAM pools (e.g. an IPv6 one).")
     ipam_driver: str | None = Field(None, description="IPAM driver (default: the engine's).")
     ipam_options: dict[str, str] | None = Field(None, description="IPAM driver options.")
@@ -70,22 +86,34 @@ class Network(Model):
     bridge_name: str | None = Field(
         None, description="bridge: the Linux interface name (at most 15 characters)."
     )
-    icc: bool | None = Field(None, description="bridge: inter-container communication (default true).")
-    ip_masquerade: bool | None = Field(None, description="bridge: masquerade outgoing traffic (default true).")
-    host_binding_ipv4: str | None = Field(None, description="bridge: default host IP for published ports.")
-    parent: str | None = Field(None, description="macvlan/ipvlan: the parent interface, e.g. eth0 or eth0.50.")
+    icc: bool | None = Field(
+        None, description="bridge: inter-container communication (default true)."
+    )
+    ip_masquerade: bool | None = Field(
+        None, description="bridge: masquerade outgoing traffic (default true)."
+    )
+    host_binding_ipv4: str | None = Field(
+        None, description="bridge: default host IP for published ports."
+    )
+    parent: str | None = Field(
+        None, description="macvlan/ipvlan: the parent interface, e.g. eth0 or eth0.50."
+    )
     macvlan_mode: Literal["bridge", "vepa", "passthru", "private"] | None = Field(
         None, description="macvlan: the mode (default bridge)."
     )
-    ipvlan_mode: Literal["l2", "l3", "l3s"] | None = Field(None, description="ipvlan: the mode (default l2).")
+    ipvlan_mode: Literal["l2", "l3", "l3s"] | None = Field(
+        None, description="ipvlan: the mode (default l2)."
+    )
     ipvlan_flag: Literal["bridge", "private", "vepa"] | None = Field(
         None, description="ipvlan: the flag (default bridge)."
     )
     encrypted: bool | None = Field(
         None, description="overlay: IPsec encryption of the data plane. Only true emits the option."
     )
-    driver_opts: StrMap | None = Field(None, description="Raw driver options, merged over the typed ones.")
-    labels: Labels | None = None
+    driver_opts: StrMap | None = Field(
+        None, description="Raw driver options, merged over the typed ones."
+    )
+    labels: Labels | None = Field(None, description="Labels of the network.")
 
 
 # --------------------------------------------------------------------------- volumes
@@ -96,7 +124,9 @@ class Nfs(Model):
 
     server: str = Field(description="NFS server address or host name (addr=).")
     path: str = Field(description="The exported path on the server, e.g. /exports/uploads.")
-    options: list[str] = Field(default_factory=list, description="Further mount options, e.g. [rw, nfsvers=4].")
+    options: list[str] = Field(
+        default_factory=list, description="Further mount options, e.g. [rw, nfsvers=4]."
+    )
 
 
 class Cifs(Model):
@@ -109,30 +139,38 @@ class Cifs(Model):
         None, description="Password: write a ${VAR} reference, never the password itself."
     )
     domain: str | None = Field(None, description="Windows domain.")
-    options: list[str] = Field(default_factory=list, description="Further mount options, e.g. [vers=3.0].")
+    options: list[str] = Field(
+        default_factory=list, description="Further mount options, e.g. [vers=3.0]."
+    )
 
 
 class TmpfsVolume(Model):
     """A memory-backed named volume (data is lost when it is unmounted)."""
 
-    size: Size | None = None
+    size: Size | None = Field(None, description="Size limit of the tmpfs, e.g. 100m.")
     uid: int | None = Field(None, description="Owner uid of the mount root.")
     gid: int | None = Field(None, description="Owner gid of the mount root.")
-    mode: Mode | None = None
+    mode: Mode | None = Field(None, description="Mode of the mount root, in octal digits.")
 
 
 class BindVolume(Model):
     """A named volume backed by a host directory (local driver, o=bind)."""
 
-    path: str = Field(description="The host directory; relative paths are resolved against the topology file.")
+    path: str = Field(
+        description="The host directory; relative paths are resolved against the topology file."
+    )
 
 
 class Device(Model):
     """A block device with an existing filesystem, mounted by the local driver."""
 
-    path: str = Field(description="The device, e.g. /dev/sdb1 (it must already carry the filesystem).")
+    path: str = Field(
+        description="The device, e.g. /dev/sdb1 (it must already carry the filesystem)."
+    )
     fs: str = Field("ext4", description="The filesystem type (type=).")
-    options: list[str] = Field(default_factory=list, description="Mount options, e.g. [noatime, nodiratime].")
+    options: list[str] = Field(
+        default_factory=list, description="Mount options, e.g. [noatime, nodiratime]."
+    )
 
 
 class Volume(Model):
@@ -140,15 +178,25 @@ class Volume(Model):
     none means a plain local volume."""
 
     name: str | None = Field(None, description="The engine's name (default: <project>_<key>).")
-    external: bool = Field(False, description="The volume exists already; topogen does not create it.")
-    nfs: Nfs | None = None
-    cifs: Cifs | None = None
-    tmpfs: TmpfsVolume | None = None
-    bind: BindVolume | None = None
-    device: Device | None = None
-    driver: str | None = Field(None, description="A volume plugin driver, e.g. rexray/ebs (default: local).")
+    external: bool = Field(
+        False, description="The volume exists already; topogen does not create it."
+    )
+    nfs: Nfs | None = Field(None, description="An NFS export (local driver, type=nfs).")
+    cifs: Cifs | None = Field(None, description="A CIFS/SMB share (local driver, type=cifs).")
+    tmpfs: TmpfsVolume | None = Field(
+        None, description="A memory-backed volume (local driver, type=tmpfs)."
+    )
+    bind: BindVolume | None = Field(
+        None, description="A host directory as a named volume (local driver, o=bind)."
+    )
+    device: Device | None = Field(
+        None, description="A block device with an existing filesystem (local driver)."
+    )
+    driver: str | None = Field(
+        None, description="A volume plugin driver, e.g. rexray/ebs (default: local)."
+    )
     driver_opts: StrMap | None = Field(None, description="Raw driver options.")
-    labels: Labels | None = None
+    labels: Labels | None = Field(None, description="Labels of the volume.")
 
 
 # --------------------------------------------------------------------------- secrets / configs
@@ -158,31 +206,41 @@ class Secret(Model):
     """A secret: from a file, an environment variable, or external."""
 
     file: str | None = Field(None, description="Path of the file holding the secret.")
-    environment: str | None = Field(None, description="Name of an environment variable holding the secret.")
-    external: bool = False
-    name: str | None = None
-    labels: Labels | None = None
+    environment: str | None = Field(
+        None, description="Name of an environment variable holding the secret."
+    )
+    external: bool = Field(
+        False, description="The secret exists already (swarm); topogen does not create it."
+    )
+    name: str | None = Field(None, description="The engine's name of the secret.")
+    labels: Labels | None = Field(None, description="Labels of the secret.")
 
 
 class Config(Model):
     """A config: from a file, an environment variable, inline content, or external."""
 
-    file: str | None = None
-    environment: str | None = None
+    file: str | None = Field(None, description="Path of the file holding the config.")
+    environment: str | None = Field(
+        None, description="Name of an environment variable holding the config."
+    )
     content: str | None = Field(None, description="Inline content.")
-    external: bool = False
-    name: str | None = None
-    labels: Labels | None = None
+    external: bool = Field(
+        False, description="The config exists already (swarm); topogen does not create it."
+    )
+    name: str | None = Field(None, description="The engine's name of the config.")
+    labels: Labels | None = Field(None, description="Labels of the config.")
 
 
 class FileRef(Model):
     """Long form of a secret or config granted to a service."""
 
-    source: str
-    target: str | None = None
-    uid: str | None = None
-    gid: str | None = None
-    mode: Mode | None = None
+    source: str = Field(description="The secret or config, by its key.")
+    target: str | None = Field(
+        None, description="Path in the container (default /run/secrets/<source> or /<source>)."
+    )
+    uid: str | None = Field(None, description="Owner uid of the file in the container.")
+    gid: str | None = Field(None, description="Owner gid of the file in the container.")
+    mode: Mode | None = Field(None, description='File mode in octal digits, e.g. "0440".')
 
 
 # --------------------------------------------------------------------------- services
@@ -191,7 +249,9 @@ class FileRef(Model):
 class ServiceNetwork(Model):
     """A service's attachment to one network."""
 
-    ipv4_address: str | None = Field(None, description="Static IPv4 address (needs a declared subnet).")
+    ipv4_address: str | None = Field(
+        None, description="Static IPv4 address (needs a declared subnet)."
+    )
     ipv6_address: str | None = Field(None, description="Static IPv6 address (needs enable_ipv6).")
     aliases: list[str] | None = Field(None, description="Extra DNS names on this network.")
     mac_address: str | None = Field(None, description="MAC address on this network.")
@@ -204,24 +264,42 @@ class Port(Model):
     target: int | str = Field(description="Container port or range.")
     published: int | str | None = Field(None, description="Host port or range (default: random).")
     host_ip: str | None = Field(None, description="Host address to bind.")
-    protocol: Literal["tcp", "udp", "sctp"] = "tcp"
-    mode: Literal["ingress", "host"] | None = Field(None, description="Swarm only: ingress (mesh) or host.")
-    name: str | None = None
-    app_protocol: str | None = None
+    protocol: Literal["tcp", "udp", "sctp"] = Field(
+        "tcp", description="tcp (default), udp or sctp."
+    )
+    mode: Literal["ingress", "host"] | None = Field(
+        None, description="Swarm only: ingress (mesh) or host."
+    )
+    name: str | None = Field(None, description="A human-readable name for the port.")
+    app_protocol: str | None = Field(
+        None, description="The application protocol, e.g. http or grpc."
+    )
 
 
 class Mount(Model):
     """A mount: a named volume, a host path (bind) or a tmpfs."""
 
-    type: Literal["volume", "bind", "tmpfs"] = Field("volume", description="volume (default), bind or tmpfs.")
-    source: str | None = Field(None, description="Volume name (volume) or host path (bind; relative to the topology).")
+    type: Literal["volume", "bind", "tmpfs"] = Field(
+        "volume", description="volume (default), bind or tmpfs."
+    )
+    source: str | None = Field(
+        None, description="Volume name (volume) or host path (bind; relative to the topology)."
+    )
     target: str = Field(description="Absolute path in the container.")
-    read_only: bool = False
-    nocopy: bool | None = Field(None, description="volume: do not copy the image's content into a new volume.")
+    read_only: bool = Field(False, description="Mount read-only.")
+    nocopy: bool | None = Field(
+        None, description="volume: do not copy the image's content into a new volume."
+    )
     subpath: str | None = Field(None, description="volume: mount a sub-directory of the volume.")
-    propagation: Literal["rprivate", "private", "rshared", "shared", "rslave", "slave"] | None = None
-    create_host_path: bool | None = Field(None, description="bind: create a missing host path (Compose default true).")
-    selinux: Literal["z", "Z"] | None = Field(None, description="bind: SELinux relabel, shared (z) or private (Z).")
+    propagation: Literal["rprivate", "private", "rshared", "shared", "rslave", "slave"] | None = (
+        Field(None, description="bind: mount propagation mode.")
+    )
+    create_host_path: bool | None = Field(
+        None, description="bind: create a missing host path (Compose default true)."
+    )
+    selinux: Literal["z", "Z"] | None = Field(
+        None, description="bind: SELinux relabel, shared (z) or private (Z)."
+    )
     size: Size | None = Field(None, description="tmpfs: size limit.")
     mode: Mode | None = Field(None, description="tmpfs: mode of the mount root.")
 
@@ -229,84 +307,129 @@ class Mount(Model):
 class DependsOn(Model):
     """Long form of a dependency."""
 
-    condition: Literal["service_started", "service_healthy", "service_completed_successfully"] = "service_started"
-    restart: bool | None = None
-    required: bool | None = None
+    condition: Literal["service_started", "service_healthy", "service_completed_successfully"] = (
+        Field(
+            "service_started",
+            description="Wait until the dependency has started, is healthy, or completed successfully.",
+        )
+    )
+    restart: bool | None = Field(
+        None, description="Restart this service when the dependency is updated."
+    )
+    required: bool | None = Field(
+        None, description="false: start even when the dependency is missing or failed."
+    )
 
 
 class Healthcheck(Model):
-    test: str | list[str] | None = Field(None, description='The check: a shell string or ["CMD", ...].')
-    interval: Duration | None = None
-    timeout: Duration | None = None
-    retries: int | None = None
-    start_period: Duration | None = None
-    start_interval: Duration | None = None
-    disable: bool | None = None
+    test: str | list[str] | None = Field(
+        None, description='The check: a shell string or ["CMD", ...].'
+    )
+    interval: Duration | None = Field(None, description="Time between checks.")
+    timeout: Duration | None = Field(
+        None, description="Time after which one check counts as failed."
+    )
+    retries: int | None = Field(
+        None, description="Consecutive failures needed to report unhealthy."
+    )
+    start_period: Duration | None = Field(
+        None, description="Start-up time during which failures do not count."
+    )
+    start_interval: Duration | None = Field(
+        None, description="Time between checks during the start period."
+    )
+    disable: bool | None = Field(None, description="Disable the image's own health check.")
 
 
 class Build(Model):
-    context: str = "."
-    dockerfile: str | None = None
-    args: StrMap | list[str] | None = None
-    target: str | None = None
-    labels: Labels | None = None
-    cache_from: list[str] | None = None
-    network: str | None = None
+    context: str = Field(".", description="Build context directory, relative to the topology file.")
+    dockerfile: str | None = Field(None, description="Dockerfile, relative to the context.")
+    args: StrMap | list[str] | None = Field(None, description="Build arguments.")
+    target: str | None = Field(None, description="The stage to build in a multi-stage Dockerfile.")
+    labels: Labels | None = Field(None, description="Labels of the built image.")
+    cache_from: list[str] | None = Field(None, description="Images to use as cache sources.")
+    network: str | None = Field(None, description="Network for RUN instructions during the build.")
 
 
 class Resources(Model):
-    cpus: float | str | None = None
-    memory: Size | None = None
-    pids: int | None = None
+    cpus: float | str | None = Field(None, description="CPUs, e.g. 0.5.")
+    memory: Size | None = Field(None, description="Memory, e.g. 512m.")
+    pids: int | None = Field(None, description="Maximum number of processes.")
 
 
 class Limits(Model):
-    limits: Resources | None = None
-    reservations: Resources | None = None
+    limits: Resources | None = Field(None, description="Upper limits.")
+    reservations: Resources | None = Field(None, description="Guaranteed reservations.")
 
 
 class Placement(Model):
-    constraints: list[str] | None = None
-    preferences: list[dict[str, str]] | None = Field(None, description='e.g. [{spread: "node.labels.zone"}]')
-    max_replicas_per_node: int | None = None
+    constraints: list[str] | None = Field(
+        None, description="Swarm placement constraints, e.g. node.role==worker."
+    )
+    preferences: list[dict[str, str]] | None = Field(
+        None, description='e.g. [{spread: "node.labels.zone"}]'
+    )
+    max_replicas_per_node: int | None = Field(
+        None, description="Swarm: at most this many replicas per node."
+    )
 
 
 class RestartPolicy(Model):
-    condition: Literal["none", "on-failure", "any"] | None = None
-    delay: Duration | None = None
-    max_attempts: int | None = None
-    window: Duration | None = None
+    condition: Literal["none", "on-failure", "any"] | None = Field(
+        None, description="none, on-failure or any."
+    )
+    delay: Duration | None = Field(None, description="Wait between restart attempts.")
+    max_attempts: int | None = Field(None, description="Give up after this many attempts.")
+    window: Duration | None = Field(
+        None, description="How long to wait before deciding a restart succeeded."
+    )
 
 
 class UpdateConfig(Model):
-    parallelism: int | None = None
-    delay: Duration | None = None
-    failure_action: Literal["continue", "rollback", "pause"] | None = None
-    monitor: Duration | None = None
-    max_failure_ratio: float | None = None
-    order: Literal["start-first", "stop-first"] | None = None
+    parallelism: int | None = Field(None, description="Containers updated at once.")
+    delay: Duration | None = Field(None, description="Wait between updating groups.")
+    failure_action: Literal["continue", "rollback", "pause"] | None = Field(
+        None, description="continue, rollback or pause on failure."
+    )
+    monitor: Duration | None = Field(
+        None, description="Time to watch each task for failure after an update."
+    )
+    max_failure_ratio: float | None = Field(None, description="Failure rate to tolerate.")
+    order: Literal["start-first", "stop-first"] | None = Field(
+        None, description="stop-first (default) or start-first."
+    )
 
 
 class Deploy(Model):
-    mode: Literal["replicated", "global", "replicated-job", "global-job"] | None = None
-    replicas: int | None = None
-    endpoint_mode: Literal["vip", "dnsrr"] | None = None
-    resources: Limits | None = None
-    placement: Placement | None = None
-    restart_policy: RestartPolicy | None = None
-    update_config: UpdateConfig | None = None
-    rollback_config: UpdateConfig | None = None
-    labels: Labels | None = None
+    mode: Literal["replicated", "global", "replicated-job", "global-job"] | None = Field(
+        None, description="replicated (default), global, replicated-job or global-job."
+    )
+    replicas: int | None = Field(None, description="Number of containers (replicated mode).")
+    endpoint_mode: Literal["vip", "dnsrr"] | None = Field(
+        None, description="Swarm service discovery: vip (default) or dnsrr."
+    )
+    resources: Limits | None = Field(None, description="Resource limits and reservations.")
+    placement: Placement | None = Field(None, description="Swarm placement of tasks.")
+    restart_policy: RestartPolicy | None = Field(
+        None, description="Restart policy (swarm; Compose reads it too)."
+    )
+    update_config: UpdateConfig | None = Field(None, description="Swarm rolling-update settings.")
+    rollback_config: UpdateConfig | None = Field(None, description="Swarm rollback settings.")
+    labels: Labels | None = Field(
+        None, description="Labels on the swarm service (not the containers)."
+    )
 
 
 class Logging(Model):
-    driver: str | None = None
-    options: dict[str, str | int] | None = None
+    driver: str | None = Field(None, description="Logging driver, e.g. json-file, syslog.")
+    options: dict[str, str | int] | None = Field(
+        None, description="Logging driver options, e.g. max-size."
+    )
 
 
 class Ulimit(Model):
-    soft: int
-    hard: int
+    soft: int = Field(description="Soft limit.")
+    hard: int = Field(description="Hard limit.")
 
 
 class Service(Model):
@@ -314,57 +437,96 @@ class Service(Model):
 
     image: str | None = Field(None, description="The image to run.")
     build: str | Build | None = Field(None, description="Build context (string) or build options.")
-    command: str | list[str] | None = None
-    entrypoint: str | list[str] | None = None
-    environment: StrMap | list[str] | None = Field(
-        None, description="Environment: a mapping or KEY=VALUE list. ${VAR} is interpolated by Compose."
+    command: str | list[str] | None = Field(
+        None, description="Overrides the image's command: a shell string or an argument list."
     )
-    env_file: str | list[str] | None = None
+    entrypoint: str | list[str] | None = Field(
+        None, description="Overrides the image's entrypoint."
+    )
+    environment: StrMap | list[str] | None = Field(
+        None,
+        description="Environment: a mapping or KEY=VALUE list. ${VAR} is interpolated by Compose.",
+    )
+    env_file: str | list[str] | None = Field(
+        None, description="Files of KEY=VALUE lines, relative to the topology file."
+    )
     ports: list[int | str | Port] | None = Field(
         None, description='Published ports: "[IP:][HOST:]CONTAINER[/PROTO]" strings or long form.'
     )
-    expose: list[int | str] | None = Field(None, description="Container ports exposed to linked services only.")
+    expose: list[int | str] | None = Field(
+        None, description="Container ports exposed to linked services only."
+    )
     networks: list[str] | dict[str, ServiceNetwork | None] | None = Field(
         None, description="Networks to join: a list of names, or a map to per-network settings."
     )
-    network_mode: str | None = Field(None, description="host, none, bridge, service:NAME or container:NAME.")
+    network_mode: str | None = Field(
+        None, description="host, none, bridge, service:NAME or container:NAME."
+    )
     mounts: list[Mount] | None = Field(None, description="Mounts in typed long form.")
     volumes: list[str | Mount] | None = Field(
         None, description="Compose-style mounts: SRC:DST[:OPTS] strings or the long form."
     )
     tmpfs: str | list[str] | None = Field(None, description="tmpfs shorthand: PATH[:OPTS].")
-    depends_on: list[str] | dict[str, DependsOn | None] | None = None
-    healthcheck: Healthcheck | None = None
+    depends_on: list[str] | dict[str, DependsOn | None] | None = Field(
+        None, description="Services to start first: a list, or a map to conditions."
+    )
+    healthcheck: Healthcheck | None = Field(
+        None, description="How the engine checks the container is healthy."
+    )
     restart: str | None = Field(None, description="no, always, on-failure[:N] or unless-stopped.")
-    deploy: Deploy | None = None
-    labels: Labels | None = None
-    container_name: str | None = None
-    hostname: str | None = None
-    domainname: str | None = None
-    user: str | int | None = None
-    working_dir: str | None = None
-    dns: str | list[str] | None = None
-    dns_search: str | list[str] | None = None
-    extra_hosts: list[str] | dict[str, str] | None = None
+    deploy: Deploy | None = Field(
+        None, description="Replicas, resources, placement and restart policy."
+    )
+    labels: Labels | None = Field(None, description="Container labels.")
+    container_name: str | None = Field(
+        None, description="A fixed container name (one replica only)."
+    )
+    hostname: str | None = Field(None, description="The container's host name (RFC 1123).")
+    domainname: str | None = Field(None, description="The container's domain name.")
+    user: str | int | None = Field(None, description="User (and group) to run as.")
+    working_dir: str | None = Field(None, description="Working directory in the container.")
+    dns: str | list[str] | None = Field(None, description="DNS server IP addresses.")
+    dns_search: str | list[str] | None = Field(None, description="DNS search domains.")
+    extra_hosts: list[str] | dict[str, str] | None = Field(
+        None, description="Extra /etc/hosts entries: HOST=IP list or a HOST: IP map."
+    )
     mac_address: str | None = Field(None, description="Prefer networks.<n>.mac_address.")
-    cap_add: list[str] | None = None
-    cap_drop: list[str] | None = None
-    privileged: bool | None = None
-    read_only: bool | None = None
-    security_opt: list[str] | None = None
-    sysctls: dict[str, str | int] | list[str] | None = None
-    ulimits: dict[str, int | Ulimit] | None = None
-    logging: Logging | None = None
-    profiles: list[str] | None = None
-    secrets: list[str | FileRef] | None = None
-    configs: list[str | FileRef] | None = None
-    links: list[str] | None = Field(None, description="Legacy links SERVICE[:ALIAS]; prefer aliases.")
-    init: bool | None = None
-    stop_grace_period: Duration | None = None
-    stop_signal: str | None = None
-    tty: bool | None = None
-    stdin_open: bool | None = None
-    shm_size: Size | None = None
+    cap_add: list[str] | None = Field(None, description="Linux capabilities to add.")
+    cap_drop: list[str] | None = Field(None, description="Linux capabilities to drop.")
+    privileged: bool | None = Field(None, description="Run privileged (full access to the host).")
+    read_only: bool | None = Field(
+        None, description="Mount the container's root filesystem read-only."
+    )
+    security_opt: list[str] | None = Field(
+        None, description="Security options, e.g. no-new-privileges:true."
+    )
+    sysctls: dict[str, str | int] | list[str] | None = Field(
+        None, description="Kernel parameters in the container's namespaces."
+    )
+    ulimits: dict[str, int | Ulimit] | None = Field(
+        None, description="Resource limits: a number, or soft and hard."
+    )
+    logging: Logging | None = Field(None, description="Logging driver and options.")
+    profiles: list[str] | None = Field(
+        None, description="Compose profiles that enable this service."
+    )
+    secrets: list[str | FileRef] | None = Field(
+        None, description="Secrets granted: names or the long form."
+    )
+    configs: list[str | FileRef] | None = Field(
+        None, description="Configs granted: names or the long form."
+    )
+    links: list[str] | None = Field(
+        None, description="Legacy links SERVICE[:ALIAS]; prefer aliases."
+    )
+    init: bool | None = Field(None, description="Run an init process as PID 1.")
+    stop_grace_period: Duration | None = Field(
+        None, description="Time to wait after the stop signal before killing."
+    )
+    stop_signal: str | None = Field(None, description="Signal that stops the container.")
+    tty: bool | None = Field(None, description="Allocate a pseudo-TTY.")
+    stdin_open: bool | None = Field(None, description="Keep stdin open.")
+    shm_size: Size | None = Field(None, description="Size of /dev/shm.")
     x_compose: dict[str, Any] | None = Field(
         None,
         alias="x-compose",
@@ -386,7 +548,7 @@ class Edge(Model):
     from_: str = Field(alias="from", description="A service, host (the Docker host) or external.")
     to: str = Field(description="A service, host or external.")
     port: int | None = Field(None, description="Only this port.")
-    protocol: Literal["tcp", "udp"] = "tcp"
+    protocol: Literal["tcp", "udp"] = Field("tcp", description="tcp (default) or udp.")
 
 
 class Policy(Model):
@@ -394,9 +556,13 @@ class Policy(Model):
 
     allow: Edge | None = Field(None, description="This traffic must be possible.")
     deny: Edge | None = Field(None, description="This traffic must be impossible.")
-    isolated: str | None = Field(None, description="The service reaches and is reached by no other service.")
+    isolated: str | None = Field(
+        None, description="The service reaches and is reached by no other service."
+    )
     no_egress: str | None = Field(None, description="The service cannot reach external.")
-    description: str | None = None
+    description: str | None = Field(
+        None, description="Why this policy exists, shown with violations."
+    )
 
 
 # --------------------------------------------------------------------------- topology
@@ -405,16 +571,24 @@ class Policy(Model):
 class Topology(Model):
     """A topology: networks, volumes and services, compiled to Compose and swarm stack files."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, title="topogen topology")
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, frozen=True, title="topogen topology"
+    )
 
     name: str = Field(description="The project name (lowercase letters, digits, - and _).")
-    description: str | None = None
+    description: str | None = Field(None, description="What this topology is for.")
     targets: list[Literal["compose", "swarm"]] = Field(
         default_factory=lambda: ["compose"], description="What to emit: compose, swarm or both."
     )
-    networks: dict[str, Network | None] = Field(default_factory=dict)
-    volumes: dict[str, Volume | None] = Field(default_factory=dict)
-    secrets: dict[str, Secret] = Field(default_factory=dict)
-    configs: dict[str, Config] = Field(default_factory=dict)
-    services: dict[str, Service] = Field(default_factory=dict)
-    policies: list[Policy] = Field(default_factory=list, description="Reachability intent, proven by validate.")
+    networks: dict[str, Network | None] = Field(
+        default_factory=dict, description="Networks by key."
+    )
+    volumes: dict[str, Volume | None] = Field(
+        default_factory=dict, description="Named volumes by key."
+    )
+    secrets: dict[str, Secret] = Field(default_factory=dict, description="Secrets by key.")
+    configs: dict[str, Config] = Field(default_factory=dict, description="Configs by key.")
+    services: dict[str, Service] = Field(default_factory=dict, description="Services by name.")
+    policies: list[Policy] = Field(
+        default_factory=list, description="Reachability intent, proven by validate."
+    )
