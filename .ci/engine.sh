@@ -49,13 +49,18 @@ install_packages() {
     if ((${#missing[@]})); then
         log "installing: ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq "${missing[@]}" >/dev/null
+        local aptlog=/tmp/topogen-ci-apt.log
+        if ! { apt-get update -qq && NEEDRESTART_MODE=l apt-get install -y -qq "${missing[@]}"; } >"$aptlog" 2>&1; then
+            cat "$aptlog" >&2
+            log "apt-get failed"
+            exit 1
+        fi
     fi
     # busybox (not busybox-static) is dynamically linked and useless in a scratch image
     if ! file_is_static "$(busybox_path)"; then
         log "installing busybox-static"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null
+        DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=l apt-get install -y -qq busybox-static >/tmp/topogen-ci-apt.log 2>&1 \
+            || { cat /tmp/topogen-ci-apt.log >&2; exit 1; }
     fi
 }
 

@@ -12,7 +12,9 @@ cleanup     (function) -> Cleanup     register resources to remove at teardown
 unique_name (function) -> Callable[[str], str]   "tg-<prefix>-<8 hex>"
 docker_cleanup (module, autouse)      safety net: removes containers/networks/volumes/
                                       services created during the module and left behind
-_docker_session_guard (session, autouse)  fails the session if anything was left behind
+_docker_session_guard (session, autouse)  holds an flock on /tmp/topogen-live-tests.lock
+                                      (one live session at a time per machine) and fails
+                                      the session if anything was left behind
 
 DockerEnv fields: docker (CLI path), compose (Compose v2 binary path or None),
 image ("topogen/busybox:latest"), veth_parent ("tgveth0"), env (dict for
@@ -27,6 +29,7 @@ All tests in tests/live get the ``live`` marker automatically.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import importlib.util
 import os
 import shutil
@@ -47,6 +50,7 @@ SWARM_ADDR_POOL = "10.210.0.0/16"
 SWARM_POOL_MASK = "24"
 
 # Resources that exist on a fresh engine and are never cleaned up.
+LOCK_PATH = os.environ.get("TOPOGEN_LIVE_LOCK", "/tmp/topogen-live-tests.lock")
 BUILTIN_NETWORKS = {"bridge", "host", "none", "docker_gwbridge", "ingress"}
 
 
@@ -355,8 +359,32 @@ def _docker_session_guard(request):
     if denv is None:
         yield
         return
-    before = _snapshot(denv)
-    yield
+    lock = _acquire_session_lock()
+    try:
+        before = _snapshot(denv)
+        yield
+        _session_end_check(request, denv, before)
+    finally:
+        lock.close()  # releases the flock
+
+
+def _acquire_session_lock(timeout: float = float(os.environ.get("TOPOGEN_LIVE_LOCK_TIMEOUT", "900"))):
+    """Serialise live-test sessions sharing one engine (the snapshot/sweep logic
+    and the swarm fixture would otherwise remove another session's resources)."""
+    f = open(LOCK_PATH, "a+")
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return f
+        except BlockingIOError:
+            if time.monotonic() > end:
+                f.close()
+                pytest.fail(f"another live-test session holds {LOCK_PATH} for more than {timeout:.0f} s")
+            time.sleep(1)
+
+
+def _session_end_check(request, denv: DockerEnv, before: dict[str, set[str]]) -> None:
     # The swarm fixture (set up after this one) is torn down before this runs.
     leaked = _remove_new(denv, before)
     problems = list(getattr(request.config, "_topogen_live_leaks", []))
