@@ -1,0 +1,5 @@
+"""``python -m topogen``."""
+
+from .cli import main
+
+main()
