@@ -299,13 +299,15 @@ def _describe(leaked: dict[str, set[str]]) -> str:
 # --------------------------------------------------------------------------- #
 @pytest.fixture(scope="session")
 def docker_env() -> DockerEnv:
-    """A reachable Docker Engine, else skip."""
+    """A reachable Docker Engine, else skip (or fail where TOPOGEN_REQUIRE_ENGINE=1, as in CI)."""
+    unavailable = pytest.fail if os.environ.get("TOPOGEN_REQUIRE_ENGINE") == "1" else pytest.skip
     denv, reason = _probe_cached()
     if denv is None:
-        pytest.skip(f"no Docker engine reachable (start one with .ci/engine.sh start): {reason}")
+        unavailable(f"no Docker engine reachable (start one with .ci/engine.sh start): {reason}")
+    assert denv is not None
     cp = denv.docker_cmd("image", "inspect", denv.image, timeout=20)
     if cp.returncode != 0:
-        pytest.skip(f"image {denv.image} missing (run .ci/engine.sh start)")
+        unavailable(f"image {denv.image} missing (run .ci/engine.sh start)")
     return denv
 
 
