@@ -31,11 +31,12 @@ _RESERVED = frozenset(
 _NON_PRINTABLE = re.compile("[\x7f-\x9f\ufeff\ufffe\uffff\u2028\u2029\ud800-\udfff]")
 
 
-def quote(value: Any) -> str:
+def quote(value: Any, *, interpolated: bool = True) -> str:
     """A scalar as YAML text that every YAML 1.1 and 1.2 parser reads back as the same value.
 
-    Strings stay plain only when unambiguous; otherwise they are double-quoted. A lone ``$``
-    is doubled (see :mod:`topogen.interpolation`).
+    Strings stay plain only when unambiguous; otherwise they are double-quoted. In values
+    (``interpolated``) a lone ``$`` is doubled (see :mod:`topogen.interpolation`); mapping
+    keys are not interpolated by Compose, so their ``$`` is kept as written.
     """
     if value is None:
         return "null"
@@ -51,7 +52,7 @@ def quote(value: Any) -> str:
         if math.isinf(value):
             return ".inf" if value > 0 else "-.inf"
         return repr(value)
-    text = escape(str(value))
+    text = escape(str(value)) if interpolated else str(value)
     if _PLAIN.match(text) and text.lower() not in _RESERVED:
         return text
     quoted = json.dumps(text, ensure_ascii=False)
@@ -74,7 +75,7 @@ def _block(value: Any, indent: int, out: list[str]) -> None:
     pad = " " * indent
     if isinstance(value, dict):
         for k, v in value.items():
-            key = quote(k)
+            key = quote(k, interpolated=False)
             if isinstance(v, (dict, list)) and v:
                 out.append(f"{pad}{key}:")
                 _block(v, indent + 2, out)
