@@ -1,0 +1,42 @@
+"""The swarm target: ``docker-stack.yml`` in docker/cli's Compose v3 format.
+
+The lowering itself lives in :mod:`topogen.lower`, one documented function per rule; this
+module only assembles the sections and renders ``stack.yml.j2``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import lower
+from .. import resolved as r
+from . import HEADER, render
+from .compose import Paths
+
+FILENAME = "docker-stack.yml"
+
+
+def emit(topo: r.Topology, out_dir: str) -> dict[str, str]:
+    """Render the stack file; relative host paths are rewritten relative to ``out_dir``."""
+    paths = Paths(topo.base_dir, out_dir)
+    text = render(
+        "stack.yml.j2",
+        header=HEADER.format(source=paths.source(topo.file)),
+        version=lower.stack_version(topo),
+        services={s.name: lower.service(s, topo, paths.host) for s in topo.services.values()},
+        sections=(
+            ("networks", networks(topo)),
+            ("volumes", {v.key: lower.volume(v, paths.host) for v in topo.volumes.values()}),
+            ("secrets", {g.key: lower.grantable(g, paths.host) for g in topo.secrets.values()}),
+            ("configs", {g.key: lower.grantable(g, paths.host) for g in topo.configs.values()}),
+        ),
+    )
+    return {FILENAME: text}
+
+
+def networks(topo: r.Topology) -> dict[str, Any]:
+    """Declared networks, plus swarm's ``host`` network when a service uses host networking."""
+    out = {n.key: lower.network(n, topo) for n in topo.networks.values() if not n.implicit}
+    if any(s.network_mode == "host" for s in topo.services.values()):
+        out[lower.host_network_key(topo)] = lower.host_network()
+    return dict(sorted(out.items()))

@@ -1,0 +1,331 @@
+"""Swarm lowering: the resolved topology as docker/cli's Compose v3 stack format.
+
+``docker stack deploy`` reads docker/cli's own v3 schema, not the Compose Specification
+(FACTS-compose-swarm.md, section 4). Each function here is one lowering rule: it takes a
+resolved element and returns plain data that the v3 schema accepts and that the stack
+converter turns into what the topology says. What cannot be lowered faithfully is not
+silently dropped here alone: :mod:`topogen.rules.targets` reports it at the topology line.
+
+Pure functions, no Jinja and no I/O; :mod:`topogen.emit.swarm` renders the result.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from . import resolved as r
+
+HostPath = Callable[[str], str]
+
+#: The baseline format: 3.8 carries max_replicas_per_node, rollback_config and init.
+BASE_VERSION = "3.8"
+#: ``deploy.resources.limits.pids`` first appears in the 3.9 schema.
+PIDS_VERSION = "3.9"
+
+#: Service keys (of ``resolved.Service.options``) that the v3 schema rejects or the stack
+#: converter ignores; they are left out of the stack file and reported as warnings.
+DROPPED_OPTIONS = ("domainname", "mac_address", "security_opt", "shm_size", "profiles")
+#: Healthcheck keys the v3 schema rejects.
+DROPPED_HEALTHCHECK = ("start_interval",)
+#: Driver options that only the bridge driver understands.
+BRIDGE_OPTION_PREFIX = "com.docker.network.bridge."
+#: Drivers lowered to ``overlay``: bridge is the single-host form of the same intent.
+OVERLAY_DRIVERS = ("bridge", "overlay")
+#: Swarm's predefined network that gives a task the host's network stack.
+HOST_NETWORK = "host"
+
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgtp]?)(?:i?b)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
+
+
+def size_bytes(value: str | int | None) -> int | None:
+    """A byte size (``100m``, ``1g``, ``4096``) as an integer, the way docker parses it
+    (binary units); ``None`` when it does not parse."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    m = _SIZE.match(value)
+    if not m:
+        return None
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+# ---------------------------------------------------------------------- top level
+
+
+def stack_version(topo: r.Topology) -> str:
+    """``version:`` is 3.8, or 3.9 when a service limits pids; never a top-level ``name:``
+    (the stack's name is the argument of ``docker stack deploy``)."""
+    for s in topo.services.values():
+        limits = (s.deploy.get("resources") or {}).get("limits") or {}
+        if "pids" in limits:
+            return PIDS_VERSION
+    return BASE_VERSION
+
+
+def network(n: r.Network, topo: r.Topology) -> dict[str, Any]:
+    """A network becomes an overlay: ``bridge`` (the single-host default) and ``overlay`` both
+    lower to ``driver: overlay``; ``attachable`` is kept as declared and ``encrypted`` is
+    emitted only when true, since its mere presence turns IPsec on. Other drivers pass
+    through (the target rules reject the local-scope ones)."""
+    out: dict[str, Any] = {}
+    default_name = n.key if n.external else f"{topo.name}_{n.key}"
+    if n.name != default_name:
+        out["name"] = n.name
+    if n.external:
+        out["external"] = True
+        return out
+    overlay = n.driver in OVERLAY_DRIVERS
+    out["driver"] = "overlay" if overlay else n.driver
+    opts = {k: _opt(v) for k, v in n.driver_opts
+            if not (overlay and k.startswith(BRIDGE_OPTION_PREFIX)) and k != "encrypted"}
+    if n.encrypted:
+        opts["encrypted"] = ""
+    if opts:
+        out["driver_opts"] = dict(sorted(opts.items()))
+    if n.internal:
+        out["internal"] = True
+    if n.attachable is not None:
+        out["attachable"] = n.attachable
+    if ipam := ipam_subnets(n):
+        out["ipam"] = ipam
+    if n.labels:
+        out["labels"] = dict(n.labels)
+    return out
+
+
+def ipam_subnets(n: r.Network) -> dict[str, Any]:
+    """IPAM is reduced to the driver and each pool's ``subnet``: the v3 schema rejects
+    gateway, ip_range, aux_addresses and options, and the converter passes only the subnet."""
+    ipam: dict[str, Any] = {}
+    if n.ipam_driver:
+        ipam["driver"] = n.ipam_driver
+    if n.pools:
+        ipam["config"] = [{"subnet": p.subnet_text} for p in n.pools]
+    return ipam
+
+
+def host_network_key(topo: r.Topology) -> str:
+    """The key under which swarm's predefined ``host`` network is declared external; chosen
+    so that it cannot collide with a network of the topology."""
+    key = HOST_NETWORK
+    while key in topo.networks:
+        key += "_"
+    return key
+
+
+def host_network() -> dict[str, Any]:
+    """Host networking is an attachment to the external network named ``host`` (the stack
+    ignores ``network_mode``)."""
+    return {"external": True, "name": HOST_NETWORK}
+
+
+def volume(v: r.Volume, host: HostPath) -> dict[str, Any]:
+    """A volume keeps its driver and options; every node creates it on first use."""
+    out: dict[str, Any] = {}
+    if v.name:
+        out["name"] = v.name
+    if v.external:
+        out["external"] = True
+        return out
+    if v.driver:
+        out["driver"] = v.driver
+    if v.driver_opts:
+        opts = {k: _opt(val) for k, val in v.driver_opts}
+        if v.kind == "bind":
+            opts["device"] = host(str(opts["device"]))
+        out["driver_opts"] = opts
+    if v.labels:
+        out["labels"] = dict(v.labels)
+    return out
+
+
+def grantable(g: r.Grantable, host: HostPath) -> dict[str, Any]:
+    """A secret or config keeps ``file``, ``external``, ``name`` and ``labels``; the stack has
+    no ``environment`` or ``content`` source."""
+    out: dict[str, Any] = {}
+    for key, value in g.fields:
+        if key == "file":
+            out["file"] = host(value)
+        elif key in ("name", "labels") or (key == "external" and value):
+            out[key] = value
+    return out
+
+
+def _opt(v: Any) -> Any:
+    return v if isinstance(v, (str, int, float)) and not isinstance(v, bool) else str(v).lower()
+
+
+# ---------------------------------------------------------------------- services
+
+
+def service(s: r.Service, topo: r.Topology, host: HostPath) -> dict[str, Any]:
+    """A service in stack form; keys the stack ignores (build, container_name, links,
+    expose, depends_on, network_mode, privileged, tmpfs) are left out."""
+    out: dict[str, Any] = {}
+    if s.image is not None:
+        out["image"] = s.image
+    if s.hostname:
+        out["hostname"] = s.hostname
+    if s.environment:
+        out["environment"] = dict(s.environment)
+    if s.ports:
+        out["ports"] = [entry for p in s.ports for entry in ports(p)]
+    if networks := attachments(s, topo):
+        out["networks"] = networks
+    if mounts := [mount(m, host) for m in s.mounts]:
+        out["volumes"] = mounts
+    for key, grants in (("secrets", s.secrets), ("configs", s.configs)):
+        if grants:
+            out[key] = [grant(g) for g in grants]
+    if s.healthcheck:
+        out["healthcheck"] = healthcheck(s.healthcheck)
+    if d := deploy(s):
+        out["deploy"] = d
+    if s.labels:
+        out["labels"] = dict(s.labels)
+    for key, value in s.options:
+        if key not in DROPPED_OPTIONS:
+            out[key] = _host_paths(key, value, host)
+    out.update(s.x_swarm)
+    return out
+
+
+def _host_paths(key: str, value: Any, host: HostPath) -> Any:
+    if key == "env_file":
+        return [host(v) for v in value] if isinstance(value, list) else host(value)
+    return value
+
+
+def attachments(s: r.Service, topo: r.Topology) -> dict[str, Any]:
+    """Networks keep only their ``aliases`` (static IPs, MAC addresses and priorities are not
+    converted by the stack); a service on the implicit default network lists none, and
+    ``network_mode: host`` becomes an attachment to the external ``host`` network."""
+    if s.network_mode == "host":
+        return {host_network_key(topo): {}}
+    if [a.network for a in s.attachments] == ["default"] and topo.networks["default"].implicit:
+        return {}
+    return {a.network: ({"aliases": list(a.aliases)} if a.aliases else {}) for a in s.attachments}
+
+
+def ports(p: r.Port) -> list[dict[str, Any]]:
+    """A port in the long syntax the v3 schema wants (integer ``target`` and ``published``),
+    one entry per port of a range; the host IP is dropped (a swarm port listens on every
+    address) and ``mode`` is explicit (``ingress`` unless declared ``host``)."""
+    targets = range(p.target.start, p.target.end + 1)
+    if p.published is None:
+        published: list[int | None] = [None] * len(targets)
+    elif p.published.end - p.published.start == p.target.end - p.target.start:
+        published = list(range(p.published.start, p.published.end + 1))
+    else:  # a host range for one container port: Compose picks one, here the first
+        published = [p.published.start]
+    out = []
+    for target, pub in zip(targets, published):
+        entry: dict[str, Any] = {"target": target}
+        if pub is not None:
+            entry["published"] = pub
+        entry["protocol"] = p.protocol
+        entry["mode"] = p.mode or "ingress"
+        out.append(entry)
+    return out
+
+
+def mount(m: r.Mount, host: HostPath) -> dict[str, Any]:
+    """A mount in long syntax: ``bind`` keeps only ``propagation`` (the stack drops
+    create_host_path and selinux), ``volume`` keeps nocopy and subpath, and tmpfs is
+    :func:`tmpfs_mount`."""
+    if m.type == "tmpfs":
+        return tmpfs_mount(m)
+    out: dict[str, Any] = {"type": m.type}
+    if m.source is not None:
+        out["source"] = host(m.source) if m.type == "bind" else m.source
+    out["target"] = m.target
+    if m.read_only:
+        out["read_only"] = True
+    if m.type == "bind" and m.propagation:
+        out["bind"] = {"propagation": m.propagation}
+    elif m.type == "volume":
+        opts = {k: v for k, v in (("nocopy", m.nocopy), ("subpath", m.subpath)) if v is not None}
+        if opts:
+            out["volume"] = opts
+    return out
+
+
+def tmpfs_mount(m: r.Mount) -> dict[str, Any]:
+    """A tmpfs, also one declared with the service's ``tmpfs`` key (which the stack ignores),
+    becomes a long-syntax ``type: tmpfs`` mount carrying only ``size``, in bytes; ``ro`` in
+    the shorthand becomes ``read_only``; mode and the other options are dropped."""
+    opts = dict(o.partition("=")[::2] for o in (m.tmpfs_options or "").split(",") if o)
+    size = m.size if m.size is not None else opts.get("size")
+    out: dict[str, Any] = {"type": "tmpfs", "target": m.target}
+    if m.read_only or "ro" in opts:
+        out["read_only"] = True
+    if size is not None:
+        parsed = size_bytes(size)
+        out["tmpfs"] = {"size": parsed if parsed is not None else size}
+    return out
+
+
+def grant(g: r.FileGrant) -> Any:
+    """A secret or config grant, short or long form as written."""
+    if not g.long_form:
+        return g.source
+    out: dict[str, Any] = {"source": g.source}
+    for key in ("target", "uid", "gid", "mode"):
+        if getattr(g, key) is not None:
+            out[key] = getattr(g, key)
+    return out
+
+
+def healthcheck(h: dict[str, Any]) -> dict[str, Any]:
+    """The healthcheck without the keys the v3 schema rejects (``start_interval``)."""
+    return {k: v for k, v in h.items() if k not in DROPPED_HEALTHCHECK}
+
+
+# ---------------------------------------------------------------------- deploy
+
+DEPLOY_ORDER = ("mode", "replicas", "endpoint_mode", "resources", "placement", "restart_policy",
+                "update_config", "rollback_config", "labels")
+
+
+def deploy(s: r.Service) -> dict[str, Any]:
+    """``deploy`` is carried over key by key (mode, replicas, endpoint_mode, placement with
+    constraints, preferences and max_replicas_per_node, update and rollback config, labels),
+    with :func:`resources` and :func:`restart_policy` lowered."""
+    d = dict(s.deploy)
+    if "resources" in d:
+        d["resources"] = {k: resources(v) for k, v in d["resources"].items()}
+    if "restart_policy" not in d and (policy := restart_policy(s.restart)):
+        d["restart_policy"] = policy
+    return {k: d[k] for k in DEPLOY_ORDER if k in d}
+
+
+def resources(res: dict[str, Any]) -> dict[str, Any]:
+    """``cpus`` and ``memory`` as strings (the v3 schema rejects ``cpus: 0.5``: "cpus must be a
+    string"); ``pids`` stays an integer."""
+    out = dict(res)
+    for key in ("cpus", "memory"):
+        if key in out:
+            out[key] = str(out[key])
+    return out
+
+
+def restart_policy(restart: str | None) -> dict[str, Any] | None:
+    """``restart`` becomes ``deploy.restart_policy``: ``no`` -> ``condition: none``,
+    ``always`` and ``unless-stopped`` -> ``any``, ``on-failure[:N]`` -> ``on-failure`` with
+    ``max_attempts: N``. Without either, swarm restarts tasks on any exit."""
+    if restart is None:
+        return None
+    kind, _, count = restart.partition(":")
+    if kind == "no":
+        return {"condition": "none"}
+    if kind in ("always", "unless-stopped") and not count:
+        return {"condition": "any"}
+    if kind == "on-failure":
+        policy: dict[str, Any] = {"condition": "on-failure"}
+        if count.isdigit():
+            policy["max_attempts"] = int(count)
+        return policy
+    return None
