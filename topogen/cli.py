@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -61,8 +61,8 @@ def validate(files: Files, fmt: FormatOpt = Format.text, strict: StrictOpt = Fal
 @app.command()
 def build(
     file: Annotated[Path, typer.Argument(help="The topology file.")],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output directory (default: beside the topology).")] = None,
-    target: Annotated[Optional[list[Target]], typer.Option("--target", "-t", help="Only this target (repeatable).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output directory (default: beside the topology).")] = None,
+    target: Annotated[list[Target] | None, typer.Option("--target", "-t", help="Only this target (repeatable).")] = None,
     check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 if a generated file is stale.")] = False,
     strict: StrictOpt = False,
 ) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -96,10 +97,9 @@ def _data_path(loc: Iterable[Any], data: Any) -> tuple[Path, bool]:
     node = data
     complete = True
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
             path.append(part)
             node = node[part]
         else:
@@ -124,7 +124,7 @@ def schema_problems(exc: ValidationError, data: Any) -> Iterator[Diagnostic]:
     for err in exc.errors(include_url=False):
         loc = err["loc"]
         kind = err["type"]
-        path, complete = _data_path(loc, data)
+        path, _complete = _data_path(loc, data)
         if kind == "extra_forbidden":
             by_path.setdefault((path, "unknown-key"), []).append(str(loc[-1]))
         elif kind == "missing":
@@ -179,7 +179,7 @@ def _emitter(target: str) -> Any:
         from .emit import compose
 
         return compose.emit
-    from .emit import swarm  # type: ignore[attr-defined]
+    from .emit import swarm
 
     return swarm.emit
 

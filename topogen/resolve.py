@@ -209,8 +209,8 @@ class Resolver:
             p = (*path, "volumes", i)
             if isinstance(v, spec.Mount):
                 out.append(self.mount(v, p))
-            elif (m := self.short_mount(v, p)) is not None:
-                out.append(m)
+            elif (short := self.short_mount(v, p)) is not None:
+                out.append(short)
         tmpfs = [s.tmpfs] if isinstance(s.tmpfs, str) else list(s.tmpfs or ())
         for i, t in enumerate(tmpfs):
             p = (*path, "tmpfs") if isinstance(s.tmpfs, str) else (*path, "tmpfs", i)
@@ -286,6 +286,8 @@ class Resolver:
         out = []
         for i, p in enumerate(self.topo.policies):
             path: Path = ("policies", i)
+            if p.allow is None and p.deny is None and p.isolated is None and p.no_egress is None:
+                self.problem("invalid-policy", "a policy states one of allow, deny, isolated, no_egress", path)
             for kind in ("allow", "deny"):
                 edge = getattr(p, kind)
                 if edge is not None:

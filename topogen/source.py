@@ -94,7 +94,7 @@ def load_bytes(raw: bytes, file: str = "<string>") -> Source:
 def load_text(text: str, file: str = "<string>") -> Source:
     src = Source(file)
     try:
-        node = yaml.compose(text, Loader=yaml.CSafeLoader)  # type: ignore[attr-defined]
+        node = yaml.compose(text, Loader=yaml.CSafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -163,6 +163,7 @@ class _Walker:
             return self.mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.value(item, (*path, i), None) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
         return scalar(node)
 
     def mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
