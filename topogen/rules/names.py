@@ -1,5 +1,102 @@
-"""Rules: names."""
+"""Names: project, service, network, volume, host and container names that Compose and the engine accept."""
 
 from __future__ import annotations
 
-RULES = ()
+import re
+from typing import Iterator
+
+from ..diagnostics import Diagnostic, error
+from ..resolved import Topology
+
+#: compose-spec schema ``patternProperties`` for services, networks, volumes, secrets, configs.
+COMPOSE_KEY = re.compile(r"[a-zA-Z0-9._-]+")
+#: compose-go ``loader.go``: project names.
+PROJECT = re.compile(r"[a-z0-9][a-z0-9_-]*")
+#: moby ``daemon/volume/local``: local volume names (two characters at least).
+LOCAL_VOLUME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
+#: moby ``daemon/names``: container names.
+CONTAINER = re.compile(r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]+")
+#: RFC 1123 host name label.
+LABEL = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
+HOST_NAME_MAX = 64
+
+
+def invalid_key(topo: Topology) -> Iterator[Diagnostic]:
+    """A service, network, volume, secret or config key that Compose rejects (``^[a-zA-Z0-9._-]+$``).
+
+    ``networks: {"my net": {}}``.
+    """
+    for section in ("services", "networks", "volumes", "secrets", "configs"):
+        for key, item in getattr(topo, section).items():
+            if not COMPOSE_KEY.fullmatch(key) and not getattr(item, "implicit", False):
+                yield error("invalid-name", f"{section[:-1]} name {key!r} may contain only letters, digits, "
+                            "'.', '_' and '-'", (section, key), at_key=True)
+
+
+def project_name(topo: Topology) -> Iterator[Diagnostic]:
+    """The project ``name`` is not lowercase letters, digits, '-' and '_' starting with a letter or digit.
+
+    ``name: Three-Tier``.
+    """
+    if "$" not in topo.name and not PROJECT.fullmatch(topo.name):
+        yield error("invalid-project-name", f'invalid project name "{topo.name}": must consist only of lowercase '
+                    "alphanumeric characters, hyphens, and underscores as well as start with a letter or number",
+                    ("name",), hint=f"name: {re.sub(r'[^a-z0-9_-]', '-', topo.name.lower()).strip('-_') or 'app'}")
+
+
+def volume_engine_name(topo: Topology) -> Iterator[Diagnostic]:
+    """A local volume's engine name is not ``[a-zA-Z0-9][a-zA-Z0-9_.-]+`` (two characters at least).
+
+    ``volumes: {data: {name: "my/data"}}`` ("includes invalid characters for a local volume name").
+    """
+    for v in topo.volumes.values():
+        if v.kind == "plugin" or v.driver not in (None, "local"):
+            continue
+        name = v.name or (v.key if v.external else f"{topo.name}_{v.key}")
+        if "$" not in name and not LOCAL_VOLUME.fullmatch(name):
+            path = (*v.path, "name") if v.name else v.path
+            yield error("invalid-volume-name", f'"{name}" is not a valid local volume name: use two or more of '
+                        "[a-zA-Z0-9_.-], starting with a letter or digit", path, at_key=v.name is None)
+
+
+def hostname(topo: Topology) -> Iterator[Diagnostic]:
+    """A ``hostname`` that is not an RFC 1123 name or is longer than 64 characters (Linux HOST_NAME_MAX).
+
+    ``hostname: web_server`` (underscore) or ``hostname: -web``.
+    """
+    for s in topo.services.values():
+        name = s.hostname
+        if not name or "$" in name:
+            continue
+        if len(name) > HOST_NAME_MAX or not all(LABEL.fullmatch(label) for label in name.split(".")):
+            yield error("invalid-hostname", f"hostname {name!r} is not a valid host name (RFC 1123: labels of "
+                        f"letters, digits and '-', at most {HOST_NAME_MAX} characters)", (*s.path, "hostname"))
+
+
+def container_name(topo: Topology) -> Iterator[Diagnostic]:
+    """A ``container_name`` that the engine rejects, or that another service uses too ("Conflict").
+
+    ``a: {container_name: db}`` and ``b: {container_name: db}``.
+    """
+    seen: dict[str, str] = {}
+    for s in topo.services.values():
+        name = s.container_name
+        if not name or "$" in name:
+            continue
+        path = (*s.path, "container_name")
+        if not CONTAINER.fullmatch(name):
+            yield error("invalid-container-name", f"container name {name!r} may contain only [a-zA-Z0-9_.-], "
+                        "starting with a letter or digit (two characters at least)", path)
+        if name in seen:
+            yield error("duplicate-container-name", f"container name {name!r} is already used by service {seen[name]}",
+                        path)
+        seen.setdefault(name, s.name)
+
+
+RULES = (
+    invalid_key,
+    project_name,
+    volume_engine_name,
+    hostname,
+    container_name,
+)
