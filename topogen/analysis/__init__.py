@@ -1,0 +1,3 @@
+"""Analyses: pure functions over the resolved topology (reachability, policy proofs)."""
+
+from __future__ import annotations

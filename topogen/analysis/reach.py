@@ -1,0 +1,302 @@
+"""Reachability: which endpoint can open a connection to which, over what, and by which names.
+
+The model is Docker Engine 20.10+ on Linux with its default iptables/nftables firewall and
+``userland-proxy`` (the embedded DNS server on user-defined networks, ``DOCKER-ISOLATION``
+chains between bridges). Podman (netavark/CNI) isolates differently and Docker Desktop puts
+the engine in a VM, so neither is modelled. The rules:
+
+- Two containers reach each other when they share a network whose driver lets members talk:
+  bridge unless inter-container communication is off (``icc: false``), overlay (across
+  nodes), macvlan unless ``macvlan_mode: private``, ipvlan, third-party drivers.
+- ``network_mode: service:X`` / ``container:X`` share X's namespace: the same reachability,
+  reached at X's addresses and names (``via`` then ends with ``namespace``). ``none`` and an
+  unknown ``container:`` reach nothing and are reached by nothing.
+- ``network_mode: host`` is the host: such a service reaches and is reached like ``host``.
+- ``host -> X``: the host routes to container IPs on bridge networks (internal too), to the
+  ``docker_gwbridge`` address of non-internal overlay members, and to published ports on
+  localhost; never to macvlan/ipvlan members through their parent. ``X -> host``: through the
+  gateway of a bridge (internal too) or of ``docker_gwbridge``.
+- ``X -> external`` (egress) needs a non-internal network: bridge, overlay (through
+  ``docker_gwbridge``), macvlan/ipvlan with a ``parent``; without a parent they get a dummy
+  one, as isolated as ``internal``.
+- ``external -> X`` (ingress) goes through published ports not bound to loopback, and only
+  when X has a non-internal bridge or overlay network (moby/moby#36174); members of a
+  macvlan/ipvlan network with a parent are on the LAN and reached directly; host-network
+  services are reached on their own ports. ``external -> host`` is reported unreachable:
+  published ports are attributed to their containers, and the host's own services are unknown.
+- Not modelled: hairpin paths from one container through another's published port on the
+  host, firewall rules added outside Docker, ``extra_hosts``, replicas' own names.
+
+Everything here is a pure function of :class:`topogen.resolved.Topology`. :class:`Index` is
+built once in linear time and answers one :meth:`Index.pair` in time proportional to the
+networks of the two endpoints, so policy proofs never materialise the full matrix;
+:func:`analyze` does, for the CLI.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from .. import resolved
+
+HOST = "host"
+EXTERNAL = "external"
+PSEUDO = (HOST, EXTERNAL)
+VIA_HOST = "host"
+VIA_PUBLISHED = "published-port"
+VIA_NAMESPACE = "namespace"
+VIA_GWBRIDGE = "docker_gwbridge"
+DEFAULT_BRIDGE = "bridge"  # network_mode: bridge, Docker's predefined network
+_BRIDGES = ("bridge",)
+_LAN = ("macvlan", "ipvlan")
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Whether ``source`` can open a connection to ``target``."""
+
+    source: str  # a service, "host" or "external"
+    target: str
+    reachable: bool
+    via: tuple[str, ...]  # network keys, or "host", "published-port", "namespace", "docker_gwbridge"
+    ports: tuple[int, ...]  # the target's known container ports reachable this way; empty = unknown
+    names: tuple[str, ...]  # DNS names by which source resolves target; empty when none
+    published: tuple[int, ...] = ()  # host ports this pair goes through (host/external -> X)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"from": self.source, "to": self.target, "reachable": self.reachable, "via": list(self.via),
+                "ports": list(self.ports), "names": list(self.names), "published": list(self.published)}
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """Every ordered pair of distinct endpoints: sorted services, then host, external."""
+
+    endpoints: tuple[str, ...]
+    pairs: tuple[Pair, ...]
+
+    @cached_property
+    def _by_edge(self) -> dict[tuple[str, str], Pair]:
+        return {(p.source, p.target): p for p in self.pairs}
+
+    def pair(self, source: str, target: str) -> Pair:
+        return self._by_edge[(source, target)]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"endpoints": list(self.endpoints), "pairs": [p.to_json() for p in self.pairs]}
+
+
+@dataclass(frozen=True)
+class Net:
+    """One network as the analysis sees it."""
+
+    key: str
+    driver: str
+    internal: bool
+    peers: bool  # members reach each other
+    dns: bool  # the embedded DNS resolves members (user-defined networks)
+    lan: bool  # macvlan/ipvlan with a parent: members sit on the LAN
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """A network namespace: ``kind`` is networks, host, none or unknown; ``owner`` the service
+    whose configuration it is."""
+
+    kind: str
+    owner: str
+    nets: tuple[str, ...] = ()
+
+
+def _net(n: resolved.Network) -> Net:
+    opts = dict(n.driver_opts)
+    icc = n.icc and str(opts.get("com.docker.network.bridge.enable_icc", "true")).lower() not in ("false", "0")
+    parent = bool(n.parent or opts.get("parent"))
+    peers = {"bridge": icc, "macvlan": str(opts.get("macvlan_mode", "bridge")) != "private"}.get(n.driver, True)
+    return Net(n.key, n.driver, n.internal, peers, True, n.driver in _LAN and parent and not n.internal)
+
+
+@dataclass
+class Index:
+    """Per-endpoint facts, built once; :meth:`pair` answers one ordered pair."""
+
+    topo: resolved.Topology
+    nets: dict[str, Net] = field(init=False)
+    spaces: dict[str, Namespace] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.nets = {k: _net(n) for k, n in self.topo.networks.items()}
+        self.nets.setdefault(DEFAULT_BRIDGE, Net(DEFAULT_BRIDGE, "bridge", False, True, False, False))
+        by_container = {s.container_name: s.name for s in self.topo.services.values() if s.container_name}
+        self.spaces = {name: self._namespace(name, by_container, set()) for name in self.topo.services}
+
+    def _namespace(self, name: str, by_container: dict[str, str], seen: set[str]) -> Namespace:
+        s = self.topo.services[name]
+        mode = s.network_mode
+        if mode is None:
+            return Namespace("networks", name, tuple(a.network for a in s.attachments if a.network in self.topo.networks))
+        if mode == "bridge":
+            return Namespace("networks", name, (DEFAULT_BRIDGE,))
+        if mode in ("host", "none"):
+            return Namespace(mode, HOST if mode == "host" else name)
+        kind, _, target = mode.partition(":")
+        target = by_container.get(target, target) if kind == "container" else target
+        if kind not in ("service", "container") or target not in self.topo.services or target in seen | {name}:
+            return Namespace("unknown", name)
+        return self._namespace(target, by_container, seen | {name})
+
+    # ------------------------------------------------------------------ facts of one endpoint
+    def ports(self, name: str) -> tuple[int, ...]:
+        """Declared container ports of a service: ``expose`` and ``ports`` targets."""
+        s = self.topo.services[name]
+        found: set[int] = set()
+        for text in s.expose:
+            rng = text.split("/", 1)[0].split("-")
+            if all(x.isdigit() for x in rng):
+                found.update(range(int(rng[0]), int(rng[-1]) + 1))
+        for p in s.ports:
+            found.update(range(p.target.start, p.target.end + 1))
+        return tuple(sorted(found))
+
+    def to_host(self, ns: Namespace) -> tuple[str, ...]:
+        if ns.kind == "host":
+            return (VIA_HOST,)
+        via = [k for k in ns.nets if self.nets[k].driver in _BRIDGES]
+        if any(self.nets[k].driver == "overlay" and not self.nets[k].internal for k in ns.nets):
+            via.append(VIA_GWBRIDGE)
+        return _order(via)
+
+    def egress(self, ns: Namespace) -> tuple[str, ...]:
+        if ns.kind == "host":
+            return (VIA_HOST,)
+        via = []
+        for k in ns.nets:
+            net = self.nets[k]
+            if net.internal or (net.driver in _LAN and not net.lan):
+                continue
+            via.append(VIA_GWBRIDGE if net.driver == "overlay" else k)
+        return _order(via)
+
+    def published(self, name: str, *, remote: bool) -> list[resolved.Port]:
+        """Published ports that work (a non-internal bridge/overlay); ``remote``: not loopback-bound."""
+        ns = self.spaces[name]
+        s = self.topo.services[name]
+        if ns.kind != "networks" or not any(
+            self.nets[k].driver in ("bridge", "overlay") and not self.nets[k].internal for k in ns.nets
+        ):
+            return []
+        return [p for p in s.ports if not (remote and _loopback(p.host_ip))]
+
+    # ------------------------------------------------------------------ pairs
+    def pair(self, source: str, target: str) -> Pair:
+        """Whether ``source`` reaches ``target``; both are services, ``host`` or ``external``."""
+        if source == EXTERNAL:
+            return self._from_external(target)
+        if target == EXTERNAL:
+            via = (VIA_HOST,) if source == HOST else self.egress(self.spaces[source])
+            return Pair(source, target, bool(via), via, (), ())
+        if source == HOST:
+            return self._from_host(target)
+        ns = self.spaces[source]
+        if ns.kind in ("none", "unknown"):
+            return Pair(source, target, False, (), (), ())
+        if target == HOST:
+            via = self.to_host(ns)
+            return Pair(source, target, bool(via), via, (), ())
+        if ns.kind == "host":
+            return self._from_host(target, source)
+        return self._between(source, target)
+
+    def _between(self, source: str, target: str) -> Pair:
+        a, b = self.spaces[source], self.spaces[target]
+        ports = self.ports(target)
+        if b.kind in ("none", "unknown"):
+            return Pair(source, target, False, (), (), ())
+        if a.owner == b.owner:
+            via = (VIA_HOST,) if a.kind == "host" else (VIA_NAMESPACE,)
+            return Pair(source, target, True, via, ports, ("localhost",))
+        if b.kind == "host":
+            via = self.to_host(a)
+            return Pair(source, target, bool(via), via, ports, ())
+        shared = [k for k in a.nets if k in b.nets]
+        via = [k for k in shared if self.nets[k].peers]
+        if via and (source != a.owner or target != b.owner):
+            via.append(VIA_NAMESPACE)
+        return Pair(source, target, bool(via), _order(via), ports, self.names(a.owner, b.owner, shared))
+
+    def names(self, source: str, target: str, shared: list[str]) -> tuple[str, ...]:
+        """DNS names of ``target`` seen from ``source`` over the networks they share."""
+        if not shared:
+            return ()
+        t = self.topo.services[target]
+        found: set[str] = set()
+        if any(self.nets[k].dns for k in shared):
+            found.add(target)
+            found.update([t.container_name] if t.container_name else [])
+            found.update(alias for a in t.attachments if a.network in shared for alias in a.aliases)
+        for linked, alias in self.topo.services[source].links:
+            if linked == target:
+                found.update((linked, alias))
+        return tuple(sorted(found))
+
+    def _from_host(self, target: str, source: str = HOST) -> Pair:
+        ns = self.spaces[target]
+        ports = self.ports(target)
+        if ns.kind in ("none", "unknown"):
+            return Pair(source, target, False, (), (), ())
+        if ns.kind == "host":
+            return Pair(source, target, True, (VIA_HOST,), ports, ("localhost",))
+        via = list(self.to_host(ns))
+        published = self.published(target, remote=False)
+        if published:
+            via.append(VIA_PUBLISHED)
+        return Pair(source, target, bool(via), _order(via), ports, (), _host_ports(published))
+
+    def _from_external(self, target: str) -> Pair:
+        if target == HOST:
+            return Pair(EXTERNAL, HOST, False, (), (), ())
+        ns = self.spaces[target]
+        if ns.kind == "host":
+            return Pair(EXTERNAL, target, True, (VIA_HOST,), self.ports(target), ())
+        if ns.kind != "networks":
+            return Pair(EXTERNAL, target, False, (), (), ())
+        lan = [k for k in ns.nets if self.nets[k].lan]
+        published = self.published(target, remote=True)
+        via = lan + ([VIA_PUBLISHED] if published else [])
+        ports = self.ports(target) if lan else _targets(published)
+        return Pair(EXTERNAL, target, bool(via), _order(via), ports, (), _host_ports(published))
+
+    def endpoints(self) -> tuple[str, ...]:
+        return (*sorted(self.topo.services), HOST, EXTERNAL)
+
+
+def _order(via: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Network keys sorted, then the pseudo hops in a fixed order."""
+    hops = (VIA_HOST, VIA_GWBRIDGE, VIA_PUBLISHED, VIA_NAMESPACE)
+    unique = set(via)
+    return (*sorted(unique - set(hops)), *(h for h in hops if h in unique))
+
+
+def _loopback(host_ip: str | None) -> bool:
+    try:
+        return host_ip is not None and ipaddress.ip_address(host_ip.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _targets(ports: list[resolved.Port]) -> tuple[int, ...]:
+    return tuple(sorted({n for p in ports for n in range(p.target.start, p.target.end + 1)}))
+
+
+def _host_ports(ports: list[resolved.Port]) -> tuple[int, ...]:
+    return tuple(sorted({n for p in ports if p.published for n in range(p.published.start, p.published.end + 1)}))
+
+
+def analyze(topo: resolved.Topology) -> Matrix:
+    """The full matrix over every ordered pair of distinct endpoints (O(n^2): for the CLI)."""
+    index = Index(topo)
+    ends = index.endpoints()
+    return Matrix(ends, tuple(index.pair(a, b) for a in ends for b in ends if a != b))
