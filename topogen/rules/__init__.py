@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Iterator
 
 from ..diagnostics import Diagnostic
 from ..resolved import Topology
-from . import addressing, drivers, names, ports, references, security, storage
+from . import addressing, drivers, names, policies, ports, references, security, storage
 
 Rule = Callable[[Topology], Iterable[Diagnostic]]
 
@@ -24,6 +24,7 @@ RULES: tuple[Rule, ...] = (
     *storage.RULES,
     *names.RULES,
     *security.RULES,
+    *policies.RULES,
 )
 
 
