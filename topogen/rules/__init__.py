@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Iterator
 
 from ..diagnostics import Diagnostic
 from ..resolved import Topology
-from . import addressing, drivers, names, policies, ports, references, security, storage
+from . import addressing, drivers, names, policies, ports, references, security, storage, targets
 
 Rule = Callable[[Topology], Iterable[Diagnostic]]
 
@@ -25,6 +25,7 @@ RULES: tuple[Rule, ...] = (
     *names.RULES,
     *security.RULES,
     *policies.RULES,
+    *targets.RULES,
 )
 
 
