@@ -1,0 +1,111 @@
+"""The result of ``topogen verify --live``: predicted beside observed, as text or JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..diagnostics import Diagnostic
+from .compare import PolicyResult, Row
+from .storage import StorageResult
+
+
+@dataclass
+class Report:
+    file: str
+    project: str = ""
+    rows: list[Row] = field(default_factory=list)
+    policies: list[PolicyResult] = field(default_factory=list)
+    storage: list[StorageResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the run itself failed (up, timeout, ...)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def mismatches(self) -> list[Row]:
+        return [r for r in self.rows if r.status == "mismatch"]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.errors or self.mismatches or any(d.is_error for d in self.diagnostics)
+                    or any(p.status == "violated" for p in self.policies)
+                    or any(s.status == "failed" for s in self.storage))
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "project": self.project,
+            "ok": self.ok,
+            "seconds": round(self.seconds, 2),
+            "errors": self.errors,
+            "diagnostics": [d.as_dict() for d in self.diagnostics],
+            "pairs": [_row_json(r) for r in self.rows],
+            "policies": [{"kind": p.policy.kind, "path": [str(x) for x in p.policy.path], "status": p.status,
+                          "detail": p.detail, "description": p.policy.description} for p in self.policies],
+            "storage": [vars(s) for s in self.storage],
+            "summary": self.summary(),
+        }
+
+    def summary(self) -> dict[str, int]:
+        probed = [r for r in self.rows if r.observed is not None]
+        return {"pairs": len(self.rows), "probed": len(probed), "agree": sum(1 for r in probed if not r.problems),
+                "mismatches": len(self.mismatches),
+                "policies_violated": sum(1 for p in self.policies if p.status == "violated"),
+                "storage_failed": sum(1 for s in self.storage if s.status == "failed")}
+
+    def render(self, fmt: str = "text") -> str:
+        if fmt == "json":
+            return json.dumps(self.to_json(), indent=2) + "\n"
+        return render_text(self)
+
+
+def _row_json(r: Row) -> dict[str, Any]:
+    obs = r.observed
+    return {
+        "from": r.source, "to": r.target, "status": r.status,
+        "predicted": r.predicted.to_json() if hasattr(r.predicted, "to_json") else {},
+        "observed": None if obs is None else {
+            "reachable": obs.reachable, "ports": sorted(obs.ports), "names": sorted(obs.names),
+            "evidence": obs.evidence[:6],
+        },
+        "problems": list(r.problems),
+    }
+
+
+def _cell(reachable: bool | None, names: Any = ()) -> str:
+    if reachable is None:
+        return "(not probed)"
+    text = "reach" if reachable else "-"
+    names = [n for n in names if n != "localhost"]
+    return text + (f" [{','.join(sorted(names))}]" if names and reachable else "")
+
+
+def render_text(rep: Report) -> str:
+    lines = [f"{d.format()}" for d in rep.diagnostics]
+    lines += [f"error: {e}" for e in rep.errors]
+    if rep.rows:
+        w1 = max(len(r.source) for r in rep.rows)
+        w2 = max(len(r.target) for r in rep.rows)
+        lines.append(f"{'FROM':<{w1}}  {'TO':<{w2}}  {'PREDICTED':<28}  {'OBSERVED':<28}  STATUS")
+        for r in rep.rows:
+            pred = _cell(r.predicted.reachable, r.predicted.names)
+            obs = _cell(None if r.observed is None else r.observed.reachable,
+                        () if r.observed is None else r.observed.names)
+            status = "MISMATCH: " + "; ".join(r.problems) if r.problems else r.status
+            lines.append(f"{r.source:<{w1}}  {r.target:<{w2}}  {pred:<28}  {obs:<28}  {status}")
+    for p in rep.policies:
+        what = p.policy.description or p.policy.kind
+        lines.append(f"policy {p.policy.kind} ({what}): {p.status.upper()} - {p.detail}")
+    for s in rep.storage:
+        lines.append(f"storage {s.check} {s.service}:{s.target}: {s.status.upper()} - {s.detail}")
+    sm = rep.summary()
+    lines.append(f"{rep.file}: {sm['agree']}/{sm['probed']} probed pairs agree with the analysis, "
+                 f"{sm['mismatches']} mismatches, {sm['policies_violated']} policies violated, "
+                 f"{sm['storage_failed']} storage checks failed ({rep.seconds:.1f} s)"
+                 + ("" if rep.ok else " - FAILED"))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,216 @@
+"""One live run: compile to a temporary directory, ``up``, probe, compare, check storage,
+tear down. Whatever happens (failure, timeout, Ctrl-C), everything created is removed unless
+``keep`` is set: ``docker-compose down -v --remove-orphans`` and the probe containers (found
+by their ``topogen.verify`` label)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import yaml
+
+from .. import pipeline
+from ..analysis import reach
+from . import compare, plan, storage
+from .engine import DEFAULT_IMAGE, Engine, EngineError
+from .report import Report
+from .runtime import collect, not_running
+from .stub import rewrite
+
+LABEL = "topogen.verify"
+
+
+@dataclass
+class Options:
+    stub_image: str | None = None
+    probe_image: str = DEFAULT_IMAGE
+    parent: str | None = None  # macvlan/ipvlan parent to use instead of the topology's
+    keep: bool = False
+    timeout: float = 120.0  # for bringing the project up
+    workers: int = 8
+    progress: Callable[[str], None] | None = None
+    analyze: Callable[[Any], Any] = field(default=reach.analyze)  # a test may wrap it
+
+
+def project_name(topo_name: str) -> str:
+    base = re.sub(r"[^a-z0-9_-]", "-", topo_name.lower()).strip("-_")[:30] or "topology"
+    return f"tgv-{base}-{uuid.uuid4().hex[:6]}"
+
+
+class Session:
+    def __init__(self, engine: Engine, file: str, opts: Options) -> None:
+        self.engine, self.file, self.opts = engine, file, opts
+        self.report = Report(file)
+        self.workdir = ""
+        self.compose_file = ""
+
+    def say(self, text: str) -> None:
+        if self.opts.progress:
+            self.opts.progress(text)
+
+    def compose(self, *args: str, timeout: float = 120) -> Any:
+        return self.engine.compose_cmd("-p", self.report.project, "-f", self.compose_file, *args,
+                                       timeout=timeout, cwd=self.workdir)
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> Report:
+        start = time.monotonic()
+        result = pipeline.check(self.file)
+        self.report.diagnostics = [d for d in result.diagnostics if d.is_error]
+        if result.failed() or result.topology is None:
+            return self.report
+        topo = result.topology
+        why = self.engine.reachable()
+        if why:
+            self.report.errors.append(f"no Docker engine reachable: {why}")
+            return self.report
+        self.report.project = project_name(topo.name)
+        self.workdir = tempfile.mkdtemp(prefix=f"{self.report.project}-")
+        try:
+            self._prepare(topo)
+            self._live(topo)
+        except EngineError as exc:
+            self.report.errors.append(str(exc))
+        finally:
+            self._teardown()
+            self.report.seconds = time.monotonic() - start
+        return self.report
+
+    def _prepare(self, topo: Any) -> None:
+        for image in {self.opts.probe_image, self.opts.stub_image} - {None}:
+            if not self.engine.has_image(str(image)):
+                raise EngineError(f"image {image} is not present on the engine (pull or import it first)")
+        files = pipeline.compile(topo, self.workdir, ["compose"])
+        doc = yaml.safe_load(files["docker-compose.yml"])
+        doc = rewrite(doc, topo, stub_image=self.opts.stub_image, parent=self.opts.parent)
+        self.compose_file = os.path.join(self.workdir, "docker-compose.yml")
+        with open(self.compose_file, "w", encoding="utf-8") as fh:
+            yaml.safe_dump(doc, fh, sort_keys=False)
+
+    def _up(self, topo: Any) -> dict[str, list[dict[str, Any]]] | None:
+        cp = self.compose("up", "-d", "--remove-orphans", timeout=self.opts.timeout)
+        if cp.returncode != 0:
+            self.report.errors.append(f"docker-compose up failed: {_tail(cp.stderr)}")
+            return None
+        deadline = time.monotonic() + self.opts.timeout
+        while True:
+            _, containers = collect(self.engine, topo, self.report.project)
+            missing = not_running(topo, containers)
+            if not missing:
+                time.sleep(0.5)  # listeners start right after the process
+                return containers
+            if time.monotonic() > deadline:
+                self.report.errors.append(f"not running after {self.opts.timeout:.0f} s: {', '.join(missing)}")
+                return None
+            time.sleep(0.5)
+
+    def _live(self, topo: Any) -> None:
+        self.say(f"starting project {self.report.project}")
+        if self._up(topo) is None:
+            return
+        rt, _ = collect(self.engine, topo, self.report.project)
+        matrix = self.opts.analyze(topo)
+        planner = plan.Planner(topo, matrix, rt)
+        probes = planner.run()
+        results = self._probe(probes, rt)
+        owners = {s: planner.owner(s) for s in topo.services}
+        nets = {s: planner.nets(s) for s in [*topo.services, plan.HOST]}
+        in_host = {s: planner.in_host(s) for s in [*topo.services, plan.HOST]}
+        seen = compare.observe(probes, results, rt, owners, nets, in_host)
+        self.report.rows = compare.compare(matrix, seen, ports=bool(self.opts.stub_image))
+        self.report.policies = compare.check_policies(topo, self.report.rows)
+        self._storage(topo, rt)
+
+    def _probe(self, probes: list[plan.Probe], rt: plan.Runtime) -> dict[int, tuple[int, str]]:
+        by_source: dict[str, list[plan.Probe]] = {}
+        for p in probes:
+            by_source.setdefault(p.source, []).append(p)
+        results: dict[int, tuple[int, str]] = {}
+        done = 0
+        with ThreadPoolExecutor(max_workers=self.opts.workers) as pool:
+            futures = {pool.submit(self._sidecar, s, ps, rt): s for s, ps in by_source.items()}
+            for fut in futures:
+                results.update(fut.result())
+                done += 1
+                self.say(f"probed {done}/{len(futures)} sources")
+        return results
+
+    def _sidecar(self, source: str, probes: list[plan.Probe], rt: plan.Runtime) -> dict[int, tuple[int, str]]:
+        if source == plan.HOST:
+            network = "host"
+        elif source in rt.containers:
+            network = f"container:{rt.containers[source]}"
+        else:
+            return {}
+        name = f"{self.report.project}-probe-{uuid.uuid4().hex[:6]}"
+        cp = self.engine.docker_cmd(
+            "run", "--rm", "--name", name, "--label", f"{LABEL}={self.report.project}", "--network", network,
+            "--entrypoint", "/bin/sh", self.opts.probe_image, "-c", plan.script(probes), timeout=90)
+        return plan.parse(cp.stdout)
+
+    def _storage(self, topo: Any, rt: plan.Runtime) -> None:
+        run = storage.exec_in(self.engine, dict(rt.containers))
+        self.report.storage = list(storage.plain_checks(topo, run))
+        marks = storage.persistence_marks(topo, run)
+        if not marks:
+            return
+        self.say("down / up to check that volumes persist")
+        down = self.compose("down", "-t", "1", timeout=120)
+        containers = self._up(topo) if down.returncode == 0 else None
+        if containers is None:
+            self.report.errors.append(f"down/up for the persistence check failed: {_tail(down.stderr)}")
+            return
+        rt2, _ = collect(self.engine, topo, self.report.project)
+        self.report.storage += storage.persistence_results(marks, storage.exec_in(self.engine, dict(rt2.containers)))
+
+    # ------------------------------------------------------------------ teardown
+    def _teardown(self) -> None:
+        if not self.report.project:
+            return
+        if self.opts.keep:
+            self.say(f"kept: docker-compose -p {self.report.project} -f {self.compose_file} down -v")
+            return
+        old = _ignore_sigint()
+        try:
+            probes = self.engine.lines("ps", "-aq", "--filter", f"label={LABEL}={self.report.project}")
+            if probes:
+                self.engine.docker_cmd("rm", "-f", *probes, timeout=60)
+            if self.compose_file:
+                cp = self.compose("down", "-v", "--remove-orphans", "-t", "1", timeout=180)
+                if cp.returncode != 0:
+                    self.report.errors.append(f"docker-compose down failed: {_tail(cp.stderr)}")
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        finally:
+            _restore_sigint(old)
+
+
+def _tail(text: str, n: int = 6) -> str:
+    return " | ".join(text.strip().splitlines()[-n:])
+
+
+def _ignore_sigint() -> Any:
+    try:
+        return signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        return None
+
+
+def _restore_sigint(old: Any) -> None:
+    if old is not None:
+        signal.signal(signal.SIGINT, old)
+
+
+def tty_progress(text: str) -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r\033[K{text}")
+        sys.stderr.flush()
