@@ -27,6 +27,10 @@ def subnet_host_bits(topo: Topology) -> Iterator[Diagnostic]:
         if ipaddress.ip_interface(p.subnet_text).ip != p.subnet.network_address:
             yield error("subnet-host-bits", f"invalid subnet {p.subnet_text}: it should be {p.subnet}",
                         (*p.path, "subnet"))
+        if p.ip_range is not None and p.ip_range_text and \
+                ipaddress.ip_interface(p.ip_range_text).ip != p.ip_range.network_address:
+            yield error("subnet-host-bits", f"invalid ip-range {p.ip_range_text}: it should be {p.ip_range}",
+                        (*p.path, "ip_range"))
 
 
 def subnet_overlap(topo: Topology) -> Iterator[Diagnostic]:
@@ -34,12 +38,14 @@ def subnet_overlap(topo: Topology) -> Iterator[Diagnostic]:
 
     ``a: {subnet: 10.0.0.0/16}`` and ``b: {subnet: 10.0.1.0/24}``.
     """
+    # Overlays allocate from the swarm's global address space, the other drivers from the local one.
     pools = sorted(
-        ((p.subnet.version, int(p.subnet.network_address), int(p.subnet.broadcast_address), n, p)
+        ((p.subnet.version + (10 if n.driver == "overlay" else 0), int(p.subnet.network_address),
+          int(p.subnet.broadcast_address), n, p)
          for n, p in _pools(topo) if not n.external and p.subnet is not None),
         key=lambda t: (t[0], t[1], t[2]),
     )
-    widest: tuple[int, int, Network, Pool] | None = None  # (version, end, network, pool)
+    widest: tuple[int, int, Network, Pool] | None = None  # (space, end, network, pool)
     for version, start, end, n, p in pools:
         if widest and widest[0] == version and start <= widest[1] and widest[2].key != n.key:
             yield error("subnet-overlap",
@@ -179,6 +185,9 @@ def static_ip_with_replicas(topo: Topology) -> Iterator[Diagnostic]:
         if s.container_name:
             yield error("unique-with-replicas", f"container_name on service {s.name}, which has {s.replicas} replicas",
                         (*s.path, "container_name"))
+        if dict(s.options).get("mac_address"):
+            yield error("unique-with-replicas", f"mac_address on service {s.name}, which has {s.replicas} replicas",
+                        (*s.path, "mac_address"))
         for a in s.attachments:
             for field, value in (("ipv4_address", a.ipv4_address), ("ipv6_address", a.ipv6_address), ("mac_address", a.mac_address)):
                 if value is not None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import difflib
 from typing import Iterable, Iterator
 
-from ..diagnostics import Diagnostic, error
-from ..resolved import Topology
+from ..diagnostics import Diagnostic, Path, error
+from ..resolved import Service, Topology
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:
@@ -106,6 +106,39 @@ def network_mode_with_networks(topo: Topology) -> Iterator[Diagnostic]:
                         at_key=True, hint="remove networks, or drop network_mode")
 
 
+def _edges(topo: Topology, s: Service) -> Iterator[tuple[str, Path]]:
+    """Services that ``s`` must start after: depends_on, links and ``network_mode: service:X``."""
+    yield from ((d.service, d.path) for d in s.depends_on)
+    yield from ((target, (*s.path, "links", i)) for i, (target, _a) in enumerate(s.links))
+    if s.network_mode and s.network_mode.startswith("service:"):
+        yield s.network_mode.split(":", 1)[1], (*s.path, "network_mode")
+
+
+def dependency_cycle(topo: Topology) -> Iterator[Diagnostic]:
+    """Services that depend on each other in a circle (Compose: "dependency cycle detected").
+
+    ``a: {depends_on: [b]}`` and ``b: {network_mode: "service:a"}``.
+    """
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    for root in topo.services:
+        stack = [(root, iter(_edges(topo, topo.services[root])))]
+        state.setdefault(root, 1)
+        while stack and state[root] == 1:
+            name, edges = stack[-1]
+            nxt = next(edges, None)
+            if nxt is None:
+                state[name] = 2
+                stack.pop()
+            elif nxt[0] in topo.services and nxt[0] != name:
+                if state.get(nxt[0]) == 1:
+                    names = [n for n, _ in stack]
+                    cycle = " -> ".join([*names[names.index(nxt[0]):], nxt[0]])
+                    yield error("dependency-cycle", f"dependency cycle: {cycle}", nxt[1], at_key=nxt[1][-2] == "depends_on")
+                elif nxt[0] not in state:
+                    state[nxt[0]] = 1
+                    stack.append((nxt[0], iter(_edges(topo, topo.services[nxt[0]]))))
+
+
 RULES = (
     undefined_network,
     undefined_volume,
@@ -113,4 +146,5 @@ RULES = (
     undefined_dependency,
     network_mode,
     network_mode_with_networks,
+    dependency_cycle,
 )
