@@ -29,6 +29,17 @@ class Format(str, Enum):
     github = "github"
 
 
+class ReachFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class GraphFormat(str, Enum):
+    mermaid = "mermaid"
+    dot = "dot"
+    svg = "svg"
+
+
 class Target(str, Enum):
     compose = "compose"
     swarm = "swarm"
@@ -80,6 +91,62 @@ def build(
     pipeline.write(out.files)
     for path in out.files:
         typer.echo(f"wrote {path}", err=True)
+
+
+@app.command()
+def reach(
+    file: Annotated[Path, typer.Argument(help="The topology file.")],
+    fmt: Annotated[
+        ReachFormat, typer.Option("--format", "-f", help="table or json.")
+    ] = ReachFormat.table,
+) -> None:
+    """Print which endpoint (service, host, external) reaches which, over what, by which names."""
+    import json
+
+    from .analysis import reach as analysis
+    from .analysis import table
+    from .pipeline import check
+
+    result = check(str(file))
+    _emit(result.diagnostics)
+    if result.topology is None:
+        raise typer.Exit(1)
+    matrix = analysis.analyze(result.topology)
+    if fmt is ReachFormat.json:
+        sys.stdout.write(json.dumps(matrix.to_json(), indent=2) + "\n")
+    else:
+        sys.stdout.write(table.render(matrix))
+    raise typer.Exit(1 if result.failed() else 0)
+
+
+@app.command()
+def graph(
+    file: Annotated[Path, typer.Argument(help="The topology file.")],
+    fmt: Annotated[
+        GraphFormat, typer.Option("--format", "-f", help="mermaid, dot or svg (needs Graphviz).")
+    ] = GraphFormat.mermaid,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Draw the topology: networks as groups, services, mounts and policies."""
+    from .emit import graph as diagram
+    from .pipeline import check, write
+
+    result = check(str(file))
+    _emit(result.diagnostics)
+    if result.topology is None:
+        raise typer.Exit(1)
+    text = diagram.emit(result.topology, "mermaid" if fmt is GraphFormat.mermaid else "dot")
+    try:
+        text = diagram.svg(text) if fmt is GraphFormat.svg else text
+    except RuntimeError as exc:
+        typer.echo(f"topogen graph: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if output:
+        write({str(output): text})
+    else:
+        sys.stdout.write(text)
 
 
 @app.command()
