@@ -6,12 +6,16 @@ every other service), never the whole matrix.
 
 from __future__ import annotations
 
-from ..resolved import Policy
+from ..resolved import Policy, PortRange
 from . import reach
 from .reach import EXTERNAL, HOST, Index, Pair
 
-_HOP = {reach.VIA_HOST: "the host network", reach.VIA_PUBLISHED: "published ports",
-        reach.VIA_NAMESPACE: "a shared network namespace", reach.VIA_GWBRIDGE: "docker_gwbridge"}
+_HOP = {
+    reach.VIA_HOST: "the host network",
+    reach.VIA_PUBLISHED: "published ports",
+    reach.VIA_NAMESPACE: "a shared network namespace",
+    reach.VIA_GWBRIDGE: "docker_gwbridge",
+}
 
 
 def describe(pair: Pair) -> str:
@@ -44,14 +48,21 @@ def prove(index: Index, p: Policy) -> str:
     if not pair.reachable:
         return f"{pair.source} cannot reach {pair.target}: {why_not(index, pair)}"
     if port is not None and not _open(index, pair, port, proto):
-        return (f"{describe(pair)}, but not on port {port}/{proto}"
-                f" (published: {_published(index, pair) or 'none'})")
+        return (
+            f"{describe(pair)}, but not on port {port}/{proto}"
+            f" (published: {_published(index, pair) or 'none'})"
+        )
     return ""
 
 
 def _isolated(index: Index, subject: str) -> str:
-    found = [pair for other in sorted(index.topo.services) if other != subject
-             for pair in (index.pair(subject, other), index.pair(other, subject)) if pair.reachable]
+    found = [
+        pair
+        for other in sorted(index.topo.services)
+        if other != subject
+        for pair in (index.pair(subject, other), index.pair(other, subject))
+        if pair.reachable
+    ]
     if not found:
         return ""
     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
@@ -63,17 +74,24 @@ def _open(index: Index, pair: Pair, port: int, proto: str) -> bool:
     if any(h != reach.VIA_PUBLISHED for h in pair.via):
         return True
     published = index.published(pair.target, remote=pair.source == EXTERNAL)
-    return any(p.protocol == proto and (_within(port, p.target) or (p.published and _within(port, p.published)))
-               for p in published)
+    return any(
+        p.protocol == proto
+        and (_within(port, p.target) or (p.published and _within(port, p.published)))
+        for p in published
+    )
 
 
-def _within(port: int, rng: object) -> bool:
-    return getattr(rng, "start") <= port <= getattr(rng, "end")
+def _within(port: int, rng: PortRange) -> bool:
+    return rng.start <= port <= rng.end
 
 
 def _unfiltered(pair: Pair) -> str:
     direct = [h for h in pair.via if h != reach.VIA_PUBLISHED]
-    return " (Docker does not filter ports on a shared network)" if direct and pair.target != EXTERNAL else ""
+    return (
+        " (Docker does not filter ports on a shared network)"
+        if direct and pair.target != EXTERNAL
+        else ""
+    )
 
 
 def _published(index: Index, pair: Pair) -> str:
@@ -96,8 +114,10 @@ def why_not(index: Index, pair: Pair) -> str:
     a, b = index.spaces[pair.source], index.spaces[pair.target]
     shared = [k for k in a.nets if k in b.nets]
     if shared:
-        return f"they share only network{'s' if len(shared) > 1 else ''} {', '.join(shared)}, " \
-               f"where containers cannot talk to each other (icc disabled or macvlan private mode)"
+        return (
+            f"they share only network{'s' if len(shared) > 1 else ''} {', '.join(shared)}, "
+            f"where containers cannot talk to each other (icc disabled or macvlan private mode)"
+        )
     return f"no shared network ({pair.source}: {_nets(index, pair.source)}; {pair.target}: {_nets(index, pair.target)})"
 
 
@@ -111,7 +131,10 @@ def _nets(index: Index, name: str) -> str:
     ns = index.spaces[name]
     if ns.kind == "host":
         return "network_mode host"
-    return ", ".join(f"{k}{' (internal)' if index.nets[k].internal else ''}" for k in ns.nets) or "no networks"
+    return (
+        ", ".join(f"{k}{' (internal)' if index.nets[k].internal else ''}" for k in ns.nets)
+        or "no networks"
+    )
 
 
 def _no_ingress(index: Index, target: str) -> str:
@@ -121,6 +144,8 @@ def _no_ingress(index: Index, target: str) -> str:
     if not service.ports:
         return f"{target} publishes no ports and is on no macvlan/ipvlan LAN"
     if not index.published(target, remote=False):
-        return f"{target}'s published ports are unreachable: it has no non-internal bridge or overlay network " \
-               f"({_nets(index, target)})"
+        return (
+            f"{target}'s published ports are unreachable: it has no non-internal bridge or overlay network "
+            f"({_nets(index, target)})"
+        )
     return f"{target} publishes its ports on loopback only"

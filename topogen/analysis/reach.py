@@ -61,14 +61,23 @@ class Pair:
     source: str  # a service, "host" or "external"
     target: str
     reachable: bool
-    via: tuple[str, ...]  # network keys, or "host", "published-port", "namespace", "docker_gwbridge"
+    via: tuple[
+        str, ...
+    ]  # network keys, or "host", "published-port", "namespace", "docker_gwbridge"
     ports: tuple[int, ...]  # the target's known container ports reachable this way; empty = unknown
     names: tuple[str, ...]  # DNS names by which source resolves target; empty when none
     published: tuple[int, ...] = ()  # host ports this pair goes through (host/external -> X)
 
     def to_json(self) -> dict[str, Any]:
-        return {"from": self.source, "to": self.target, "reachable": self.reachable, "via": list(self.via),
-                "ports": list(self.ports), "names": list(self.names), "published": list(self.published)}
+        return {
+            "from": self.source,
+            "to": self.target,
+            "reachable": self.reachable,
+            "via": list(self.via),
+            "ports": list(self.ports),
+            "names": list(self.names),
+            "published": list(self.published),
+        }
 
 
 @dataclass(frozen=True)
@@ -113,10 +122,17 @@ class Namespace:
 
 def _net(n: resolved.Network) -> Net:
     opts = dict(n.driver_opts)
-    icc = n.icc and str(opts.get("com.docker.network.bridge.enable_icc", "true")).lower() not in ("false", "0")
+    icc = n.icc and str(opts.get("com.docker.network.bridge.enable_icc", "true")).lower() not in (
+        "false",
+        "0",
+    )
     parent = bool(n.parent or opts.get("parent"))
-    peers = {"bridge": icc, "macvlan": str(opts.get("macvlan_mode", "bridge")) != "private"}.get(n.driver, True)
-    return Net(n.key, n.driver, n.internal, peers, True, n.driver in _LAN and parent and not n.internal)
+    peers = {"bridge": icc, "macvlan": str(opts.get("macvlan_mode", "bridge")) != "private"}.get(
+        n.driver, True
+    )
+    return Net(
+        n.key, n.driver, n.internal, peers, True, n.driver in _LAN and parent and not n.internal
+    )
 
 
 @dataclass
@@ -129,22 +145,36 @@ class Index:
 
     def __post_init__(self) -> None:
         self.nets = {k: _net(n) for k, n in self.topo.networks.items()}
-        self.nets.setdefault(DEFAULT_BRIDGE, Net(DEFAULT_BRIDGE, "bridge", False, True, False, False))
-        by_container = {s.container_name: s.name for s in self.topo.services.values() if s.container_name}
-        self.spaces = {name: self._namespace(name, by_container, set()) for name in self.topo.services}
+        self.nets.setdefault(
+            DEFAULT_BRIDGE, Net(DEFAULT_BRIDGE, "bridge", False, True, False, False)
+        )
+        by_container = {
+            s.container_name: s.name for s in self.topo.services.values() if s.container_name
+        }
+        self.spaces = {
+            name: self._namespace(name, by_container, set()) for name in self.topo.services
+        }
 
     def _namespace(self, name: str, by_container: dict[str, str], seen: set[str]) -> Namespace:
         s = self.topo.services[name]
         mode = s.network_mode
         if mode is None:
-            return Namespace("networks", name, tuple(a.network for a in s.attachments if a.network in self.topo.networks))
+            return Namespace(
+                "networks",
+                name,
+                tuple(a.network for a in s.attachments if a.network in self.topo.networks),
+            )
         if mode == "bridge":
             return Namespace("networks", name, (DEFAULT_BRIDGE,))
         if mode in ("host", "none"):
             return Namespace(mode, HOST if mode == "host" else name)
         kind, _, target = mode.partition(":")
         target = by_container.get(target, target) if kind == "container" else target
-        if kind not in ("service", "container") or target not in self.topo.services or target in seen | {name}:
+        if (
+            kind not in ("service", "container")
+            or target not in self.topo.services
+            or target in seen | {name}
+        ):
             return Namespace("unknown", name)
         return self._namespace(target, by_container, seen | {name})
 
@@ -185,7 +215,8 @@ class Index:
         ns = self.spaces[name]
         s = self.topo.services[name]
         if ns.kind != "networks" or not any(
-            self.nets[k].driver in ("bridge", "overlay") and not self.nets[k].internal for k in ns.nets
+            self.nets[k].driver in ("bridge", "overlay") and not self.nets[k].internal
+            for k in ns.nets
         ):
             return []
         return [p for p in s.ports if not (remote and _loopback(p.host_ip))]
@@ -216,16 +247,18 @@ class Index:
         if b.kind in ("none", "unknown"):
             return Pair(source, target, False, (), (), ())
         if a.owner == b.owner:
-            via = (VIA_HOST,) if a.kind == "host" else (VIA_NAMESPACE,)
-            return Pair(source, target, True, via, ports, ("localhost",))
+            same = (VIA_HOST,) if a.kind == "host" else (VIA_NAMESPACE,)
+            return Pair(source, target, True, same, ports, ("localhost",))
         if b.kind == "host":
-            via = self.to_host(a)
-            return Pair(source, target, bool(via), via, ports, ())
+            up = self.to_host(a)
+            return Pair(source, target, bool(up), up, ports, ())
         shared = [k for k in a.nets if k in b.nets]
         via = [k for k in shared if self.nets[k].peers]
         if via and (source != a.owner or target != b.owner):
             via.append(VIA_NAMESPACE)
-        return Pair(source, target, bool(via), _order(via), ports, self.names(a.owner, b.owner, shared))
+        return Pair(
+            source, target, bool(via), _order(via), ports, self.names(a.owner, b.owner, shared)
+        )
 
     def names(self, source: str, target: str, shared: list[str]) -> tuple[str, ...]:
         """DNS names of ``target`` seen from ``source`` over the networks they share."""
@@ -292,7 +325,11 @@ def _targets(ports: list[resolved.Port]) -> tuple[int, ...]:
 
 
 def _host_ports(ports: list[resolved.Port]) -> tuple[int, ...]:
-    return tuple(sorted({n for p in ports if p.published for n in range(p.published.start, p.published.end + 1)}))
+    return tuple(
+        sorted(
+            {n for p in ports if p.published for n in range(p.published.start, p.published.end + 1)}
+        )
+    )
 
 
 def analyze(topo: resolved.Topology) -> Matrix:

@@ -14,12 +14,20 @@ def _row(p: object) -> tuple[str, ...]:
     ports = ",".join(map(str, p.ports)) if p.reachable else ""
     if p.published and p.reachable:
         ports = ",".join(f"{h}" for h in p.published) + (f" ->{ports}" if ports else "")
-    return (p.source, p.target, "yes" if p.reachable else "no", ",".join(p.via) or "-", ports or "-",
-            ",".join(p.names) or "-")
+    return (
+        p.source,
+        p.target,
+        "yes" if p.reachable else "no",
+        ",".join(p.via) or "-",
+        ports or "-",
+        ",".join(p.names) or "-",
+    )
 
 
 def render(matrix: Matrix) -> str:
     """Aligned columns: FROM, TO, REACH, VIA, PORTS (published host ports -> container ports), NAMES."""
     rows = [_HEAD, *(_row(p) for p in matrix.pairs)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(_HEAD) - 1)]
-    return "".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1] + "\n" for r in rows)
+    return "".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1] + "\n" for r in rows
+    )

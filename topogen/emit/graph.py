@@ -53,8 +53,16 @@ class Graph:
 
 def _network_lines(n: resolved.Network) -> tuple[str, ...]:
     facts = [n.driver] + [p.subnet_text for p in n.pools]
-    facts += [flag for flag, on in (("internal", n.internal), ("external", n.external),
-                                    ("icc off", not n.icc), ("encrypted", n.encrypted)) if on]
+    facts += [
+        flag
+        for flag, on in (
+            ("internal", n.internal),
+            ("external", n.external),
+            ("icc off", not n.icc),
+            ("encrypted", n.encrypted),
+        )
+        if on
+    ]
     facts += [f"parent {n.parent}"] if n.parent else []
     return (n.key, " · ".join(facts))
 
@@ -107,7 +115,10 @@ class _Builder:
         for p in topo.policies:
             if p.subject is not None:
                 subjects.setdefault(p.subject, []).append(p.kind.replace("_", " "))
-        groups = {k: Group(self.id("net", k), _network_lines(n), n.internal) for k, n in topo.networks.items()}
+        groups = {
+            k: Group(self.id("net", k), _network_lines(n), n.internal)
+            for k, n in topo.networks.items()
+        }
         for key in self._special_groups():
             groups[key] = Group(self.id("net", key), (key, "network_mode"), False)
         self.graph.groups = [groups[k] for k in sorted(groups)]
@@ -123,7 +134,11 @@ class _Builder:
 
     def _special_groups(self) -> list[str]:
         modes = {s.network_mode for s in self.topo.services.values()}
-        return [m for m in ("host", "none", DEFAULT_BRIDGE) if m in modes and m not in self.topo.networks]
+        return [
+            m
+            for m in ("host", "none", DEFAULT_BRIDGE)
+            if m in modes and m not in self.topo.networks
+        ]
 
     def _home(self, s: resolved.Service, depth: int = 0) -> str:
         target = self.topo.services.get(s.mode_target or "")
@@ -133,10 +148,14 @@ class _Builder:
             return s.network_mode
         return s.attachments[0].network if s.attachments else ""
 
-    def _attachments(self, s: resolved.Service, node: Node, home: str, groups: dict[str, Group]) -> None:
+    def _attachments(
+        self, s: resolved.Service, node: Node, home: str, groups: dict[str, Group]
+    ) -> None:
         for a in s.attachments:
             if a.network != home and a.network in groups:
-                self.graph.edges.append(Edge(node.id, groups[a.network].id, a.ipv4_text or "", "attach"))
+                self.graph.edges.append(
+                    Edge(node.id, groups[a.network].id, a.ipv4_text or "", "attach")
+                )
         if s.mode_target in self.topo.services:
             target = self.id("service", s.mode_target or "")
             self.graph.edges.append(Edge(node.id, target, "shares namespace", "namespace"))
@@ -146,9 +165,15 @@ class _Builder:
             if m.type == "tmpfs" or m.source is None:
                 continue
             kind = "volume" if m.type == "volume" else "bind"
-            target = self._extra(kind, m.source, (m.source, self._volume_kind(m) if kind == "volume" else "bind mount"))
+            target = self._extra(
+                kind,
+                m.source,
+                (m.source, self._volume_kind(m) if kind == "volume" else "bind mount"),
+            )
             ro = " (ro)" if m.read_only else ""
-            self.graph.edges.append(Edge(node.id, target, m.target + ro, "mount-ro" if ro else "mount"))
+            self.graph.edges.append(
+                Edge(node.id, target, m.target + ro, "mount-ro" if ro else "mount")
+            )
 
     def _volume_kind(self, m: resolved.Mount) -> str:
         v = self.topo.volumes.get(m.source or "")
@@ -171,10 +196,18 @@ class _Builder:
         for p in self.topo.policies:
             if p.edge is not None:
                 port = f" :{p.edge.port}/{p.edge.protocol}" if p.edge.port is not None else ""
-                self.graph.edges.append(Edge(self._endpoint(p.edge.source), self._endpoint(p.edge.target),
-                                             p.kind + port, p.kind))
+                self.graph.edges.append(
+                    Edge(
+                        self._endpoint(p.edge.source),
+                        self._endpoint(p.edge.target),
+                        p.kind + port,
+                        p.kind,
+                    )
+                )
             elif p.kind == "no_egress" and p.subject is not None:
-                self.graph.edges.append(Edge(self._endpoint(p.subject), self._endpoint(EXTERNAL), "no egress", "deny"))
+                self.graph.edges.append(
+                    Edge(self._endpoint(p.subject), self._endpoint(EXTERNAL), "no egress", "deny")
+                )
 
 
 def build(topo: resolved.Topology) -> Graph:
@@ -184,7 +217,9 @@ def build(topo: resolved.Topology) -> Graph:
 
 def mermaid_text(value: str) -> str:
     """A Mermaid label: quotes and angle brackets as entities."""
-    return (value.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;"))
+    return (
+        value.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    )
 
 
 def dot_text(value: str) -> str:
@@ -196,9 +231,18 @@ def emit(topo: resolved.Topology, fmt: str = "mermaid") -> str:
     """The diagram as Mermaid or DOT text."""
     graph = build(topo)
     if fmt == "mermaid":
-        return render("graph.mmd.j2", graph=graph, esc=mermaid_text,
-                      label=lambda lines: "<br/>".join(map(mermaid_text, lines)))
-    return render("graph.dot.j2", graph=graph, esc=dot_text, label=lambda lines: "\\n".join(map(dot_text, lines)))
+        return render(
+            "graph.mmd.j2",
+            graph=graph,
+            esc=mermaid_text,
+            label=lambda lines: "<br/>".join(map(mermaid_text, lines)),
+        )
+    return render(
+        "graph.dot.j2",
+        graph=graph,
+        esc=dot_text,
+        label=lambda lines: "\\n".join(map(dot_text, lines)),
+    )
 
 
 class GraphvizMissing(RuntimeError):
@@ -209,9 +253,13 @@ def svg(dot: str, exe: str | None = None) -> str:
     """Render DOT text to SVG with Graphviz ``dot``; raises :class:`GraphvizMissing` without it."""
     exe = exe or shutil.which("dot")
     if exe is None:
-        raise GraphvizMissing("Graphviz `dot` is not installed (Debian/Ubuntu: apt-get install graphviz); "
-                              "use --format dot or --format mermaid")
-    done = subprocess.run([exe, "-Tsvg"], input=dot, capture_output=True, text=True, check=False, timeout=60)
+        raise GraphvizMissing(
+            "Graphviz `dot` is not installed (Debian/Ubuntu: apt-get install graphviz); "
+            "use --format dot or --format mermaid"
+        )
+    done = subprocess.run(
+        [exe, "-Tsvg"], input=dot, capture_output=True, text=True, check=False, timeout=60
+    )
     if done.returncode != 0:
         raise RuntimeError(f"dot -Tsvg failed: {done.stderr.strip()}")
     return done.stdout

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..analysis import proof, reach
 from ..diagnostics import Diagnostic, error
 from ..resolved import Policy, Topology
+
 
 def _suggest(name: str, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, list(known), n=1)
@@ -49,8 +50,12 @@ def policy_undefined_endpoint(topo: Topology) -> Iterator[Diagnostic]:
                 continue
             known = [*topo.services, *(reach.PSEUDO if pseudo_ok else ())]
             what = "service, host or external" if pseudo_ok else "service"
-            yield error("policy-undefined-endpoint", f'policy names "{name}", which is not a {what}', path,
-                        hint=_suggest(name, known))
+            yield error(
+                "policy-undefined-endpoint",
+                f'policy names "{name}", which is not a {what}',
+                path,
+                hint=_suggest(name, known),
+            )
 
 
 def invalid_policy(topo: Topology) -> Iterator[Diagnostic]:
@@ -61,11 +66,18 @@ def invalid_policy(topo: Topology) -> Iterator[Diagnostic]:
     seen: set[object] = set()
     for p in topo.policies:
         if p.path[:2] in seen:
-            yield error("invalid-policy", "a policy states exactly one of allow, deny, isolated, no_egress",
-                        p.path, at_key=True, hint="write each statement as its own list item")
+            yield error(
+                "invalid-policy",
+                "a policy states exactly one of allow, deny, isolated, no_egress",
+                p.path,
+                at_key=True,
+                hint="write each statement as its own list item",
+            )
         seen.add(p.path[:2])
         if p.edge is not None and p.edge.source == p.edge.target:
-            yield error("invalid-policy", f'policy from "{p.edge.source}" to itself', (*p.path, "to"))
+            yield error(
+                "invalid-policy", f'policy from "{p.edge.source}" to itself', (*p.path, "to")
+            )
 
 
 def _conflicts(policies: tuple[Policy, ...]) -> Iterator[tuple[Policy, Policy]]:
@@ -86,7 +98,11 @@ def _conflicts(policies: tuple[Policy, ...]) -> Iterator[tuple[Policy, Policy]]:
                     yield (a, d) if a.path < d.path else (d, a)
     for (src, dst, _proto), allowed in allows.items():
         for a in allowed:
-            rivals = [subjects.get(("isolated", e)) for e in (src, dst) if {src, dst}.isdisjoint(reach.PSEUDO)]
+            rivals = [
+                subjects.get(("isolated", e))
+                for e in (src, dst)
+                if {src, dst}.isdisjoint(reach.PSEUDO)
+            ]
             rivals.append(subjects.get(("no_egress", src)) if dst == reach.EXTERNAL else None)
             for s in filter(None, rivals):
                 yield (a, s) if a.path < s.path else (s, a)
@@ -98,8 +114,12 @@ def policy_contradiction(topo: Topology) -> Iterator[Diagnostic]:
     ``[{allow: {from: web, to: db}}, {deny: {from: web, to: db}}]``.
     """
     for first, second in _conflicts(topo.policies):
-        yield error("policy-contradiction",
-                    f"{_label(second)} contradicts {_label(first)} ({_ref(first)})", second.path, at_key=True)
+        yield error(
+            "policy-contradiction",
+            f"{_label(second)} contradicts {_label(first)} ({_ref(first)})",
+            second.path,
+            at_key=True,
+        )
 
 
 def _known(topo: Topology, p: Policy) -> bool:
@@ -118,7 +138,9 @@ def policy_violated(topo: Topology) -> Iterator[Diagnostic]:
             continue
         problem = proof.prove(index, p)
         if problem:
-            yield error("policy-violated", f"{_label(p)} is violated: {problem}", p.path, at_key=True)
+            yield error(
+                "policy-violated", f"{_label(p)} is violated: {problem}", p.path, at_key=True
+            )
 
 
 RULES = (invalid_policy, policy_undefined_endpoint, policy_contradiction, policy_violated)
