@@ -9,14 +9,52 @@ created. See ``docs/verify.md``.
 
 from __future__ import annotations
 
+import signal
+from typing import Any, Iterable
+
+from ..diagnostics import Diagnostic, error
 from .engine import DEFAULT_IMAGE, Engine, EngineError
+from .preflight import preflight
 from .report import Report
-from .session import Options, Session
+from .session import Options, Session, tty_progress
 
 
 def verify(file: str, opts: Options | None = None, engine: Engine | None = None) -> Report:
-    """Bring ``file`` up, probe, compare, tear down; the report says what was seen."""
-    return Session(engine or Engine.detect(), file, opts or Options()).run()
+    """Bring ``file`` up, probe, compare, tear down; the report says what was seen.
+
+    SIGTERM is turned into KeyboardInterrupt while it runs, so that teardown happens."""
+    try:
+        old = signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:  # not the main thread
+        old = None
+    try:
+        return Session(engine or Engine.detect(), file, opts or Options()).run()
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
 
 
-__all__ = ["DEFAULT_IMAGE", "Engine", "EngineError", "Options", "Report", "verify"]
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def engine_diagnostics(results: Iterable[Any], engine: Engine | None = None) -> list[Diagnostic]:
+    """Preflight every checked topology (a :class:`topogen.pipeline.Result`) against the engine,
+    each conflict located at the topology's line."""
+    results = [r for r in results if r.topology is not None]
+    if not results:
+        return []
+    try:
+        engine = engine or Engine.detect()
+        why = engine.reachable()
+    except EngineError as exc:
+        why = str(exc)
+    if why:
+        return [r.src.finish(error("engine-unreachable", f"no Docker engine to check against: {why}", ()))
+                for r in results]
+    assert engine is not None
+    return [r.src.finish(d) for r in results for d in preflight(r.topology, engine)]
+
+
+__all__ = ["DEFAULT_IMAGE", "Engine", "EngineError", "Options", "Report", "engine_diagnostics", "tty_progress",
+           "verify"]

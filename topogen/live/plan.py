@@ -50,15 +50,17 @@ class Runtime:
         return {ip for ips in self.addresses.get(service, {}).values() for ip in ips}
 
 
-def candidate_names(topo: r.Topology, service: str, owner: str) -> tuple[str, ...]:
-    """Every name that could resolve to ``service``: its own and its namespace owner's
-    service name, container_name and aliases."""
+def candidate_names(topo: r.Topology, source: str, target: str, owner: str) -> tuple[str, ...]:
+    """Every name that could resolve to ``target`` from ``source``: the target's and its
+    namespace owner's service name, container_name and aliases, and the source's link aliases."""
     names: set[str] = set()
-    for name in {service, owner} & set(topo.services):
+    for name in {target, owner} & set(topo.services):
         s = topo.services[name]
         names.add(name)
         names.update([s.container_name] if s.container_name else [])
         names.update(alias for a in s.attachments for alias in a.aliases)
+    if source in topo.services:
+        names.update(alias for linked, alias in topo.services[source].links if linked in (target, owner))
     return tuple(sorted(names))
 
 
@@ -116,7 +118,7 @@ class Planner:
         tspace = self.spaces[t]
         ports = probe_ports(self.topo, t)
         if not self.in_host(s):
-            for name in candidate_names(self.topo, t, tspace.owner):
+            for name in candidate_names(self.topo, s, t, tspace.owner):
                 self.add(s, t, "dns", name)
         if tspace.kind in ("none", "unknown"):
             return

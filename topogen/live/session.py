@@ -40,6 +40,7 @@ class Options:
     workers: int = 8
     progress: Callable[[str], None] | None = None
     analyze: Callable[[Any], Any] = field(default=reach.analyze)  # a test may wrap it
+    env: dict[str, str] = field(default_factory=dict)  # extra environment for Compose
 
 
 def project_name(topo_name: str) -> str:
@@ -75,6 +76,7 @@ class Session:
             self.report.errors.append(f"no Docker engine reachable: {why}")
             return self.report
         self.report.project = project_name(topo.name)
+        self.engine.env = {**self.engine.env, **self.opts.env}
         self.workdir = tempfile.mkdtemp(prefix=f"{self.report.project}-")
         try:
             self._prepare(topo)
@@ -84,6 +86,7 @@ class Session:
         finally:
             self._teardown()
             self.report.seconds = time.monotonic() - start
+            self.say("")
         return self.report
 
     def _prepare(self, topo: Any) -> None:
@@ -189,9 +192,20 @@ class Session:
                 cp = self.compose("down", "-v", "--remove-orphans", "-t", "1", timeout=180)
                 if cp.returncode != 0:
                     self.report.errors.append(f"docker-compose down failed: {_tail(cp.stderr)}")
+            self._sweep()
             shutil.rmtree(self.workdir, ignore_errors=True)
         finally:
             _restore_sigint(old)
+
+    def _sweep(self) -> None:
+        """Remove by label whatever ``down`` left (it fails when, say, interpolation fails)."""
+        label = f"label=com.docker.compose.project={self.report.project}"
+        for kind, rm in (("container", ("rm", "-f", "-v")), ("network", ("network", "rm")),
+                         ("volume", ("volume", "rm", "-f"))):
+            ls = ["ps", "-aq"] if kind == "container" else [kind, "ls", "-q"]
+            ids = self.engine.lines(*ls, "--filter", label)
+            if ids:
+                self.engine.docker_cmd(*rm, *ids, timeout=60)
 
 
 def _tail(text: str, n: int = 6) -> str:
@@ -211,6 +225,7 @@ def _restore_sigint(old: Any) -> None:
 
 
 def tty_progress(text: str) -> None:
+    """One status line on a terminal (cleared by an empty text); nothing otherwise."""
     if sys.stderr.isatty():
         sys.stderr.write(f"\r\033[K{text}")
         sys.stderr.flush()

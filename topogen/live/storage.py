@@ -66,14 +66,19 @@ def plain_checks(topo: r.Topology, run: Exec) -> Iterator[StorageResult]:
     for s in topo.services.values():
         for m in s.mounts:
             if m.type == "tmpfs":
-                yield _tmpfs(s.name, m, run)
+                yield _tmpfs(s.name, m, run, declared_tmpfs_size(m))
+            elif m.type == "volume" and m.source in topo.volumes and topo.volumes[m.source].kind == "tmpfs":
+                yield _tmpfs(s.name, m, run, volume_tmpfs_size(topo.volumes[m.source]))
             elif m.read_only:
                 yield _read_only(s.name, m, run)
     yield from _shared(topo, run)
 
 
 def _read_only(service: str, m: r.Mount, run: Exec) -> StorageResult:
-    rc, out = run(service, f"touch {m.target}/.topogen-ro-check 2>&1")
+    probe = f"{m.target}/.topogen-ro-check"
+    # a file mount: touch -c only updates its time, and only if the mount is writable
+    rc, out = run(service, f"if [ -d {m.target} ]; then touch {probe} 2>&1 && rm -f {probe}; "
+                           f"else touch -c {m.target} 2>&1; fi")
     if rc == 126 or rc == 127 or "executable file not found" in out:
         return StorageResult("read-only", service, m.target, "unverified", "no shell in the image")
     ok = rc != 0 and "read-only" in out.lower()
@@ -81,12 +86,18 @@ def _read_only(service: str, m: r.Mount, run: Exec) -> StorageResult:
                          "write rejected: read-only file system" if ok else f"write not rejected ({rc}): {out.strip()}")
 
 
-def _tmpfs(service: str, m: r.Mount, run: Exec) -> StorageResult:
+def volume_tmpfs_size(v: r.Volume) -> int | None:
+    """The size in a tmpfs-backed named volume's ``o=size=...,mode=...`` driver option."""
+    o = str(dict(v.driver_opts).get("o", ""))
+    opts = dict(x.partition("=")[::2] for x in o.split(",") if x)
+    return size_bytes(opts.get("size"))
+
+
+def _tmpfs(service: str, m: r.Mount, run: Exec, want: int | None) -> StorageResult:
     rc, out = run(service, "cat /proc/mounts")
     if rc != 0:
         return StorageResult("tmpfs", service, m.target, "unverified", out.strip()[:200])
     is_tmpfs, size = mounted_tmpfs(out, m.target)
-    want = declared_tmpfs_size(m)
     if not is_tmpfs:
         return StorageResult("tmpfs", service, m.target, "failed", "not a tmpfs mount")
     if want is not None and size != want:
@@ -98,7 +109,9 @@ def _volume_mounts(topo: r.Topology) -> dict[str, list[tuple[str, r.Mount]]]:
     by_volume: dict[str, list[tuple[str, r.Mount]]] = {}
     for s in topo.services.values():
         for m in s.mounts:
-            if m.type == "volume" and m.source and m.source in topo.volumes and not m.subpath:
+            # only plain local volumes: never write into a bind-backed or remote volume
+            if m.type == "volume" and m.source in topo.volumes and topo.volumes[m.source].kind == "local" \
+                    and not topo.volumes[m.source].external and not m.subpath:
                 by_volume.setdefault(m.source, []).append((s.name, m))
     return by_volume
 
@@ -126,8 +139,6 @@ def persistence_marks(topo: r.Topology, run: Exec) -> list[tuple[str, str, r.Mou
     """Write a token into each named (non-external) volume through a read-write mount."""
     marks = []
     for volume, users in sorted(_volume_mounts(topo).items()):
-        if topo.volumes[volume].external or topo.volumes[volume].kind == "tmpfs":
-            continue
         writers = [(s, m) for s, m in users if not m.read_only]
         if writers:
             s, m = writers[0]
