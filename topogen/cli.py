@@ -59,14 +59,57 @@ def _emit(diags: list, fmt: Format = Format.text) -> None:  # type: ignore[type-
 
 
 @app.command()
-def validate(files: Files, fmt: FormatOpt = Format.text, strict: StrictOpt = False) -> None:
+def validate(
+    files: Files,
+    fmt: FormatOpt = Format.text,
+    strict: StrictOpt = False,
+    engine: Annotated[bool, typer.Option("--engine", help="Also compare with what the Docker engine has (subnets, bridge names, host ports, external networks and volumes).")] = False,
+) -> None:
     """Check topologies and print every problem as file:line:col: [level] message (rule)."""
+    from .diagnostics import has_errors, sort
     from .pipeline import check
 
     results = [check(str(f)) for f in files]
     diags = [d for r in results for d in r.diagnostics]
-    _emit(diags, fmt)
-    raise typer.Exit(1 if any(r.failed(strict=strict) for r in results) else 0)
+    found = []
+    if engine:
+        from .live import engine_diagnostics
+
+        found = engine_diagnostics(r for r in results if not r.failed())
+    _emit(sort(diags + found), fmt)
+    raise typer.Exit(1 if any(r.failed(strict=strict) for r in results) or has_errors(found) else 0)
+
+
+class VerifyFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def verify(
+    file: Annotated[Path, typer.Argument(help="The topology file.")],
+    live: Annotated[bool, typer.Option("--live", help="Bring the topology up on the Docker engine and probe it.")] = False,
+    stub_image: Annotated[str | None, typer.Option("--stub-image", help="Run every service as this busybox image, listening on its ports.")] = None,
+    probe_image: Annotated[str, typer.Option("--probe-image", help="Busybox image of the probe sidecars.")] = "topogen/busybox:latest",
+    parent: Annotated[str | None, typer.Option("--parent", help="Use this macvlan/ipvlan parent interface instead of the topology's.")] = None,
+    keep: Annotated[bool, typer.Option("--keep", help="Leave the project running (for debugging).")] = False,
+    fmt: Annotated[VerifyFormat, typer.Option("--format", "-f", help="Output format.")] = VerifyFormat.text,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the project to come up.")] = 120.0,
+) -> None:
+    """Prove the reachability analysis on a real engine: up, probe every pair, compare, tear down."""
+    from . import live as lv
+
+    if not live:
+        typer.echo("verify: only --live is implemented; pass --live", err=True)
+        raise typer.Exit(2)
+    opts = lv.Options(stub_image, probe_image, parent, keep, timeout, progress=lv.tty_progress)
+    try:
+        report = lv.verify(str(file), opts)
+    except KeyboardInterrupt:
+        typer.echo("\ninterrupted: everything created was removed", err=True)
+        raise typer.Exit(130)
+    sys.stdout.write(report.render(fmt.value))
+    raise typer.Exit(report.exit_code)
 
 
 @app.command()
