@@ -307,8 +307,10 @@ def resources(res: dict[str, Any]) -> dict[str, Any]:
     string"); ``pids`` stays an integer."""
     out = dict(res)
     for key in ("cpus", "memory"):
-        if key in out:
-            out[key] = str(out[key])
+        if isinstance(value := out.get(key), float) and value.is_integer():
+            out[key] = str(int(value))
+        elif value is not None:
+            out[key] = str(value)
     return out
 
 

@@ -160,7 +160,7 @@ def swarm_secret_source(topo: Topology) -> Iterator[Diagnostic]:
         if g.file is None and not g.external:
             key = "environment" if g.environment is not None else "content" if g.content is not None else None
             yield error("swarm-secret-source", f'{g.kind} "{g.key}" needs a file or external source in a '
-                        "stack", (*g.path, key) if key else g.path, at_key=key is None,
+                        "stack", (*g.path, key) if key else g.path, at_key=True,
                         hint="write it to a file, or create it with docker " + g.kind + " create")
 
 

@@ -1,0 +1,304 @@
+"""The swarm target: ``docker-stack.yml`` accepted by the real ``docker stack config -c``, its
+lowering rules checked in what that tool makes of the file, and the target diagnostics.
+
+``docker stack config`` runs docker/cli's own v3 loader offline: schema, interpolation and
+the forbidden-property check; its output is the model ``docker stack deploy`` converts.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tools import EXAMPLES, ROOT, docker_cli, examples
+from topogen import pipeline
+from topogen.rules import targets
+
+STACK = "docker-stack.yml"
+CASES = os.path.join(ROOT, "tests", "cases", "swarm-invalid")
+_EXPECT = re.compile(r"^# expect: (\d+:\d+ [a-z0-9-]+)$")
+
+
+def swarm_examples() -> list[str]:
+    out = []
+    for name in examples():
+        with open(os.path.join(EXAMPLES, name, "topology.yaml"), encoding="utf-8") as fh:
+            if "swarm" in (yaml.safe_load(fh).get("targets") or ()):
+                out.append(name)
+    return out
+
+
+SWARM = swarm_examples()
+
+
+def stack_config(path: str, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([docker_cli(), "stack", "config", "-c", path], capture_output=True, text=True,
+                          timeout=60, cwd=cwd, env={**os.environ, "POSTGRES_PASSWORD": "pw"})
+
+
+def topogen(*args: str, cwd: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "topogen", *args], capture_output=True, text=True,
+                          timeout=60, cwd=cwd)
+
+
+def build(tmp_path: Path, text: str) -> tuple[str, dict[str, Any]]:
+    """Build a swarm topology in ``tmp_path``; returns the stack text and docker's model of it."""
+    (tmp_path / "topology.yaml").write_text(text)
+    proc = topogen("build", "--target", "swarm", "topology.yaml", cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    stack = (tmp_path / STACK).read_text()
+    cfg = stack_config(STACK, cwd=str(tmp_path))
+    assert cfg.returncode == 0, cfg.stderr
+    assert "Ignoring" not in cfg.stderr and "ignoring" not in cfg.stderr, cfg.stderr
+    return stack, yaml.safe_load(cfg.stdout)
+
+
+# ---------------------------------------------------------------------- examples
+
+
+def test_swarm_overlay_targets_swarm_only() -> None:
+    assert "swarm-overlay" in SWARM
+    assert not os.path.exists(os.path.join(EXAMPLES, "swarm-overlay", "docker-compose.yml"))
+
+
+@pytest.mark.parametrize("name", SWARM)
+def test_example_stack_accepted_by_docker_stack_config(name: str) -> None:
+    proc = stack_config(STACK, cwd=os.path.join(EXAMPLES, name))
+    assert proc.returncode == 0, proc.stderr
+    assert "gnoring" not in proc.stderr, proc.stderr  # nothing the stack would drop
+
+
+@pytest.mark.parametrize("name", SWARM)
+def test_example_stack_rebuilds_byte_for_byte(name: str, tmp_path: Path) -> None:
+    work = tmp_path / name
+    shutil.copytree(os.path.join(EXAMPLES, name), work, ignore=shutil.ignore_patterns("docker-*.yml"))
+    proc = topogen("build", "--target", "swarm", "topology.yaml", cwd=str(work))
+    assert proc.returncode == 0, proc.stderr
+    committed = Path(EXAMPLES, name, STACK).read_bytes()
+    assert (work / STACK).read_bytes() == committed, f"run `topogen build examples/{name}/topology.yaml`"
+
+
+def test_swarm_overlay_is_the_seed_service_create() -> None:
+    """``docker service create --name web --network multi-host-network --replicas 3 nginx``."""
+    cfg = stack_config(STACK, cwd=os.path.join(EXAMPLES, "swarm-overlay"))
+    model = yaml.safe_load(cfg.stdout)
+    net = model["networks"]["multi-host-network"]
+    assert (net["driver"], net["attachable"], net["name"]) == ("overlay", True, "multi-host-network")
+    assert "encrypted" not in (net.get("driver_opts") or {})
+    web = model["services"]["web"]
+    assert web["image"].startswith("nginx")
+    assert web["deploy"]["replicas"] == 3
+    assert list(web["networks"]) == ["multi-host-network"]
+
+
+# ---------------------------------------------------------------------- lowering
+
+HEAD = "name: t\ntargets: [swarm]\n"
+
+
+def test_stack_format_has_version_and_no_name(tmp_path: Path) -> None:
+    stack, model = build(tmp_path, HEAD + "services:\n  a: {image: busybox}\n")
+    data = yaml.safe_load(stack)
+    assert data["version"] == "3.8" and "name" not in data
+    assert model["services"]["a"]["image"] == "busybox"
+
+
+def test_pids_limit_raises_the_version(tmp_path: Path) -> None:
+    stack, model = build(tmp_path, HEAD + "services:\n  a:\n    image: busybox\n"
+                         "    deploy: {resources: {limits: {pids: 50}}}\n")
+    assert yaml.safe_load(stack)["version"] == "3.9"
+    assert model["services"]["a"]["deploy"]["resources"]["limits"]["pids"] == 50
+
+
+@pytest.mark.parametrize(("restart", "policy"), [
+    ("no", {"condition": "none"}),
+    ("always", {"condition": "any"}),
+    ("unless-stopped", {"condition": "any"}),
+    ("on-failure", {"condition": "on-failure"}),
+    ("on-failure:3", {"condition": "on-failure", "max_attempts": 3}),
+])
+def test_restart_becomes_restart_policy(tmp_path: Path, restart: str, policy: dict[str, Any]) -> None:
+    stack, model = build(tmp_path, HEAD + f"services:\n  a: {{image: busybox, restart: \"{restart}\"}}\n")
+    assert "restart:" not in stack  # the stack would warn "Ignoring unsupported options: restart"
+    assert model["services"]["a"]["deploy"]["restart_policy"] == policy
+
+
+def test_declared_restart_policy_wins(tmp_path: Path) -> None:
+    _, model = build(tmp_path, HEAD + "services:\n  a:\n    image: busybox\n    restart: always\n"
+                     "    deploy: {restart_policy: {condition: on-failure, delay: 5s}}\n")
+    assert model["services"]["a"]["deploy"]["restart_policy"] == {"condition": "on-failure", "delay": "5s"}
+
+
+def test_networks_become_overlays_with_subnet_only_ipam(tmp_path: Path) -> None:
+    _, model = build(tmp_path, HEAD + """networks:
+  plain: {}
+  sized: {subnet: 10.31.0.0/24, gateway: 10.31.0.254, ip_range: 10.31.0.128/25, mtu: 1400}
+  secure: {driver: overlay, encrypted: true, attachable: true, internal: true}
+  clear: {driver: overlay, encrypted: false}
+services:
+  a: {image: busybox, networks: [plain, sized, secure, clear]}
+""")
+    nets = model["networks"]
+    assert {k: n["driver"] for k, n in nets.items()} == dict.fromkeys(nets, "overlay")
+    assert nets["sized"]["ipam"] == {"config": [{"subnet": "10.31.0.0/24"}]}
+    assert nets["sized"]["driver_opts"] == {"com.docker.network.driver.mtu": "1400"}
+    assert nets["secure"]["driver_opts"] == {"encrypted": ""}
+    assert (nets["secure"]["attachable"], nets["secure"]["internal"]) == (True, True)
+    assert "encrypted" not in (nets["clear"].get("driver_opts") or {})  # presence alone encrypts
+
+
+def test_cpus_and_memory_are_strings(tmp_path: Path) -> None:
+    _, model = build(tmp_path, HEAD + "services:\n  a:\n    image: busybox\n    deploy:\n      resources:\n"
+                     "        limits: {cpus: 0.5, memory: 64m}\n        reservations: {cpus: 1, memory: 1048576}\n")
+    res = model["services"]["a"]["deploy"]["resources"]
+    assert res["limits"]["cpus"] == "0.5" and res["reservations"]["cpus"] == "1"
+    assert res["limits"]["memory"] == str(64 * 2**20) and res["reservations"]["memory"] == "1048576"
+
+
+def test_tmpfs_becomes_long_syntax_mounts(tmp_path: Path) -> None:
+    stack, model = build(tmp_path, HEAD + "services:\n  a:\n    image: busybox\n"
+                         '    tmpfs: ["/run:rw,noexec,size=100m", /tmp]\n'
+                         "    mounts: [{type: tmpfs, target: /cache, size: 1g}]\n")
+    assert "tmpfs:\n      -" not in stack  # no service-level tmpfs key, which the stack ignores
+    got = {m["target"]: m for m in model["services"]["a"]["volumes"]}
+    assert got["/run"] == {"type": "tmpfs", "target": "/run", "tmpfs": {"size": 100 * 2**20}}
+    assert got["/tmp"] == {"type": "tmpfs", "target": "/tmp"}
+    assert got["/cache"]["tmpfs"] == {"size": 2**30}
+
+
+def test_host_networking_is_the_external_host_network(tmp_path: Path) -> None:
+    _, model = build(tmp_path, HEAD + "networks:\n  host: {}\nservices:\n"
+                     "  a: {image: busybox, network_mode: host}\n  b: {image: busybox, networks: [host]}\n")
+    assert "network_mode" not in model["services"]["a"]
+    (key,) = model["services"]["a"]["networks"]
+    assert model["networks"][key] == {"name": "host", "external": True}
+    assert model["networks"]["host"]["driver"] == "overlay"  # the topology's own "host" network
+
+
+def test_ports_lose_host_ip_and_expand_ranges(tmp_path: Path) -> None:
+    _, model = build(tmp_path, HEAD + "services:\n  a:\n    image: busybox\n    ports:\n"
+                     '      - "127.0.0.1:8080:80"\n      - "9000-9001:7000-7001/udp"\n'
+                     "      - {target: 53, published: 53, protocol: udp, mode: host}\n      - \"443\"\n")
+    ports = [(p.get("published"), p["target"], p["protocol"], p["mode"]) for p in model["services"]["a"]["ports"]]
+    assert ports == [(8080, 80, "tcp", "ingress"), (9000, 7000, "udp", "ingress"), (9001, 7001, "udp", "ingress"),
+                     (53, 53, "udp", "host"), (None, 443, "tcp", "ingress")]
+
+
+def test_deploy_keys_are_carried_over(tmp_path: Path) -> None:
+    deploy = {
+        "mode": "replicated", "replicas": 2, "endpoint_mode": "dnsrr",
+        "placement": {"constraints": ["node.role == manager"], "preferences": [{"spread": "node.labels.zone"}],
+                      "max_replicas_per_node": 1},
+        "update_config": {"parallelism": 2, "delay": "10s", "failure_action": "rollback", "monitor": "5s",
+                          "max_failure_ratio": 0.5, "order": "start-first"},
+        "rollback_config": {"parallelism": 1, "failure_action": "pause", "order": "stop-first"},
+        "labels": {"tier": "web"},
+    }
+    text = HEAD + "services:\n  a:\n    image: busybox\n    deploy: " + yaml.safe_dump(deploy, default_flow_style=True)
+    _, model = build(tmp_path, text)
+    assert model["services"]["a"]["deploy"] == deploy
+
+
+def test_dropped_keys_are_left_out(tmp_path: Path) -> None:
+    stack, model = build(tmp_path, HEAD + """networks:
+  n: {subnet: 10.32.0.0/24}
+services:
+  db: {image: busybox}
+  a:
+    image: busybox
+    build: .
+    container_name: app-a
+    depends_on: [db]
+    links: [db]
+    expose: ["80"]
+    privileged: true
+    shm_size: 64m
+    healthcheck: {test: [CMD, "true"], start_interval: 1s}
+    networks:
+      n: {aliases: [alpha], priority: 3}
+""")
+    a = model["services"]["a"]
+    for key in ("build", "container_name", "depends_on", "links", "expose", "privileged", "shm_size"):
+        assert key not in a
+    assert "start_interval" not in a["healthcheck"]
+    assert a["networks"] == {"n": {"aliases": ["alpha"]}}
+
+
+def test_secrets_and_configs_from_files(tmp_path: Path) -> None:
+    (tmp_path / "s.txt").write_text("x")
+    _, model = build(tmp_path, HEAD + "secrets:\n  s: {file: ./s.txt}\n  e: {external: true, name: prod_e}\n"
+                     "configs:\n  c: {file: ./s.txt}\nservices:\n  a:\n    image: busybox\n"
+                     "    secrets: [s, {source: e, target: e.txt, mode: \"0400\"}]\n    configs: [c]\n")
+    assert model["secrets"]["s"]["file"] == str(tmp_path / "s.txt")
+    assert model["secrets"]["e"] == {"name": "prod_e", "external": True}
+    assert model["services"]["a"]["secrets"][1]["mode"] == 0o400
+
+
+def test_emit_is_deterministic() -> None:
+    path = os.path.join(EXAMPLES, "swarm-overlay", "topology.yaml")
+    result = pipeline.check(path)
+    assert result.topology is not None
+    first = pipeline.compile(result.topology, os.path.dirname(path), ["swarm"])
+    assert pipeline.compile(result.topology, os.path.dirname(path), ["swarm"]) == first
+
+
+# ---------------------------------------------------------------------- diagnostics
+
+
+def expected(path: str) -> list[str]:
+    with open(path, encoding="utf-8") as fh:
+        return [m.group(1) for line in fh if (m := _EXPECT.match(line.rstrip("\n")))]
+
+
+CASE_FILES = sorted(glob.glob(os.path.join(CASES, "*.yaml")))
+
+
+@pytest.mark.parametrize("case", CASE_FILES, ids=os.path.basename)
+def test_negative_corpus(case: str) -> None:
+    result = pipeline.check(case)
+    got = [f"{d.line}:{d.col} {d.rule}" for d in result.diagnostics if d.rule.startswith("swarm-")]
+    assert got == expected(case)
+    assert all(d.file == case for d in result.diagnostics)
+
+
+def rule_ids() -> set[str]:
+    return {rule.__name__.replace("_", "-") for rule in targets.RULES}
+
+
+def test_every_target_rule_has_a_case_and_documents_the_stack() -> None:
+    covered = {e.split()[1] for case in CASE_FILES for e in expected(case)}
+    assert rule_ids() <= covered
+    for rule in targets.RULES:
+        doc = rule.__doc__ or ""
+        assert "``" in doc and len(doc.strip().splitlines()) >= 3, rule.__name__
+
+
+ERRORS = {"swarm-static-ip", "swarm-bind-mount", "swarm-local-network", "swarm-network-mode",
+          "swarm-dnsrr-ingress", "swarm-replicas-global", "swarm-secret-source", "swarm-image-required"}
+
+
+def test_levels() -> None:
+    for case in CASE_FILES:
+        for d in pipeline.check(case).diagnostics:
+            if d.rule in ERRORS:
+                assert d.is_error, d.format()
+            elif d.rule.startswith("swarm-") and d.rule != "swarm-depends-on":
+                assert not d.is_error, d.format()
+    levels = [d.is_error for d in pipeline.check(os.path.join(CASES, "depends-on.yaml")).diagnostics
+              if d.rule == "swarm-depends-on"]
+    assert levels == [True, False]  # service_healthy is an error, a plain list a warning
+
+
+def test_target_rules_do_not_run_for_compose_only() -> None:
+    text = open(os.path.join(CASES, "static-ip.yaml"), encoding="utf-8").read()
+    result = pipeline.check("static-ip.yaml", text.replace("targets: [compose, swarm]", "targets: [compose]"))
+    assert not [d for d in result.diagnostics if d.rule.startswith("swarm-")]
