@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 from ..diagnostics import Diagnostic, error
 from .engine import DEFAULT_IMAGE, Engine, EngineError
-from .preflight import preflight
+from .preflight import preflight as engine_preflight
 from .report import Report
 from .session import Options, Session, tty_progress
 
@@ -53,7 +53,7 @@ def engine_diagnostics(results: Iterable[Any], engine: Engine | None = None) -> 
         return [r.src.finish(error("engine-unreachable", f"no Docker engine to check against: {why}", ()))
                 for r in results]
     assert engine is not None
-    return [r.src.finish(d) for r in results for d in preflight(r.topology, engine)]
+    return [r.src.finish(d) for r in results for d in engine_preflight(r.topology, engine)]
 
 
 __all__ = ["DEFAULT_IMAGE", "Engine", "EngineError", "Options", "Report", "engine_diagnostics", "tty_progress",

@@ -1,0 +1,273 @@
+"""Unit tests of the pure parts of topogen.live (no engine): stub rewrite, probe planning,
+the comparison, storage parsing, preflight and the report."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import textwrap
+
+import pytest
+import yaml
+
+from tests.tools import EXAMPLES, compose_config
+from topogen import pipeline
+from topogen.analysis import reach
+from topogen.live import compare, plan, preflight, storage, stub
+from topogen.live.report import Report
+
+THREE_TIER = os.path.join(EXAMPLES, "three-tier", "topology.yaml")
+
+
+def load(path: str):
+    result = pipeline.check(path)
+    assert result.topology is not None, result.diagnostics
+    return result
+
+
+def topo_of(tmp_path, text: str):
+    f = tmp_path / "topology.yaml"
+    f.write_text(textwrap.dedent(text))
+    return load(str(f))
+
+
+def three_tier_runtime() -> plan.Runtime:
+    """What the engine reports for three-tier (addresses as in the topology)."""
+    return plan.Runtime(
+        containers={s: f"id-{s}" for s in ("api-server", "load-balancer", "postgres-db", "web-server")},
+        addresses={
+            "postgres-db": {"database": ("172.22.0.10",)},
+            "api-server": {"backend": ("172.21.0.10",), "database": ("172.22.0.2",)},
+            "web-server": {"frontend": ("172.20.0.10",), "backend": ("172.21.0.2",)},
+            "load-balancer": {"frontend": ("172.20.0.5",)},
+        },
+        gateways={"frontend": "172.20.0.1", "backend": "172.21.0.1", "database": "172.22.0.1"},
+        drivers={"frontend": "bridge", "backend": "bridge", "database": "bridge"},
+        isolated={"frontend": False, "backend": True, "database": True},
+    )
+
+
+# ---------------------------------------------------------------------- stub
+
+
+def test_stub_rewrite_is_accepted_by_compose(tmp_path):
+    result = load(THREE_TIER)
+    files = pipeline.compile(result.topology, str(tmp_path), ["compose"])
+    doc = stub.rewrite(yaml.safe_load(files["docker-compose.yml"]), result.topology, stub_image="bb:1")
+    web = doc["services"]["web-server"]
+    assert web["image"] == "bb:1" and web["entrypoint"] == ["/bin/sh", "-c"]
+    assert "nc -ll -p 80 -e true" in web["command"][0]
+    # addresses, networks and published ports are untouched
+    assert web["networks"]["frontend"]["ipv4_address"] == "172.20.0.10"
+    assert web["ports"] == ["8080:80/tcp"]
+    out = tmp_path / "docker-compose.yml"
+    out.write_text(yaml.safe_dump(doc))
+    cp = compose_config(str(out), "-q")
+    assert cp.returncode == 0, cp.stderr
+
+
+def test_stub_listens_on_policy_ports_too():
+    # three-tier's policies name postgres-db:5432 and api-server:3000, which declare no ports
+    topo = load(THREE_TIER).topology
+    assert stub.probe_ports(topo, "postgres-db") == (5432,)
+    assert stub.probe_ports(topo, "load-balancer") == (80, 443)
+
+
+def test_parent_swap_only_touches_macvlan(tmp_path):
+    result = load(os.path.join(EXAMPLES, "macvlan", "topology.yaml"))
+    files = pipeline.compile(result.topology, str(tmp_path), ["compose"])
+    doc = stub.rewrite(yaml.safe_load(files["docker-compose.yml"]), result.topology, parent="tgveth0")
+    nets = doc["networks"]
+    assert [n["driver_opts"]["parent"] for n in nets.values() if n.get("driver") == "macvlan"] == ["tgveth0"]
+
+
+def test_stub_script_without_ports_still_waits():
+    assert "nc" not in stub.stub_script(())
+    assert "trap 'exit 0' TERM" in stub.stub_script((80,))
+
+
+# ---------------------------------------------------------------------- planning
+
+
+def test_probes_only_target_the_topology():
+    topo = load(THREE_TIER).topology
+    rt = three_tier_runtime()
+    probes = plan.plan(topo, reach.analyze(topo), rt)
+    inside = {ip for per in rt.addresses.values() for ips in per.values() for ip in ips}
+    inside |= set(rt.gateways.values()) | {"127.0.0.1"}
+    names = {n for s in topo.services for n in plan.candidate_names(topo, "", s, s)}
+    for p in probes:
+        if p.kind in ("tcp", "ping"):
+            assert p.address in inside or (p.by_name and p.address in names), p
+        elif p.kind == "dns":
+            assert p.address in names, p
+    kinds = {(p.source, p.target, p.kind) for p in probes}
+    # every ordered pair of services is probed, by DNS and by address
+    for s in topo.services:
+        for t in topo.services:
+            if s != t:
+                assert (s, t, "dns") in kinds and (s, t, "ping") in kinds
+        assert (s, "external", "route") in kinds
+
+
+def test_macvlan_address_is_not_probed_from_outside_its_network(tmp_path):
+    res = topo_of(tmp_path, """
+        name: lan
+        networks:
+          lan: {driver: macvlan, parent: eth0, subnet: 192.168.1.0/24}
+          br: {subnet: 172.30.0.0/24}
+        services:
+          a: {image: x, networks: [lan]}
+          b: {image: x, networks: [br], expose: ["80"]}
+          c: {image: x, networks: [lan, br]}
+        """)
+    rt = plan.Runtime({"a": "1", "b": "2", "c": "3"},
+                      {"a": {"lan": ("192.168.1.2",)}, "b": {"br": ("172.30.0.2",)},
+                       "c": {"lan": ("192.168.1.3",), "br": ("172.30.0.3",)}},
+                      {"lan": "192.168.1.1", "br": "172.30.0.1"}, {"lan": "macvlan", "br": "bridge"})
+    probes = plan.plan(res.topology, reach.analyze(res.topology), rt)
+    lan_ips = {"192.168.1.2", "192.168.1.3", "192.168.1.1"}
+    for p in probes:
+        if p.address in lan_ips:
+            # only from a source on the macvlan network itself, never from b or the host
+            assert p.source in ("a", "c"), p
+    assert not [p for p in probes if p.source == "host" and p.address in lan_ips]
+
+
+def test_script_and_parse_round_trip():
+    probes = [plan.Probe(0, "a", "b", "tcp", "10.0.0.2", 80, 80), plan.Probe(1, "a", "b", "dns", "b")]
+    text = plan.script(probes)
+    assert "nc -w 1 10.0.0.2 80" in text and "nslookup b" in text and text.rstrip().endswith("wait")
+    out = "noise\n@@ 0 0 \n@@ 1 1 ;; connection timed out\n@@ x 1\n"
+    assert plan.parse(out) == {0: (0, ""), 1: (1, ";; connection timed out")}
+
+
+# ---------------------------------------------------------------------- comparison
+
+NSLOOKUP = "Server: 127.0.0.11 Address: 127.0.0.11:53 Non-authoritative answer: Name: b Address: 10.0.0.2"
+
+
+def _obs(results):
+    rt = plan.Runtime({"a": "1", "b": "2"}, {"a": {"n": ("10.0.0.3",)}, "b": {"n": ("10.0.0.2",)}},
+                      {"n": "10.0.0.1"}, {"n": "bridge"}, {"n": False})
+    probes = [plan.Probe(0, "a", "b", "dns", "b"), plan.Probe(1, "a", "b", "tcp", "10.0.0.2", 80, 80),
+              plan.Probe(2, "a", "external", "route")]
+    return compare.observe(probes, results, rt, {"a": "a", "b": "b"}, {"a": ("n",)}, {"a": False})
+
+
+def test_observe_and_compare_agree_and_disagree():
+    seen = _obs({0: (0, NSLOOKUP), 1: (0, ""), 2: (0, "default via 10.0.0.1 dev eth0")})
+    assert seen[("a", "b")].reachable and seen[("a", "b")].names == {"b"} and seen[("a", "b")].ports == {80}
+    assert seen[("a", "external")].reachable
+    good = reach.Pair("a", "b", True, ("n",), (80,), ("b",))
+    bad = reach.Pair("a", "b", False, (), (), ())
+    assert compare.problems(good, seen[("a", "b")], ports=True) == ()
+    assert compare.problems(bad, seen[("a", "b")], ports=True)[0] == "predicted unreachable, observed reachable"
+    matrix = reach.Matrix(("a", "b"), (bad,))
+    rows = compare.compare(matrix, seen, ports=True)
+    rep = Report("t.yaml", rows=rows)
+    assert rep.exit_code == 1 and "a  b" in rep.render() and "MISMATCH" in rep.render()
+    assert json.loads(rep.render("json"))["pairs"][0]["status"] == "mismatch"
+
+
+def test_unresolved_name_and_internal_route():
+    seen = _obs({0: (1, ";; connection timed out"), 1: (1, ""), 2: (0, "default via 10.9.9.9 dev eth0")})
+    assert not seen[("a", "b")].reachable and seen[("a", "b")].names == set()
+    assert not seen[("a", "external")].reachable  # a default route not through a topology gateway
+
+
+def test_nslookup_answer_for_another_service_is_not_the_target():
+    other = NSLOOKUP.replace("10.0.0.2", "10.0.0.77")
+    seen = _obs({0: (0, other), 1: (1, ""), 2: (1, "")})
+    assert seen[("a", "b")].names == set()
+
+
+def test_policies_judged_on_observation(tmp_path):
+    res = topo_of(tmp_path, """
+        name: p
+        services:
+          a: {image: x}
+          b: {image: x, expose: ["80"]}
+        policies:
+          - deny: {from: a, to: b, port: 80}
+          - no_egress: a
+          - allow: {from: external, to: b}
+        """)
+    obs = compare.Observed(reachable=True, ports={80}, tcp_probed={80})
+    rows = [compare.Row("a", "b", reach.Pair("a", "b", True, (), (80,), ()), obs, ()),
+            compare.Row("a", "external", reach.Pair("a", "external", True, (), (), ()),
+                        compare.Observed(reachable=False, evidence=["no default route"]), ())]
+    results = {p.policy.kind: p.status for p in compare.check_policies(res.topology, rows)}
+    assert results == {"deny": "violated", "no_egress": "ok", "allow": "unverified"}
+
+
+# ---------------------------------------------------------------------- storage
+
+
+@pytest.mark.parametrize("text,want", [("100m", 100 * 2**20), (1024, 1024), ("1g", 2**30), ("52428800k", 50 * 2**30),
+                                       ("x", None), (None, None)])
+def test_size_bytes(text, want):
+    assert storage.size_bytes(text) == want
+
+
+def test_mounted_tmpfs():
+    mounts = "overlay / overlay rw 0 0\ntmpfs /tmp tmpfs rw,nosuid,nodev,noexec,relatime,size=512000k 0 0\n"
+    assert storage.mounted_tmpfs(mounts, "/tmp") == (True, 512000 * 1024)
+    assert storage.mounted_tmpfs(mounts, "/") == (False, None)
+
+
+def test_storage_checks_with_a_fake_exec():
+    res = load(os.path.join(EXAMPLES, "shared-uploads", "topology.yaml"))
+    files: dict[str, str] = {}
+
+    def run(service, cmd):  # a tiny shared filesystem: write with echo, read with cat
+        if cmd.startswith("echo "):
+            token, _, path = cmd[5:].partition(" > ")
+            files[path.split(" ")[0].split("/.topogen")[-1]] = token
+            return 0, ""
+        if cmd.startswith("cat /proc/mounts"):
+            return 0, "tmpfs /tmp/processing tmpfs rw,size=1048576k 0 0\n"
+        if cmd.startswith("cat "):
+            return 0, files.get(cmd[4:].split(" ")[0].split("/.topogen")[-1], "") + "\n"
+        return 1, "touch: /uploads/.topogen-ro-check: Read-only file system"
+
+    results = list(storage.plain_checks(res.topology, run))
+    assert {(r.check, r.status) for r in results} == {("read-only", "ok"), ("tmpfs", "ok"), ("shared", "ok")}
+
+
+# ---------------------------------------------------------------------- preflight
+
+
+def test_preflight_conflicts_are_located():
+    res = load(THREE_TIER)
+    nets = [{"Name": "other", "Scope": "local", "IPAM": {"Config": [{"Subnet": "172.21.128.0/17"}]}, "Labels": {}},
+            {"Name": "three-tier_frontend", "Scope": "local", "IPAM": {"Config": [{"Subnet": "172.20.0.0/16"}]},
+             "Labels": {"com.docker.compose.project": "three-tier"}}]
+    found = [res.src.finish(d) for d in preflight.subnet_conflicts(res.topology, nets)]
+    assert [(d.line, d.rule) for d in found] == [(6, "engine-pool-overlap")]
+    containers = [{"Name": "/web", "State": {"Running": True}, "Config": {"Labels": {}},
+                   "NetworkSettings": {"Ports": {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "443"}]}}}]
+    found = [res.src.finish(d) for d in preflight.port_conflicts(res.topology, containers)]
+    assert [(d.line, d.rule) for d in found] == [(34, "engine-port-in-use")]
+    assert "443/tcp" in found[0].message
+
+
+def test_preflight_missing_external(tmp_path):
+    res = topo_of(tmp_path, """
+        name: ext
+        networks:
+          shared: {external: true}
+        volumes:
+          data: {external: true}
+        services:
+          a: {image: x, networks: [shared], mounts: [{source: data, target: /d}]}
+        """)
+    found = list(preflight.missing_externals(res.topology, [{"Name": "bridge"}], set()))
+    assert sorted(d.message for d in found) == ["external network 'shared' does not exist on the engine",
+                                                "external volume 'data' does not exist on the engine"]
+    assert not list(preflight.missing_externals(res.topology, [{"Name": "shared"}], {"data"}))
+
+
+def test_ipaddress_sanity():
+    assert ipaddress.ip_network("172.20.0.0/16").overlaps(ipaddress.ip_network("172.20.5.0/24"))
