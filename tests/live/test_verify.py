@@ -1,0 +1,218 @@
+"""``topogen verify --live`` on a real engine, with stub images: every example that runs on
+one engine comes up, every ordered pair of its services is probed, and the observation
+equals the analysis; the comparison can fail; nothing created remains."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from tests.tools import EXAMPLES
+from topogen.live import Engine, Options, verify
+
+pytestmark = pytest.mark.live
+
+# example -> extra options; each runs alone and is torn down before the next
+RUNNABLE = {
+    "three-tier": {},
+    "custom-bridge": {},
+    "host-network": {},
+    "macvlan": {"veth": True},
+    "dev-environment": {},
+    "db-backup": {},
+    "shared-uploads": {},
+    "service-mesh": {},
+    "segmentation": {"env": {"POSTGRES_PASSWORD": "verify-only"}},
+}
+
+
+def engine_of(denv) -> Engine:
+    return Engine(denv.docker, denv.compose, dict(denv.env))
+
+
+def project_leftovers(denv, prefix: str) -> list[str]:
+    found = []
+    for args in (("ps", "-a"), ("network", "ls"), ("volume", "ls")):
+        cp = denv.docker_cmd(*args, "--filter", f"name={prefix}", "--format", "{{.Names}}" if args[0] == "ps"
+                             else "{{.Name}}", timeout=30)
+        found += [ln for ln in cp.stdout.split() if ln.startswith(prefix)]
+    return found
+
+
+def run_verify(denv, path: str, **kw):
+    cfg = dict(kw)
+    opts = Options(stub_image=denv.image, probe_image=denv.image, timeout=90,
+                   parent=denv.veth_parent if cfg.pop("veth", False) else None, env=cfg.pop("env", {}), **cfg)
+    rep = verify(path, opts, engine_of(denv))
+    assert rep.project.startswith("tgv-")
+    assert project_leftovers(denv, rep.project) == [], "verify left resources behind"
+    return rep
+
+
+def assert_agrees(rep, services) -> None:
+    assert rep.errors == [], rep.errors
+    rows = {(r.source, r.target): r for r in rep.rows}
+    for s in services:
+        for t in services:
+            if s != t:
+                assert rows[(s, t)].observed is not None, f"{s} -> {t} was not probed"
+    assert not rep.mismatches, rep.render()
+    assert not [p for p in rep.policies if p.status == "violated"], rep.render()
+    assert not [s for s in rep.storage if s.status == "failed"], rep.render()
+    assert rep.exit_code == 0
+
+
+MESH_GAP = pytest.mark.xfail(strict=True, reason="known analysis gap, reported: a namespace-sharing pair "
+                             "resolves the owner's name (app-proxy <-> main-app); reach predicts only localhost")
+
+
+@pytest.mark.parametrize("example", [pytest.param(e, marks=MESH_GAP) if e == "service-mesh" else e
+                                     for e in sorted(RUNNABLE)])
+def test_example_observed_equals_predicted(docker_env, example):
+    path = os.path.join(EXAMPLES, example, "topology.yaml")
+    rep = run_verify(docker_env, path, **RUNNABLE[example])
+    services = {r.source for r in rep.rows} - {"host", "external"}
+    assert_agrees(rep, services)
+
+
+def test_service_mesh_only_known_gap(docker_env):
+    """Everything but the two namespace-sharing name rows agrees (see the xfail above)."""
+    rep = run_verify(docker_env, os.path.join(EXAMPLES, "service-mesh", "topology.yaml"))
+    assert rep.errors == []
+    bad = {(r.source, r.target): r.problems for r in rep.mismatches}
+    assert set(bad) <= {("app-proxy", "main-app"), ("main-app", "app-proxy")}, rep.render()
+    assert all(p.startswith("names:") for ps in bad.values() for p in ps)
+    assert not [p for p in rep.policies if p.status == "violated"]
+
+
+def test_three_tier_isolation_claims_hold(docker_env):
+    rep = run_verify(docker_env, os.path.join(EXAMPLES, "three-tier", "topology.yaml"))
+    rows = {(r.source, r.target): r.observed for r in rep.rows}
+    assert rows[("web-server", "postgres-db")].reachable is False
+    assert rows[("web-server", "postgres-db")].names == set()
+    assert rows[("api-server", "postgres-db")].reachable is True
+    assert rows[("api-server", "postgres-db")].names == {"postgres-db"}
+    assert rows[("postgres-db", "external")].reachable is False  # internal networks only
+    assert rows[("load-balancer", "external")].reachable is True
+    assert {p.status for p in rep.policies} == {"ok"}
+
+
+def test_storage_checks_shared_uploads_and_dev_environment(docker_env):
+    rep = run_verify(docker_env, os.path.join(EXAMPLES, "shared-uploads", "topology.yaml"))
+    got = {(s.check, s.service, s.status) for s in rep.storage}
+    assert {("shared", "process-service", "ok"), ("shared", "delivery-service", "ok"),
+            ("read-only", "process-service", "ok"), ("read-only", "delivery-service", "ok"),
+            ("tmpfs", "process-service", "ok"), ("persists", "upload-service", "ok")} <= got
+    rep = run_verify(docker_env, os.path.join(EXAMPLES, "dev-environment", "topology.yaml"))
+    tmpfs = [s for s in rep.storage if s.check == "tmpfs"]
+    assert tmpfs and tmpfs[0].status == "ok" and str(500 * 2**20) in tmpfs[0].detail
+    assert ("persists", "ok") in {(s.check, s.status) for s in rep.storage}
+
+
+def test_volume_drivers_tmpfs_and_bind_parts(docker_env, tmp_path):
+    """The tmpfs- and bind-backed volumes of volume-drivers (NFS, CIFS, devices and plugins
+    cannot run here): the same services and policy, the other volumes left out."""
+    src = os.path.join(EXAMPLES, "volume-drivers")
+    doc = yaml.safe_load(open(os.path.join(src, "topology.yaml")))
+    keep = {"scratch", "host-data"}
+    doc["volumes"] = {k: v for k, v in doc["volumes"].items() if k in keep}
+    for svc in doc["services"].values():
+        svc["mounts"] = [m for m in svc.get("mounts", []) if m["source"] in keep]
+        if not svc["mounts"]:
+            del svc["mounts"]
+    shutil.copytree(os.path.join(src, "data"), tmp_path / "data")
+    (tmp_path / "topology.yaml").write_text(yaml.safe_dump(doc))
+    rep = run_verify(docker_env, str(tmp_path / "topology.yaml"))
+    assert_agrees(rep, {"database", "storage-app"})
+    tmpfs = [s for s in rep.storage if s.check == "tmpfs"]
+    assert [(s.target, s.status) for s in tmpfs] == [("/mnt/scratch", "ok")], rep.render()
+    assert str(100 * 2**20) in tmpfs[0].detail
+    assert not list((tmp_path / "data").glob(".topogen*")), "verify wrote into a bind-backed volume"
+
+
+def test_flipped_prediction_fails_and_names_the_pair(docker_env, monkeypatch):
+    from topogen.analysis import reach
+    from topogen.cli import app
+
+    real = reach.analyze
+
+    def flipped(topo):
+        m = real(topo)
+        pairs = tuple(reach.Pair(p.source, p.target, True, ("database",), p.ports, ("postgres-db",))
+                      if (p.source, p.target) == ("web-server", "postgres-db") else p for p in m.pairs)
+        return reach.Matrix(m.endpoints, pairs)
+
+    monkeypatch.setattr(reach, "analyze", flipped)
+    for key in ("DOCKER_HOST",):
+        monkeypatch.setenv(key, docker_env.env[key])
+    monkeypatch.setenv("TOPOGEN_DOCKER", docker_env.docker)
+    monkeypatch.setenv("TOPOGEN_COMPOSE", docker_env.compose)
+    path = os.path.join(EXAMPLES, "three-tier", "topology.yaml")
+    res = CliRunner().invoke(app, ["verify", path, "--live", "--stub-image", docker_env.image])
+    assert res.exit_code == 1, res.output
+    line = next(ln for ln in res.output.splitlines() if "MISMATCH" in ln)
+    assert line.split()[:2] == ["web-server", "postgres-db"], res.output
+    assert "predicted reachable, observed unreachable" in line
+    res = CliRunner().invoke(app, ["verify", path, "--live", "--stub-image", docker_env.image, "--format", "json"])
+    import json
+
+    data = json.loads(res.output)
+    assert res.exit_code == 1 and data["ok"] is False
+    assert [(p["from"], p["to"]) for p in data["pairs"] if p["status"] == "mismatch"] == [("web-server", "postgres-db")]
+
+
+def test_failed_up_leaves_nothing(docker_env, cleanup, unique_name):
+    """A subnet taken on the engine makes `up` fail half-way; verify reports it and removes
+    what it had created (the other networks)."""
+    net = cleanup.network(unique_name("taken"))
+    docker_env.docker_cmd("network", "create", "--subnet", "172.22.0.0/24", net, check=True, timeout=30)
+    rep = run_verify(docker_env, os.path.join(EXAMPLES, "three-tier", "topology.yaml"))
+    assert rep.exit_code == 1
+    assert any("Pool overlaps" in e or "up failed" in e for e in rep.errors), rep.errors
+
+
+def test_keep_leaves_the_project_up(docker_env, cleanup):
+    rep = verify(os.path.join(EXAMPLES, "custom-bridge", "topology.yaml"),
+                 Options(stub_image=docker_env.image, probe_image=docker_env.image, keep=True), engine_of(docker_env))
+    try:
+        assert rep.exit_code == 0, rep.render()
+        cp = docker_env.docker_cmd("ps", "-q", "--filter", f"label=com.docker.compose.project={rep.project}")
+        assert len(cp.stdout.split()) == 3
+    finally:
+        cp = docker_env.docker_cmd("ps", "-aq", "--filter", f"label=com.docker.compose.project={rep.project}")
+        if cp.stdout.split():
+            docker_env.docker_cmd("rm", "-f", *cp.stdout.split(), timeout=60)
+        nets = docker_env.docker_cmd("network", "ls", "-q", "--filter", f"label=com.docker.compose.project={rep.project}")
+        if nets.stdout.split():
+            docker_env.docker_cmd("network", "rm", *nets.stdout.split(), timeout=60)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_tears_everything_down(docker_env, sig):
+    path = os.path.join(EXAMPLES, "three-tier", "topology.yaml")
+    env = {**os.environ, **docker_env.env, "TOPOGEN_DOCKER": docker_env.docker, "TOPOGEN_COMPOSE": docker_env.compose}
+    proc = subprocess.Popen([sys.executable, "-c", "from topogen.cli import main; main()", "verify", path, "--live",
+                             "--stub-image", docker_env.image], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not project_leftovers(docker_env, "tgv-three-tier-"):
+            time.sleep(0.2)
+        assert project_leftovers(docker_env, "tgv-three-tier-"), "the project never came up"
+        time.sleep(1)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert project_leftovers(docker_env, "tgv-three-tier-") == []
