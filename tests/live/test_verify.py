@@ -121,7 +121,8 @@ def test_volume_drivers_tmpfs_and_bind_parts(docker_env, tmp_path):
     """The tmpfs- and bind-backed volumes of volume-drivers (NFS, CIFS, devices and plugins
     cannot run here): the same services and policy, the other volumes left out."""
     src = os.path.join(EXAMPLES, "volume-drivers")
-    doc = yaml.safe_load(open(os.path.join(src, "topology.yaml")))
+    with open(os.path.join(src, "topology.yaml")) as fh:
+        doc = yaml.safe_load(fh)
     keep = {"scratch", "host-data"}
     doc["volumes"] = {k: v for k, v in doc["volumes"].items() if k in keep}
     for svc in doc["services"].values():

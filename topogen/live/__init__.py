@@ -10,7 +10,8 @@ created. See ``docs/verify.md``.
 from __future__ import annotations
 
 import signal
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..diagnostics import Diagnostic, error
 from .engine import DEFAULT_IMAGE, Engine, EngineError

@@ -9,8 +9,9 @@ observed.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .. import resolved as r
 from .plan import EXTERNAL, Probe, Runtime

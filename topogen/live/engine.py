@@ -12,8 +12,9 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 DEFAULT_IMAGE = "topogen/busybox:latest"
 
@@ -60,7 +61,7 @@ class Engine:
     def run(self, argv: Sequence[str], *, timeout: float = 60, input: str | None = None,
             cwd: str | None = None) -> subprocess.CompletedProcess[str]:
         try:
-            return subprocess.run(list(argv), env=self.env, capture_output=True, text=True,
+            return subprocess.run(list(argv), check=False, env=self.env, capture_output=True, text=True,
                                   timeout=timeout, input=input, cwd=cwd)
         except subprocess.TimeoutExpired as exc:
             out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")

@@ -10,9 +10,10 @@ sending traffic out.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from shlex import quote
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from .. import resolved as r
 from ..analysis import reach

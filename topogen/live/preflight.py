@@ -16,7 +16,8 @@ not conflicts: Compose reuses or recreates them.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .. import resolved as r
 from ..diagnostics import Diagnostic, error

@@ -52,8 +52,9 @@ def collect(engine: Engine, topo: r.Topology, project: str) -> tuple[Runtime, di
         per: dict[str, list[str]] = {}
         for c in items:
             for name, ep in ((c.get("NetworkSettings") or {}).get("Networks") or {}).items():
-                key = names.get(name)
-                if key and ep.get("IPAddress"):
+                net_key = names.get(name)
+                if net_key and ep.get("IPAddress"):
+                    key = net_key
                     per.setdefault(key, []).append(ep["IPAddress"])
                     if key not in gateways and ep.get("Gateway"):
                         gateways[key] = ep["Gateway"]
