@@ -51,12 +51,22 @@ def quote(value: Any, *, interpolated: bool = True) -> str:
             return ".nan"
         if math.isinf(value):
             return ".inf" if value > 0 else "-.inf"
-        return repr(value)
+        return _float(value)
     text = escape(str(value)) if interpolated else str(value)
     if _PLAIN.match(text) and text.lower() not in _RESERVED:
         return text
     quoted = json.dumps(text, ensure_ascii=False)
     return _NON_PRINTABLE.sub(_escape_char, quoted)
+
+
+def _float(value: float) -> str:
+    """``repr`` with a dot in the mantissa: YAML 1.1 reads ``1e+300`` as a string, ``1.0e+300``
+    as a float."""
+    text = repr(value)
+    mantissa, e, exponent = text.partition("e")
+    if e and "." not in mantissa:
+        return f"{mantissa}.0e{exponent}"
+    return text
 
 
 def _escape_char(m: re.Match[str]) -> str:
