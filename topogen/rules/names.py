@@ -50,8 +50,8 @@ def volume_engine_name(topo: Topology) -> Iterator[Diagnostic]:
     ``volumes: {data: {name: "my/data"}}`` ("includes invalid characters for a local volume name").
     """
     for v in topo.volumes.values():
-        if v.kind == "plugin" or v.driver not in (None, "local"):
-            continue
+        if v.kind == "plugin" or v.driver not in (None, "local") or not COMPOSE_KEY.fullmatch(v.key):
+            continue  # a plugin names its volumes itself; a bad key is reported by invalid-name
         name = v.name or (v.key if v.external else f"{topo.name}_{v.key}")
         if "$" not in name and not LOCAL_VOLUME.fullmatch(name):
             path = (*v.path, "name") if v.name else v.path

@@ -45,9 +45,13 @@ def _mounts(topo: Topology) -> Iterator[tuple[str, Mount]]:
             yield s.name, m
 
 
+#: Runtime and pseudo filesystems: what exists there on this machine says nothing about the Docker host.
+RUNTIME_DIRS = ("/run/", "/var/run/", "/dev/", "/proc/", "/sys/", "/tmp/.X11-unix")
+
+
 def _host_path(topo: Topology, path: str) -> str | None:
     """A bind source made absolute against the topology file, or None when it cannot be known here."""
-    if "$" in path or path.startswith("~"):
+    if "$" in path or path.startswith("~") or path.startswith(RUNTIME_DIRS):
         return None
     return os.path.normpath(os.path.join(topo.base_dir, path))
 
