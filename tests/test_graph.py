@@ -9,13 +9,12 @@ import subprocess
 import textwrap
 
 import pytest
+from tools import EXAMPLES
 from typer.testing import CliRunner
 
 from topogen import pipeline
 from topogen.cli import app
 from topogen.emit import graph
-
-from tools import EXAMPLES
 
 EXAMPLE_FILES = sorted(glob.glob(os.path.join(EXAMPLES, "*", "topology.yaml")))
 THREE_TIER = os.path.join(EXAMPLES, "three-tier", "topology.yaml")
@@ -38,8 +37,12 @@ def dot_exe() -> str:
 def mermaid_dir() -> str:
     """A directory whose node_modules holds mermaid and jsdom (``npm install mermaid@11 jsdom@24``)."""
     directory = os.environ.get("TOPOGEN_MERMAID_DIR", "")
-    if not shutil.which("node") or not os.path.isdir(os.path.join(directory, "node_modules", "mermaid")):
-        pytest.skip("set TOPOGEN_MERMAID_DIR to a directory with node_modules/{mermaid,jsdom} to parse Mermaid")
+    if not shutil.which("node") or not os.path.isdir(
+        os.path.join(directory, "node_modules", "mermaid")
+    ):
+        pytest.skip(
+            "set TOPOGEN_MERMAID_DIR to a directory with node_modules/{mermaid,jsdom} to parse Mermaid"
+        )
     return directory
 
 
@@ -59,7 +62,9 @@ console.log(r.diagramType);
 def test_dot_renders_every_example_to_svg(example: str) -> None:
     exe = dot_exe()
     text = graph.emit(topology(example), "dot")
-    done = subprocess.run([exe, "-Tsvg"], input=text, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [exe, "-Tsvg"], input=text, capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # no warnings either
     assert "<svg" in done.stdout
@@ -71,7 +76,12 @@ def test_mermaid_parses_every_example(example: str) -> None:
     text = graph.emit(topology(example), "mermaid")
     done = subprocess.run(
         ["node", "--input-type=module", "-e", MERMAID_PARSE],
-        input=text, capture_output=True, text=True, timeout=120, check=False, cwd=directory,
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=directory,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "flowchart-v2"
@@ -122,19 +132,27 @@ def test_mounts_are_nodes_and_read_only_is_marked() -> None:
     dot = graph.emit(topo, "dot")
     assert '"s0" -> "v0" [color="#555555", style=dashed, label="/data (ro)"];' in dot
     assert 'label="./we\\"ird\\\\\\\\dir\\nbind mount"' in dot
-    done = subprocess.run([dot_exe(), "-Tsvg"], input=dot, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [dot_exe(), "-Tsvg"], input=dot, capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert "we&quot;ird\\\\dir" in done.stdout
 
 
 def test_namespace_sharers_sit_beside_their_target() -> None:
-    text = graph.emit(topology("ns.yaml", textwrap.dedent("""
+    text = graph.emit(
+        topology(
+            "ns.yaml",
+            textwrap.dedent("""
         name: ns
         networks: {app: {}}
         services:
           main: {image: x, networks: [app]}
           side: {image: x, network_mode: "service:main"}
-        """)), "mermaid")
+        """),
+        ),
+        "mermaid",
+    )
     group = text.split("subgraph n0", 1)[1].split("end", 1)[0]
     assert "main" in group and "side" in group
     assert 's1 -.-|"shares namespace"| s0' in text

@@ -8,16 +8,20 @@ import re
 import time
 
 import pytest
+from tools import EXAMPLES, ROOT
 
 from topogen import pipeline
 from topogen.analysis import reach
 from topogen.rules import policies
 
-from tools import EXAMPLES, ROOT
-
 CASES = os.path.join(ROOT, "tests", "cases", "policy-invalid")
 CASE_FILES = sorted(glob.glob(os.path.join(CASES, "*.yaml")))
-RULE_IDS = {"policy-violated", "policy-contradiction", "policy-undefined-endpoint", "invalid-policy"}
+RULE_IDS = {
+    "policy-violated",
+    "policy-contradiction",
+    "policy-undefined-endpoint",
+    "invalid-policy",
+}
 _EXPECT = re.compile(r"^# expect: (\d+:\d+ [a-z0-9-]+)$")
 _SAYS = re.compile(r"^# says: (.+)$")
 
@@ -72,7 +76,9 @@ def test_cli_validate_reports_a_violation_at_the_policy() -> None:
 EXAMPLE_FILES = sorted(glob.glob(os.path.join(EXAMPLES, "*", "topology.yaml")))
 
 
-@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda p: os.path.basename(os.path.dirname(p)))
+@pytest.mark.parametrize(
+    "example", EXAMPLE_FILES, ids=lambda p: os.path.basename(os.path.dirname(p))
+)
 def test_example_policies_hold(example: str) -> None:
     result = pipeline.check(example)
     assert [d.format() for d in result.diagnostics if d.rule in RULE_IDS] == []
@@ -93,7 +99,9 @@ def big_topology(services: int, nets: int = 200) -> str:
     lines = ["name: big", "networks:"]
     lines += [f"  n{i}: {{internal: {'true' if i % 2 else 'false'}}}" for i in range(nets)]
     lines.append("services:")
-    lines += [f"  s{i}: {{image: x, networks: [n{i % nets}, n{(i * 7) % nets}]}}" for i in range(services)]
+    lines += [
+        f"  s{i}: {{image: x, networks: [n{i % nets}, n{(i * 7) % nets}]}}" for i in range(services)
+    ]
     lines.append("policies:")
     lines += [f"  - deny: {{from: s{i}, to: s{i + 1}}}" for i in range(0, 400, 2)]
     lines += [f"  - no_egress: s{i}" for i in range(1, 400, 2)]

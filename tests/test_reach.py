@@ -9,12 +9,11 @@ import sys
 import textwrap
 
 import pytest
+from tools import EXAMPLES
 
 from topogen import pipeline
 from topogen.analysis import reach
 from topogen.analysis.reach import EXTERNAL, HOST, Pair
-
-from tools import EXAMPLES
 
 
 def index(text: str) -> reach.Index:
@@ -129,9 +128,11 @@ services:
 def test_service_mode_shares_the_targets_reachability() -> None:
     ix = index(SIDECAR)
     assert edge(ix, "sidecar", "client") == (True, ("app", "namespace"))
-    assert edge(ix, "client", "sidecar") == (True, ("app", "namespace"))
-    assert ix.pair("client", "sidecar").names == ("main", "svc")  # reached as the target
+    # reached as the target: on its network, and through the host port main publishes
+    assert edge(ix, "client", "sidecar") == (True, ("app", "published-port", "namespace"))
+    assert ix.pair("client", "sidecar").names == ("main", "svc")
     assert edge(ix, "sidecar", "stranger") == (False, ())
+    assert edge(ix, "stranger", "sidecar") == (True, ("published-port", "namespace"))
     assert edge(ix, "sidecar", EXTERNAL) == edge(ix, "main", EXTERNAL)
 
 
@@ -231,6 +232,32 @@ def test_published_ports_give_ingress_unless_bound_to_loopback() -> None:
         (8080,),
     )
     assert ix.pair(HOST, "web").published == (8080, 9000)
+
+
+HAIRPIN = """
+networks:
+  a: {}
+  quiet: {icc: false}
+  sealed: {internal: true}
+services:
+  web: {image: x, networks: [a], ports: ["8080:80", "127.0.0.1:9000:9000"]}
+  other: {image: x, networks: [quiet]}
+  inside: {image: x, networks: [sealed]}
+"""
+
+
+def test_containers_reach_published_ports_through_the_host() -> None:
+    # Measured on Engine 20.10.24: a container on another bridge (ICC off too) reaches
+    # HOST_GATEWAY:8080; one on an internal network only does not.
+    ix = index(HAIRPIN)
+    pair = ix.pair("other", "web")
+    assert (pair.reachable, pair.via, pair.published, pair.names) == (
+        True,
+        ("published-port",),
+        (8080,),
+        (),
+    )
+    assert edge(ix, "inside", "web") == (False, ())
 
 
 def test_external_never_reaches_the_host_itself() -> None:
@@ -345,14 +372,16 @@ def three_tier() -> dict[tuple[str, str], dict[str, object]]:
     [
         ("web-server", "postgres-db", False, []),
         ("api-server", "postgres-db", True, ["database"]),
-        ("load-balancer", "web-server", True, ["frontend"]),
+        ("load-balancer", "web-server", True, ["frontend", "published-port"]),
         ("load-balancer", "api-server", False, []),
         ("postgres-db", EXTERNAL, False, []),
         ("api-server", EXTERNAL, False, []),
         ("load-balancer", EXTERNAL, True, ["frontend"]),
     ],
 )
-def test_three_tier(three_tier: dict, source: str, target: str, reachable: bool, via: list[str]) -> None:  # type: ignore[type-arg]
+def test_three_tier(
+    three_tier: dict, source: str, target: str, reachable: bool, via: list[str]
+) -> None:  # type: ignore[type-arg]
     pair = three_tier[(source, target)]
     assert (pair["reachable"], pair["via"]) == (reachable, via)
 

@@ -73,7 +73,7 @@ def _open(index: Index, pair: Pair, port: int, proto: str) -> bool:
     """Whether ``port`` is reachable on a reachable pair: direct paths do not filter ports."""
     if any(h != reach.VIA_PUBLISHED for h in pair.via):
         return True
-    published = index.published(pair.target, remote=pair.source == EXTERNAL)
+    published = index.published(pair.target, remote=pair.source != HOST)
     return any(
         p.protocol == proto
         and (_within(port, p.target) or (p.published and _within(port, p.published)))
@@ -95,7 +95,7 @@ def _unfiltered(pair: Pair) -> str:
 
 
 def _published(index: Index, pair: Pair) -> str:
-    ports = index.published(pair.target, remote=pair.source == EXTERNAL)
+    ports = index.published(pair.target, remote=pair.source != HOST)
     return ", ".join(f"{p.published or '?'}->{p.target}/{p.protocol}" for p in ports)
 
 

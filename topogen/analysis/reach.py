@@ -24,8 +24,12 @@ the engine in a VM, so neither is modelled. The rules:
   macvlan/ipvlan network with a parent are on the LAN and reached directly; host-network
   services are reached on their own ports. ``external -> host`` is reported unreachable:
   published ports are attributed to their containers, and the host's own services are unknown.
-- Not modelled: hairpin paths from one container through another's published port on the
-  host, firewall rules added outside Docker, ``extra_hosts``, replicas' own names.
+- ``X -> Y`` also goes through Y's published ports (not loopback-bound) on the host when X
+  has a non-internal bridge: the host's NAT and userland proxy forward it even across bridges
+  and with ICC off (checked on Engine 20.10.24); ``via`` then holds ``published-port``.
+  Containers on internal networks only cannot do this.
+- Not modelled: firewall rules added outside Docker (``DOCKER-USER``), ``extra_hosts``,
+  replicas' own names, Compose's default container names, IPv6-only paths.
 
 Everything here is a pure function of :class:`topogen.resolved.Topology`. :class:`Index` is
 built once in linear time and answers one :meth:`Index.pair` in time proportional to the
@@ -213,11 +217,10 @@ class Index:
     def published(self, name: str, *, remote: bool) -> list[resolved.Port]:
         """Published ports that work (a non-internal bridge/overlay); ``remote``: not loopback-bound."""
         ns = self.spaces[name]
-        s = self.topo.services[name]
-        if ns.kind != "networks" or not any(
-            self.nets[k].driver in ("bridge", "overlay") and not self.nets[k].internal
-            for k in ns.nets
-        ):
+        s = self.topo.services.get(ns.owner)
+        if s is None:
+            return []
+        if ns.kind != "networks" or not self.hairpin(ns):
             return []
         return [p for p in s.ports if not (remote and _loopback(p.host_ip))]
 
@@ -254,10 +257,20 @@ class Index:
             return Pair(source, target, bool(up), up, ports, ())
         shared = [k for k in a.nets if k in b.nets]
         via = [k for k in shared if self.nets[k].peers]
+        published = self.published(target, remote=True) if self.hairpin(a) else []
+        if published:
+            via.append(VIA_PUBLISHED)
         if via and (source != a.owner or target != b.owner):
             via.append(VIA_NAMESPACE)
-        return Pair(
-            source, target, bool(via), _order(via), ports, self.names(a.owner, b.owner, shared)
+        names = self.names(a.owner, b.owner, shared)
+        return Pair(source, target, bool(via), _order(via), ports, names, _host_ports(published))
+
+    def hairpin(self, ns: Namespace) -> bool:
+        """Whether a container reaches the host's published ports: through the gateway of a
+        non-internal bridge (ICC off too; verified on Engine 20.10.24 with the userland proxy)."""
+        return any(
+            self.nets[k].driver in ("bridge", "overlay") and not self.nets[k].internal
+            for k in ns.nets
         )
 
     def names(self, source: str, target: str, shared: list[str]) -> tuple[str, ...]:
