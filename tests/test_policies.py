@@ -21,6 +21,7 @@ RULE_IDS = {
     "policy-contradiction",
     "policy-undefined-endpoint",
     "invalid-policy",
+    "reserved-endpoint-name",
 }
 _EXPECT = re.compile(r"^# expect: (\d+:\d+ [a-z0-9-]+)$")
 _SAYS = re.compile(r"^# says: (.+)$")

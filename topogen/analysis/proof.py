@@ -59,7 +59,7 @@ def _isolated(index: Index, subject: str) -> str:
     found = [
         pair
         for other in sorted(index.topo.services)
-        if other != subject
+        if other != subject and other not in reach.PSEUDO
         for pair in (index.pair(subject, other), index.pair(other, subject))
         if pair.reachable
     ]

@@ -316,7 +316,8 @@ class Index:
         return Pair(EXTERNAL, target, bool(via), _order(via), ports, (), _host_ports(published))
 
     def endpoints(self) -> tuple[str, ...]:
-        return (*sorted(self.topo.services), HOST, EXTERNAL)
+        """Sorted services, then host and external (which hide services of the same name)."""
+        return (*sorted(s for s in self.topo.services if s not in PSEUDO), HOST, EXTERNAL)
 
 
 def _order(via: list[str] | tuple[str, ...]) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from ..analysis import proof, reach
-from ..diagnostics import Diagnostic, error
+from ..diagnostics import Diagnostic, error, warning
 from ..resolved import Policy, Topology
 
 
@@ -55,6 +55,22 @@ def policy_undefined_endpoint(topo: Topology) -> Iterator[Diagnostic]:
                 f'policy names "{name}", which is not a {what}',
                 path,
                 hint=_suggest(name, known),
+            )
+
+
+def reserved_endpoint_name(topo: Topology) -> Iterator[Diagnostic]:
+    """A service named ``host`` or ``external`` is hidden by the endpoint of the same name.
+
+    ``services: {host: {image: nginx}}``: policies and ``topogen reach`` mean the Docker host.
+    """
+    for name in reach.PSEUDO:
+        if name in topo.services:
+            yield warning(
+                "reserved-endpoint-name",
+                f'service "{name}" is shadowed by the {name} endpoint of policies and reach',
+                topo.services[name].path,
+                at_key=True,
+                hint="rename the service",
             )
 
 
@@ -143,4 +159,10 @@ def policy_violated(topo: Topology) -> Iterator[Diagnostic]:
             )
 
 
-RULES = (invalid_policy, policy_undefined_endpoint, policy_contradiction, policy_violated)
+RULES = (
+    reserved_endpoint_name,
+    invalid_policy,
+    policy_undefined_endpoint,
+    policy_contradiction,
+    policy_violated,
+)
