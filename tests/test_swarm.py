@@ -13,11 +13,14 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tools import EXAMPLES, ROOT, docker_cli, examples
 from topogen import pipeline
@@ -53,8 +56,9 @@ def topogen(*args: str, cwd: str) -> subprocess.CompletedProcess[str]:
 def build(tmp_path: Path, text: str) -> tuple[str, dict[str, Any]]:
     """Build a swarm topology in ``tmp_path``; returns the stack text and docker's model of it."""
     (tmp_path / "topology.yaml").write_text(text)
-    proc = topogen("build", "--target", "swarm", "topology.yaml", cwd=str(tmp_path))
-    assert proc.returncode == 0, proc.stderr
+    out = pipeline.build(str(tmp_path / "topology.yaml"), targets=["swarm"])
+    assert not out.result.failed(), [d.format() for d in out.result.diagnostics]
+    pipeline.write(out.files)
     stack = (tmp_path / STACK).read_text()
     cfg = stack_config(STACK, cwd=str(tmp_path))
     assert cfg.returncode == 0, cfg.stderr
@@ -302,3 +306,121 @@ def test_target_rules_do_not_run_for_compose_only() -> None:
     text = open(os.path.join(CASES, "static-ip.yaml"), encoding="utf-8").read()
     result = pipeline.check("static-ip.yaml", text.replace("targets: [compose, swarm]", "targets: [compose]"))
     assert not [d for d in result.diagnostics if d.rule.startswith("swarm-")]
+
+
+# ---------------------------------------------------------------------- every key, any value
+
+KITCHEN_SINK = """name: ks
+targets: [swarm]
+networks:
+  a: {driver: overlay, subnet: 10.40.0.0/24, labels: [x=y], ipam_driver: default, mtu: 1400, encrypted: true}
+  ext: {external: true, name: shared-net}
+volumes:
+  data: {labels: {a: b}}
+  nfs: {nfs: {server: 10.0.0.1, path: /x, options: [rw, nfsvers=4]}}
+  ext: {external: true, name: other}
+  plug: {driver: rexray/ebs, driver_opts: {size: 20, encrypted: true}}
+secrets:
+  s: {file: ./s.txt, labels: [a=b]}
+configs:
+  c: {file: ./s.txt}
+  ce: {external: true, name: cfg}
+services:
+  a:
+    image: "busybox:1.36"
+    command: echo hi
+    entrypoint: ["/bin/sh", "-c"]
+    user: 1000
+    working_dir: /x
+    hostname: h
+    dns: 1.1.1.1
+    dns_search: example.com
+    extra_hosts: ["db:10.0.0.5", "x=10.0.0.6"]
+    cap_add: [NET_ADMIN]
+    cap_drop: [ALL]
+    read_only: true
+    sysctls: [net.core.somaxconn=1024]
+    ulimits: {nofile: {soft: 1024, hard: 2048}, nproc: 512}
+    logging: {driver: json-file, options: {max-size: 10m, max-file: 3}}
+    init: true
+    stop_grace_period: 5s
+    stop_signal: SIGINT
+    tty: true
+    stdin_open: true
+    environment: [A=1, B, "C=on"]
+    labels: {"com.example": "on", n: "0755"}
+    ports: ["53:53/udp", "8000-8002:8000-8002", {target: 9000, published: 9000, mode: host, protocol: sctp}]
+    networks:
+      a: {aliases: [alpha, "yes"]}
+      ext:
+    volumes:
+      - data:/data:ro,nocopy
+      - {source: nfs, target: /nfs, subpath: sub}
+      - {source: ext, target: /ext}
+      - {source: plug, target: /plug}
+    tmpfs: ["/run:size=1g,ro"]
+    secrets: [s, {source: s, target: /run/x, uid: "0", gid: "0", mode: "0440"}]
+    configs: [c, {source: ce, target: /etc/ce}]
+    healthcheck: {test: "true", interval: 10s, timeout: 2s, retries: 3, start_period: 5s}
+    deploy:
+      mode: replicated-job
+      replicas: 2
+      resources: {limits: {cpus: "1.5", memory: 1g, pids: 100}, reservations: {cpus: 0.1, memory: 10m}}
+      placement: {constraints: [node.role==manager], preferences: [{spread: node.labels.az}], max_replicas_per_node: 1}
+      labels: [a=b]
+    x-swarm: {isolation: default}
+  b:
+    image: busybox
+    network_mode: host
+    restart: on-failure:5
+"""
+
+
+def test_every_lowered_key_is_accepted(tmp_path: Path) -> None:
+    (tmp_path / "s.txt").write_text("s")
+    _, model = build(tmp_path, KITCHEN_SINK)
+    a = model["services"]["a"]
+    assert a["user"] == "1000" and a["environment"] == {"A": "1", "B": None, "C": "on"}
+    assert a["networks"]["a"]["aliases"] == ["alpha", "yes"] and a["labels"]["n"] == "0755"
+    assert a["volumes"][-1] == {"type": "tmpfs", "target": "/run", "read_only": True, "tmpfs": {"size": 2**30}}
+    assert a["isolation"] == "default"
+    assert model["networks"]["a"]["driver_opts"]["encrypted"] == ""
+    assert model["services"]["b"]["deploy"]["restart_policy"] == {"condition": "on-failure", "max_attempts": 5}
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="$"), max_size=20)
+_NAME = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True)
+_PORT = st.integers(1, 65535)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    env=st.dictionaries(_NAME, _TEXT, max_size=4),
+    labels=st.dictionaries(st.from_regex(r"[a-z][a-z0-9.]{0,8}", fullmatch=True), _TEXT, max_size=3),
+    aliases=st.lists(st.from_regex(r"[a-z0-9][a-z0-9-]{0,8}", fullmatch=True), max_size=3, unique=True),
+    restart=st.sampled_from([None, "no", "always", "unless-stopped", "on-failure", "on-failure:7"]),
+    cpus=st.floats(0.01, 64, allow_nan=False).map(lambda f: round(f, 2)),
+    ports=st.lists(st.tuples(st.one_of(st.none(), _PORT), _PORT, st.sampled_from(["tcp", "udp", "sctp"])),
+                   max_size=3),
+)
+def test_any_scalar_reaches_docker_stack_config_unchanged(
+    env: dict[str, str], labels: dict[str, str], aliases: list[str], restart: str | None, cpus: float,
+    ports: list[tuple[int | None, int, str]],
+) -> None:
+    svc: dict[str, Any] = {
+        "image": "busybox", "environment": env, "labels": labels, "networks": {"n": {"aliases": aliases}},
+        "ports": [f"{p}:{t}/{proto}" if p else f"{t}/{proto}" for p, t, proto in ports],
+        "deploy": {"resources": {"limits": {"cpus": cpus}}},
+    }
+    if restart:
+        svc["restart"] = restart
+    topo = {"name": "h", "targets": ["swarm"], "networks": {"n": {}}, "services": {"a": svc}}
+    with tempfile.TemporaryDirectory() as tmp:
+        _, model = build(Path(tmp), yaml.safe_dump(topo))
+    a = model["services"]["a"]
+    assert a.get("environment", {}) == env
+    assert a.get("labels", {}) == labels
+    assert (a["networks"]["n"] or {}).get("aliases", []) == aliases
+    assert float(a["deploy"]["resources"]["limits"]["cpus"]) == cpus
+    assert [(p.get("published"), p["target"], p["protocol"]) for p in a.get("ports", [])] == ports
+    assert ("restart_policy" in a["deploy"]) == (restart is not None)

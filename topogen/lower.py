@@ -119,7 +119,7 @@ def host_network_key(topo: r.Topology) -> str:
 def host_network() -> dict[str, Any]:
     """Host networking is an attachment to the external network named ``host`` (the stack
     ignores ``network_mode``)."""
-    return {"external": True, "name": HOST_NETWORK}
+    return {"name": HOST_NETWORK, "external": True}
 
 
 def volume(v: r.Volume, host: HostPath) -> dict[str, Any]:
@@ -196,6 +196,8 @@ def service(s: r.Service, topo: r.Topology, host: HostPath) -> dict[str, Any]:
 def _host_paths(key: str, value: Any, host: HostPath) -> Any:
     if key == "env_file":
         return [host(v) for v in value] if isinstance(value, list) else host(value)
+    if key == "user":
+        return str(value)  # the v3 schema wants a string: "services.a.user must be a string"
     return value
 
 
