@@ -114,26 +114,34 @@ def verify(
 
 @app.command()
 def build(
-    file: Annotated[Path, typer.Argument(help="The topology file.")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output directory (default: beside the topology).")] = None,
+    files: Annotated[list[Path], typer.Argument(help="Topology files.", show_default=False)],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output directory (default: beside the topology; one file only).")] = None,
     target: Annotated[list[Target] | None, typer.Option("--target", "-t", help="Only this target (repeatable).")] = None,
     check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 if a generated file is stale.")] = False,
     strict: StrictOpt = False,
 ) -> None:
-    """Validate a topology and write docker-compose.yml (and docker-stack.yml for swarm)."""
+    """Validate topologies and write docker-compose.yml (and docker-stack.yml for swarm) beside each.
+
+    Nothing is written unless every topology compiles cleanly.
+    """
     from . import pipeline
 
-    out = pipeline.build(str(file), str(output) if output else None, [t.value for t in target or ()], strict=strict)
-    _emit(out.result.diagnostics)
-    if out.result.failed(strict=strict):
+    if output is not None and len(files) > 1:
+        raise typer.BadParameter("--output takes a single topology file", param_hint="--output")
+    targets = [t.value for t in target or ()]
+    builds = [pipeline.build(str(f), str(output) if output else None, targets, strict=strict) for f in files]
+    _emit([d for b in builds for d in b.result.diagnostics])
+    if any(b.result.failed(strict=strict) for b in builds):
         raise typer.Exit(1)
     if check:
-        for path in out.stale:
-            typer.echo(f"{path}: stale, run `topogen build {file}`", err=True)
-        raise typer.Exit(1 if out.stale else 0)
-    pipeline.write(out.files)
-    for path in out.files:
-        typer.echo(f"wrote {path}", err=True)
+        stale = [(f, path) for f, b in zip(files, builds) for path in b.stale]
+        for f, path in stale:
+            typer.echo(f"{path}: stale, run `topogen build {f}`", err=True)
+        raise typer.Exit(1 if stale else 0)
+    for b in builds:
+        pipeline.write(b.files)
+        for path in b.files:
+            typer.echo(f"wrote {path}", err=True)
 
 
 @app.command()
