@@ -185,16 +185,22 @@ def swarm_local_volume(topo: Topology) -> Iterator[Diagnostic]:
     creates its own empty ``uploads``, so tasks on different nodes see different data; use
     ``nfs``/``cifs`` or a volume plugin, or pin the services to one node.
     """
-    for v in topo.volumes.values():
+    users: dict[str, list[tuple[Service, Mount]]] = {}
+    for s in topo.services.values():
+        for m in s.mounts:
+            if m.type == "volume" and m.source in topo.volumes:
+                users.setdefault(m.source, []).append((s, m))
+    for key, mounts in users.items():
+        v = topo.volumes[key]
         if v.external or v.kind not in PER_NODE_VOLUMES:
             continue
-        users = [(s, m) for s in topo.services.values() for m in s.mounts if m.type == "volume" and m.source == v.key]
-        nodes = {_pinned_node(s) for s, _ in users}
-        if len({s.name for s, _ in users}) > 1 and (None in nodes or len(nodes) > 1) or any(_spreads(s) for s, _ in users):
-            names = ", ".join(sorted({s.name for s, _ in users}))
-            for s, m in users:
-                yield warning("swarm-local-volume", f'volume "{v.key}" is local to each node: {names} may see '
-                              "different copies of it", _source_path(m),
+        services = sorted({s.name for s, _ in mounts})
+        nodes = {_pinned_node(s) for s, _ in mounts}
+        shared = len(services) > 1 and (None in nodes or len(nodes) > 1)
+        if shared or any(_spreads(s) for s, _ in mounts):
+            for _s, m in mounts:
+                yield warning("swarm-local-volume", f'volume "{key}" is local to each node: {", ".join(services)} '
+                              "may see different copies of it", _source_path(m),
                               hint="use nfs/cifs or a volume plugin, or pin the services to one node")
 
 
