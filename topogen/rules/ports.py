@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from typing import Iterator, NamedTuple
 
 from ..diagnostics import Diagnostic, Path, error, warning
@@ -33,6 +34,7 @@ class Binding(NamedTuple):
     path: Path
 
 
+@lru_cache(maxsize=4096)
 def _address(host_ip: str | None) -> tuple[str, int] | None:
     if not host_ip:
         return "any", 0

@@ -1,0 +1,441 @@
+"""Rule tables (yamllint style): inline topologies and the exact ``line:col rule-id`` list each
+one yields, every rule included (so a case also proves what is *not* reported)."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import time
+
+import pytest
+
+from topogen import pipeline, rules
+from topogen.rules import drivers, names, ports, references, security, storage
+
+
+def problems(text: str, file: str = "t.yaml") -> list[str]:
+    result = pipeline.check(file, textwrap.dedent(text))
+    return sorted(f"{d.line}:{d.col} {d.rule}" for d in result.diagnostics)
+
+
+def case(text: str, *expected: str, id: str) -> object:
+    return pytest.param(text, sorted(expected), id=id)
+
+
+# ------------------------------------------------------------------------------------------ ports
+
+PORTS = [
+    case("""\
+        name: t
+        services:
+          a: {image: x, ports: ["53:53/udp", "53:53/tcp", "53:53/sctp"]}
+        """, id="protocols-do-not-collide"),
+    case("""\
+        name: t
+        services:
+          a: {image: x, ports: ["127.0.0.1:80:80", "10.0.0.1:80:80", "[::1]:80:80"]}
+        """, id="distinct-addresses-do-not-collide"),
+    case("""\
+        name: t
+        services:
+          a: {image: x, ports: ["0.0.0.0:80:80", "[::1]:80:80"]}
+        """, id="ipv4-wildcard-leaves-ipv6-alone"),
+    case("""\
+        name: t
+        services:
+          a: {image: x, ports: ["[::]:80:80"]}
+          b: {image: x, ports: ["80:80"]}
+        """, "4:25 duplicate-published-port", id="default-address-includes-ipv6-wildcard"),
+    case("""\
+        name: t
+        services:
+          a: {image: x, ports: ["80", "80", "8000-8010:80"]}
+          b: {image: x, ports: ["8005:80"]}
+        """, id="random-and-picked-host-ports-do-not-collide"),
+    case("""\
+        name: t
+        services:
+          a: {image: x, ports: ["9000-9002:9000-9002"]}
+          b: {image: x, ports: ["8990-9000:8990-9000"]}
+        """, "3:25 duplicate-published-port", id="range-edges-touch"),
+    case("""\
+        name: t
+        services:
+          a: {image: x, ports: [{target: 80, published: "8080", protocol: udp}]}
+          b: {image: x, ports: ["8080:80/udp"]}
+        """, "4:25 duplicate-published-port", id="long-and-short-forms-collide"),
+    case("""\
+        name: t
+        services:
+          a: {image: x, network_mode: host, ports: ["80:80"]}
+          b: {image: x, ports: ["80:8080"]}
+        """, "3:31 host-network", "3:37 ports-with-host-network", "4:25 duplicate-published-port",
+        id="host-mode-container-port-is-a-host-port"),
+    case("""\
+        name: t
+        services:
+          a: {image: x, ports: ["80:80"]}
+          b: {image: x, network_mode: "service:a", ports: ["80:80"]}
+        """, "4:44 network-mode-conflict", id="container-mode-ports-only-conflict-with-the-mode"),
+    case("""\
+        name: t
+        networks:
+          db: {internal: true}
+          web: {}
+        services:
+          a: {image: x, networks: [db, web], ports: ["80:80"]}
+        """, id="internal-plus-external-network-is-reachable"),
+    case("""\
+        name: t
+        services:
+          a: {image: x, network_mode: "container:abc", domainname: example.org}
+        """, "3:48 network-mode-conflict", id="container-mode-domainname"),
+    case("""\
+        name: t
+        services:
+          a: {image: x, network_mode: none, ports: ["80:80"]}
+        """, id="none-mode-is-not-checked-for-collisions"),
+]
+
+
+@pytest.mark.parametrize("text,expected", PORTS)
+def test_ports(text: str, expected: list[str]) -> None:
+    assert problems(text) == expected
+
+
+# ------------------------------------------------------------------------------------------ drivers
+
+DRIVERS = [
+    case("""\
+        name: t
+        networks:
+          n: {bridge_name: br-exactly-15ch}
+        services:
+          a: {image: x, networks: [n]}
+        """, id="fifteen-characters-is-the-limit"),
+    case("""\
+        name: t
+        networks:
+          a: {mtu: 0}
+          b: {mtu: 68}
+          c: {mtu: 65536}
+          d: {mtu: 1280, enable_ipv6: true}
+          e: {mtu: -1}
+        services:
+          s: {image: x, networks: [a, b, c, d, e]}
+        """, "5:12 mtu-out-of-range", "7:12 mtu-out-of-range", id="mtu-bounds"),
+    case("""\
+        name: t
+        networks:
+          a: {driver: macvlan, internal: true}
+          b: {driver: macvlan, parent: eth0.50}
+          c: {driver: macvlan, parent: eth0.60}
+          d: {driver: ipvlan, parent: eth1}
+        services:
+          s: {image: x, networks: [a, b, c, d]}
+        """, id="vlan-sub-interfaces-and-internal-need-no-parent"),
+    case("""\
+        name: t
+        networks:
+          a: {driver: macvlan, parent: eth0}
+          b: {driver: ipvlan, parent: eth0}
+        services:
+          s: {image: x, networks: [a, b]}
+        """, id="one-macvlan-and-one-ipvlan-network"),
+    case("""\
+        name: t
+        targets: [swarm]
+        networks:
+          mesh: {driver: overlay}
+        services:
+          s: {image: x, networks: [mesh]}
+        """, id="overlay-needs-attachable-only-for-compose"),
+    case("""\
+        name: t
+        networks:
+          a: {driver: overlay, attachable: true, encrypted: true}
+          b: {driver: overlay, attachable: true, driver_opts: {encrypted: ""}}
+          c: {driver: overlay, attachable: true, driver_opts: {encrypted: false}}
+        services:
+          s: {image: x, networks: [a, b, c]}
+        """, "5:67 overlay-encrypted-false", id="encrypted-flavours"),
+    case("""\
+        name: t
+        networks:
+          a: {driver: bridge, driver_opts: {parent: eth0}}
+          b: {driver: my-plugin, driver_opts: {foo: bar}}
+        services:
+          s: {image: x, networks: [a, b]}
+        """, id="raw-driver-opts-are-an-escape-hatch"),
+    case("""\
+        name: t
+        networks:
+          a: {driver: macvlan, parent: eth0, icc: false}
+          b: {driver: none}
+        services:
+          s: {image: x, networks: [a, b]}
+        """, "3:38 option-wrong-driver", "4:15 host-network-driver", id="icc-on-macvlan-and-none-driver"),
+    case("""\
+        name: t
+        networks:
+          a: {external: true, driver: host}
+        services:
+          s: {image: x, networks: [a]}
+        """, id="external-networks-are-not-ours"),
+]
+
+
+@pytest.mark.parametrize("text,expected", DRIVERS)
+def test_drivers(text: str, expected: list[str]) -> None:
+    assert problems(text) == expected
+
+
+# ------------------------------------------------------------------------------------------ storage
+
+STORAGE = [
+    case("""\
+        name: t
+        services:
+          a:
+            image: x
+            mounts:
+              - {type: tmpfs, target: /a, size: 100m, mode: "1777"}
+              - {type: tmpfs, target: /b, size: 1g}
+              - {type: tmpfs, target: /c, size: 1048576}
+              - {type: tmpfs, target: /d, size: "1.5GiB"}
+            tmpfs: ["/e:size=50%,mode=700,uid=1000,noexec,nr_inodes=1k"]
+        """, id="good-tmpfs-sizes-and-modes"),
+    case("""\
+        name: t
+        services:
+          a:
+            image: x
+            mounts: [{type: tmpfs, target: /a, size: -1}]
+        """, "5:46 invalid-tmpfs-size", id="negative-size"),
+    case("""\
+        name: t
+        volumes:
+          v: {}
+        services:
+          a: {image: x, volumes: ["v:/data/", "v:/data/sub", "v:/other/../data"]}
+        """, "5:54 duplicate-mount-target", id="targets-are-cleaned"),
+    case("""\
+        name: t
+        volumes:
+          v: {driver_opts: {type: none, o: bind, device: /srv/data}}
+          w: {driver_opts: {size: 10G}}
+          p: {driver: rexray/ebs, driver_opts: {size: "20", volumetype: gp2}}
+        services:
+          a: {image: x, volumes: ["v:/v", "w:/w", "p:/p"]}
+        """, id="valid-local-and-plugin-options"),
+    case("""\
+        name: t
+        volumes:
+          up: {nfs: {server: 10.0.0.1, path: /exports, options: [rw, nfsvers=4, soft, noatime]}}
+        services:
+          a: {image: x, volumes: ["up:/u"]}
+        """, id="nfs-options-are-kernel-options"),
+    case("""\
+        name: t
+        volumes:
+          v: {}
+        services:
+          a: {image: x, mounts: [{source: v, target: /v, subpath: sub/dir}, {type: bind, source: /, target: /h, subpath: x}]}
+        """, "5:105 mount-option-wrong-type", id="subpath-only-on-volumes"),
+    case("""\
+        name: t
+        services:
+          a: {image: x, mounts: [{type: bind, target: /x}]}
+        """, "3:26 mount-option-wrong-type", id="bind-without-source"),
+    case("""\
+        name: t
+        volumes:
+          vv: {external: true}
+        services:
+          a: {image: x, volumes: ["vv:${DATA_DIR}", "./${SUB}/x:/h", "~/cache:/c"]}
+        """, id="interpolated-and-home-paths-are-not-checked"),
+]
+
+
+@pytest.mark.parametrize("text,expected", STORAGE)
+def test_storage(text: str, expected: list[str]) -> None:
+    assert problems(text) == expected
+
+
+def test_bind_sources_are_relative_to_the_topology_file(tmp_path: object) -> None:
+    root = str(tmp_path)
+    os.makedirs(os.path.join(root, "site"))
+    text = """\
+        name: t
+        services:
+          a: {image: x, volumes: ["./site:/usr/share/nginx/html", "./gone:/gone"]}
+        """
+    assert problems(text, os.path.join(root, "topology.yaml")) == ["3:59 bind-source-missing"]
+    result = pipeline.check(os.path.join(root, "topology.yaml"), textwrap.dedent(text))
+    assert os.path.join(root, "gone") in result.diagnostics[0].message
+
+
+def test_create_host_path_false_says_the_engine_refuses(tmp_path: object) -> None:
+    text = "name: t\nservices:\n  a: {image: x, mounts: [{type: bind, source: ./x, target: /x, create_host_path: false}]}\n"
+    [d] = pipeline.check(os.path.join(str(tmp_path), "t.yaml"), text).diagnostics
+    assert d.rule == "bind-source-missing" and "refuses" in d.message
+
+
+def test_seed_loop_message_says_what_to_do() -> None:
+    text = "name: t\nvolumes:\n  v: {device: {path: /dev/loop0, options: [loop]}}\nservices:\n  a: {image: x, volumes: ['v:/v']}\n"
+    [d] = pipeline.check("t.yaml", text).diagnostics
+    assert "mount(2)" in d.message and "losetup" in d.hint and "LUKS" in d.hint
+
+
+# ------------------------------------------------------------------------------------------ names
+
+NAMES = [
+    case("""\
+        name: my_app-2
+        networks:
+          net.front_1-x: {}
+        volumes:
+          ab: {external: true}
+        services:
+          Web.App_1-x: {image: x, networks: [net.front_1-x], volumes: ["ab:/ab"], container_name: web-1}
+        """, id="valid-names"),
+    case("""\
+        name: -app
+        services:
+          a: {image: x}
+        """, "1:7 invalid-project-name", id="project-must-start-with-letter-or-digit"),
+    case("""\
+        name: t
+        volumes:
+          a: {external: true}
+          b: {driver: my-plugin, name: "x"}
+        services:
+          s: {image: x, volumes: ["a:/a", "b:/b"]}
+        """, "3:3 invalid-volume-name", id="one-character-local-volume"),
+    case(f"""\
+        name: t
+        services:
+          a: {{image: x, hostname: {"h" * 63}}}
+          b: {{image: x, hostname: {"h" * 64}}}
+          c: {{image: x, hostname: {".".join(["abcdefg"] * 8)}x}}
+          d: {{image: x, hostname: {".".join(["abcdefg"] * 8)}xy}}
+        """, "4:27 invalid-hostname", "6:27 invalid-hostname", id="hostname-lengths"),
+]
+
+
+@pytest.mark.parametrize("text,expected", NAMES)
+def test_names(text: str, expected: list[str]) -> None:
+    assert problems(text) == expected
+
+
+# ------------------------------------------------------------------------------------------ security
+
+SECURITY = [
+    case("""\
+        name: t
+        services:
+          a: {image: x, environment: ["DB_PASSWORD=x", "DB_PASSWORD2", "API_KEY=$KEY", "USER=admin"]}
+        """, "3:30 plain-text-password", id="environment-list-form"),
+    case("""\
+        name: t
+        services:
+          a: {image: x, volumes: ["/var/run/docker.sock:/var/run/docker.sock:ro"], privileged: false}
+        """, "3:27 docker-socket", id="socket-even-read-only"),
+]
+
+
+@pytest.mark.parametrize("text,expected", SECURITY)
+def test_security(text: str, expected: list[str]) -> None:
+    assert problems(text) == expected
+
+
+# ------------------------------------------------------------------------------------------ references
+
+REFERENCES = [
+    case("""\
+        name: t
+        services:
+          a: {image: x, depends_on: [b]}
+          b: {image: x, depends_on: [c]}
+          c: {image: x}
+        """, id="a-chain-is-not-a-cycle"),
+    case("""\
+        name: t
+        services:
+          a: {image: x, depends_on: [b, c]}
+          b: {image: x, depends_on: [c]}
+          c: {image: x, depends_on: {b: {condition: service_healthy}}}
+        """, "5:30 dependency-cycle", id="cycle-not-through-the-root"),
+    case("""\
+        name: t
+        services:
+          a: {image: x, network_mode: "container:some-existing-container"}
+        """, id="container-targets-are-outside-the-project"),
+]
+
+
+@pytest.mark.parametrize("text,expected", REFERENCES)
+def test_references(text: str, expected: list[str]) -> None:
+    assert problems(text) == expected
+
+
+# ------------------------------------------------------------------------------------------ registry
+
+
+def test_every_rule_is_registered_and_documented() -> None:
+    modules = (ports, drivers, storage, names, security, references)
+    for module in modules:
+        for rule in module.RULES:
+            assert rule in rules.RULES
+            doc = rule.__doc__ or ""
+            assert doc.strip() and "``" in doc, f"{rule.__name__} needs a sentence and a failing example"
+
+
+# ------------------------------------------------------------------------------------------ scale
+
+
+def big_topology(n: int) -> dict[str, object]:
+    """n services on 50 networks, each publishing its own ports and mounting its own volume."""
+    services = {
+        f"s{i}": {
+            "image": "x",
+            "networks": {f"n{i % 50}": {"ipv4_address": f"10.{i % 50}.{i // 50 % 250}.{i // 12500 + 2}"}},
+            "ports": [f"{1024 + i}:80", f"127.0.0.1:{1024 + i}:81/udp"],
+            "volumes": [f"v{i}:/data", f"/srv/{i}:/srv"],
+            "tmpfs": ["/run:size=10m"],
+            "hostname": f"h{i}",
+            "environment": {"TOKEN": "${T}"},
+            "depends_on": [f"s{i - 1}"] if i else [],
+        }
+        for i in range(n)
+    }
+    return {
+        "name": "big",
+        "networks": {f"n{i}": {"subnet": f"10.{i}.0.0/16"} for i in range(50)},
+        "volumes": {f"v{i}": {} for i in range(n)},
+        "services": services,
+    }
+
+
+def _rule_times(n: int) -> dict[str, float]:
+    from topogen import resolve, spec
+
+    topo, _ = resolve.resolve(spec.Topology.model_validate(big_topology(n)), "big.yaml")
+    assert len(topo.services) == n
+    times = {}
+    for rule in rules.RULES:
+        best = float("inf")
+        for _ in range(2):
+            start = time.perf_counter()
+            list(rule(topo))
+            best = min(best, time.perf_counter() - start)
+        times[rule.__name__] = best
+    return times
+
+
+def test_rules_scale_linearly_to_20000_services() -> None:
+    """No rule is quadratic: from 2000 to 20000 services each rule's time grows about tenfold, not a hundredfold."""
+    small, large = _rule_times(2000), _rule_times(20000)
+    for name, t in large.items():
+        assert t < 2.0, f"{name} took {t:.2f}s on 20000 services"
+        assert t < 30 * max(small[name], 0.005), f"{name}: {small[name]:.4f}s -> {t:.4f}s for 10x services"
