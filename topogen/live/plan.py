@@ -108,12 +108,8 @@ class Planner:
 
     # ------------------------------------------------------------------ targets
     def to_host(self, s: str) -> None:
-        if self.in_host(s):
-            self.add(s, HOST, "ping", LOOPBACK)
-            return
-        for k in self.nets(s):
-            if self.rt.drivers.get(k) == "bridge" and k in self.rt.gateways:
-                self.add(s, HOST, "ping", self.rt.gateways[k])
+        for address in [LOOPBACK] if self.in_host(s) else self.bridge_gateways(s):
+            self.add(s, HOST, "ping", address)
 
     def to_service(self, s: str, t: str) -> None:
         tspace = self.spaces[t]
@@ -126,14 +122,15 @@ class Planner:
         if self.owner(s) == tspace.owner:
             self.addresses(s, t, [LOOPBACK], ports)
         elif tspace.kind == "host":
-            gws = [self.rt.gateways[k] for k in self.nets(s)
-                   if self.rt.drivers.get(k) == "bridge" and k in self.rt.gateways]
-            self.addresses(s, t, gws, ports)
+            self.addresses(s, t, self.bridge_gateways(s), ports)
         else:
             self.addresses(s, t, list(self.safe_addresses(s, tspace.owner)), ports)
-            if self.in_host(s):
-                self.published(s, t)
+            # the host's published ports: on loopback from the host, on the gateways from a container
+            self.published(s, t, [LOOPBACK] if self.in_host(s) else self.bridge_gateways(s))
         self.by_name(s, t, ports)
+
+    def bridge_gateways(self, s: str) -> list[str]:
+        return [self.rt.gateways[k] for k in self.nets(s) if self.rt.drivers.get(k) == "bridge" and k in self.rt.gateways]
 
     def safe_addresses(self, s: str, owner: str) -> Iterator[str]:
         """The target's addresses that a probe from ``s`` may use (see the module docstring)."""
@@ -148,12 +145,14 @@ class Planner:
             for p in ports:
                 self.add(s, t, "tcp", ip, p)
 
-    def published(self, s: str, t: str) -> None:
+    def published(self, s: str, t: str, hosts: list[str]) -> None:
+        """TCP connects to ``t``'s published ports at the given host addresses."""
         for port in self.topo.services[t].ports:
-            if port.protocol != "tcp" or port.published is None or port.host_ip not in (None, "", "0.0.0.0", LOOPBACK):
+            if port.protocol != "tcp" or port.published is None:
                 continue
             for offset in range(min(port.published.end - port.published.start + 1, 8)):
-                self.add(s, t, "tcp", LOOPBACK, port.published.start + offset, port.target.start + offset)
+                for host in hosts:
+                    self.add(s, t, "tcp", host, port.published.start + offset, port.target.start + offset)
 
     def by_name(self, s: str, t: str, ports: tuple[int, ...]) -> None:
         for name in self.matrix.pair(s, t).names:
