@@ -150,6 +150,12 @@ def reach(
     fmt: Annotated[
         ReachFormat, typer.Option("--format", "-f", help="table or json.")
     ] = ReachFormat.table,
+    sources: Annotated[
+        list[str] | None, typer.Option("--from", help="Only pairs from this endpoint (repeatable).")
+    ] = None,
+    targets: Annotated[
+        list[str] | None, typer.Option("--to", help="Only pairs to this endpoint (repeatable).")
+    ] = None,
 ) -> None:
     """Print which endpoint (service, host, external) reaches which, over what, by which names."""
     import json
@@ -162,7 +168,11 @@ def reach(
     _emit(result.diagnostics)
     if result.topology is None:
         raise typer.Exit(1)
-    matrix = analysis.analyze(result.topology)
+    matrix = analysis.analyze(result.topology, sources, targets)
+    unknown = sorted({*(sources or ()), *(targets or ())} - set(matrix.endpoints))
+    if unknown:
+        typer.echo(f"topogen reach: unknown endpoint {', '.join(unknown)}", err=True)
+        raise typer.Exit(2)
     if fmt is ReachFormat.json:
         sys.stdout.write(json.dumps(matrix.to_json(), indent=2) + "\n")
     else:
