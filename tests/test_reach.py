@@ -392,3 +392,34 @@ def test_three_tier_ingress_only_through_published_ports(three_tier: dict) -> No
     assert reached["load-balancer"]["published"] == [80, 443]
     assert reached["web-server"]["published"] == [8080]
     assert reached["web-server"]["ports"] == [80]
+
+
+def test_cli_table_and_filters() -> None:
+    from typer.testing import CliRunner
+
+    from topogen.cli import app
+
+    path = os.path.join(EXAMPLES, "three-tier", "topology.yaml")
+    args = ["reach", path, "--from", "web-server", "--to", "postgres-db", "--to", "external"]
+    out = CliRunner().invoke(app, args)
+    assert out.exit_code == 0, out.output
+    rows = [line.split() for line in out.output.splitlines()]
+    assert rows == [
+        ["FROM", "TO", "REACH", "VIA", "PORTS", "NAMES"],
+        ["web-server", "postgres-db", "no", "-", "-", "-"],
+        ["web-server", "external", "yes", "frontend", "-", "-"],
+    ]
+    bad = CliRunner().invoke(app, ["reach", path, "--from", "web-srver"])
+    assert bad.exit_code == 2
+    assert "unknown endpoint web-srver" in bad.output
+
+
+def test_analyze_subset_evaluates_only_the_requested_pairs() -> None:
+    result = pipeline.check("t.yaml", "name: t\nservices: {a: {image: x}, b: {image: x}}\n")
+    assert result.topology is not None
+    matrix = reach.analyze(result.topology, sources=["a"])
+    assert [(p.source, p.target) for p in matrix.pairs] == [
+        ("a", "b"),
+        ("a", HOST),
+        ("a", EXTERNAL),
+    ]

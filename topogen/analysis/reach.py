@@ -42,6 +42,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 from functools import cached_property
+from collections.abc import Iterable
 from typing import Any
 
 from .. import resolved
@@ -146,6 +147,11 @@ class Index:
     topo: resolved.Topology
     nets: dict[str, Net] = field(init=False)
     spaces: dict[str, Namespace] = field(init=False)
+    _ports: dict[str, tuple[int, ...]] = field(init=False, default_factory=dict)
+    _published: dict[tuple[str, bool], list[resolved.Port]] = field(
+        init=False, default_factory=dict
+    )
+    _hairpin: dict[str, bool] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.nets = {k: _net(n) for k, n in self.topo.networks.items()}
@@ -185,6 +191,11 @@ class Index:
     # ------------------------------------------------------------------ facts of one endpoint
     def ports(self, name: str) -> tuple[int, ...]:
         """Declared container ports of a service: ``expose`` and ``ports`` targets."""
+        if name not in self._ports:
+            self._ports[name] = self._declared_ports(name)
+        return self._ports[name]
+
+    def _declared_ports(self, name: str) -> tuple[int, ...]:
         s = self.topo.services[name]
         found: set[int] = set()
         for text in s.expose:
@@ -216,6 +227,12 @@ class Index:
 
     def published(self, name: str, *, remote: bool) -> list[resolved.Port]:
         """Published ports that work (a non-internal bridge/overlay); ``remote``: not loopback-bound."""
+        key = (name, remote)
+        if key not in self._published:
+            self._published[key] = self._working_ports(name, remote)
+        return self._published[key]
+
+    def _working_ports(self, name: str, remote: bool) -> list[resolved.Port]:
         ns = self.spaces[name]
         s = self.topo.services.get(ns.owner)
         if s is None:
@@ -268,10 +285,12 @@ class Index:
     def hairpin(self, ns: Namespace) -> bool:
         """Whether a container reaches the host's published ports: through the gateway of a
         non-internal bridge (ICC off too; verified on Engine 20.10.24 with the userland proxy)."""
-        return any(
-            self.nets[k].driver in ("bridge", "overlay") and not self.nets[k].internal
-            for k in ns.nets
-        )
+        if ns.owner not in self._hairpin:
+            self._hairpin[ns.owner] = any(
+                self.nets[k].driver in ("bridge", "overlay") and not self.nets[k].internal
+                for k in ns.nets
+            )
+        return self._hairpin[ns.owner]
 
     def names(self, source: str, target: str, shared: list[str]) -> tuple[str, ...]:
         """DNS names of ``target`` seen from ``source`` over the networks they share."""
@@ -346,8 +365,22 @@ def _host_ports(ports: list[resolved.Port]) -> tuple[int, ...]:
     )
 
 
-def analyze(topo: resolved.Topology) -> Matrix:
-    """The full matrix over every ordered pair of distinct endpoints (O(n^2): for the CLI)."""
+def analyze(
+    topo: resolved.Topology,
+    sources: Iterable[str] | None = None,
+    targets: Iterable[str] | None = None,
+) -> Matrix:
+    """Every ordered pair of distinct endpoints (O(n^2), for the CLI), or only the pairs
+    from ``sources`` and to ``targets`` when given (unknown names are ignored)."""
     index = Index(topo)
     ends = index.endpoints()
-    return Matrix(ends, tuple(index.pair(a, b) for a in ends for b in ends if a != b))
+    froms = _subset(ends, sources)
+    tos = _subset(ends, targets)
+    return Matrix(ends, tuple(index.pair(a, b) for a in froms for b in tos if a != b))
+
+
+def _subset(ends: tuple[str, ...], wanted: Iterable[str] | None) -> tuple[str, ...]:
+    if wanted is None:
+        return ends
+    chosen = set(wanted)
+    return tuple(e for e in ends if e in chosen)
