@@ -40,9 +40,9 @@ networks of the two endpoints, so policy proofs never materialise the full matri
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from collections.abc import Iterable
 from typing import Any
 
 from .. import resolved
