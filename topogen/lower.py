@@ -172,7 +172,7 @@ def service(s: r.Service, topo: r.Topology, host: HostPath) -> dict[str, Any]:
     if s.environment:
         out["environment"] = dict(s.environment)
     if s.ports:
-        out["ports"] = [entry for p in s.ports for entry in ports(p)]
+        out["ports"] = unique([entry for p in s.ports for entry in ports(p)])
     if networks := attachments(s, topo):
         out["networks"] = networks
     if mounts := [mount(m, host) for m in s.mounts]:
@@ -210,6 +210,16 @@ def attachments(s: r.Service, topo: r.Topology) -> dict[str, Any]:
     if [a.network for a in s.attachments] == ["default"] and topo.networks["default"].implicit:
         return {}
     return {a.network: ({"aliases": list(a.aliases)} if a.aliases else {}) for a in s.attachments}
+
+
+def unique(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Identical entries once: the v3 schema wants ``ports`` items unique ("array items[0,1]
+    must be unique"); an identical repeat means nothing more."""
+    out: list[dict[str, Any]] = []
+    for entry in entries:
+        if entry not in out:
+            out.append(entry)
+    return out
 
 
 def ports(p: r.Port) -> list[dict[str, Any]]:

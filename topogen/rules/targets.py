@@ -151,6 +151,43 @@ def swarm_replicas_global(topo: Topology) -> Iterator[Diagnostic]:
                         (*s.path, "deploy", "replicas"))
 
 
+def swarm_port_conflict(topo: Topology) -> Iterator[Diagnostic]:
+    """Two ports that differ only by host IP: in a swarm both claim the port on every node.
+
+    ``ports: ["127.0.0.1:8080:80"]`` on ``a`` and ``["127.0.0.2:8080:80"]`` on ``b``; the stack
+    ignores host IPs, so the second service is refused ("port 8080 is already in use").
+    """
+    claimed: dict[tuple[int, str], tuple[str | None, str]] = {}
+    for s in topo.services.values():
+        for p in s.ports:
+            if p.published is None or p.mode == "host":
+                continue
+            for port in range(p.published.start, p.published.end + 1):
+                first = claimed.setdefault((port, p.protocol), (p.host_ip, s.name))
+                if first[0] != p.host_ip:
+                    yield error("swarm-port-conflict", f"port {port}/{p.protocol} of service \"{s.name}\" is also "
+                                f'published by "{first[1]}": swarm ignores host IPs', p.path,
+                                hint="publish a different port")
+                    break
+
+
+def swarm_host_port_replicas(topo: Topology) -> Iterator[Diagnostic]:
+    """A host-mode port on a service with several tasks per node: only one task can bind it.
+
+    ``ports: [{target: 80, published: 8080, mode: host}]`` with ``replicas: 3``; the other
+    tasks stay pending on a node that already runs one (set ``max_replicas_per_node: 1``).
+    """
+    for s in topo.services.values():
+        placement = s.deploy.get("placement") or {}
+        if (s.replicas or 1) <= 1 or placement.get("max_replicas_per_node") == 1:
+            continue
+        for p in s.ports:
+            if p.mode == "host" and p.published is not None:
+                yield warning("swarm-host-port-replicas", f"host port {p.published} of service \"{s.name}\" "
+                              f"can serve one of its {s.replicas} tasks per node", p.path,
+                              hint="set deploy.placement.max_replicas_per_node: 1, or use the ingress mode")
+
+
 def swarm_secret_source(topo: Topology) -> Iterator[Diagnostic]:
     """A secret or config from ``environment`` or ``content``: the stack knows only file and external.
 
@@ -336,9 +373,11 @@ RULES = tuple(
         swarm_network_mode,
         swarm_dnsrr_ingress,
         swarm_replicas_global,
+        swarm_port_conflict,
         swarm_secret_source,
         swarm_image_required,
         swarm_local_volume,
+        swarm_host_port_replicas,
         swarm_container_name,
         swarm_build,
         swarm_links,
