@@ -120,7 +120,7 @@ class _Builder:
             for k, n in topo.networks.items()
         }
         for key in self._special_groups():
-            groups[key] = Group(self.id("net", key), (key, "network_mode"), False)
+            groups[key] = Group(self.id("net", key), (f"network_mode: {key}",), False)
         self.graph.groups = [groups[k] for k in sorted(groups)]
         for s in topo.services.values():
             node = Node(self.id("service", s.name), _service_lines(s, subjects), "service")
