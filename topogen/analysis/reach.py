@@ -31,6 +31,13 @@ the engine in a VM, so neither is modelled. The rules:
 - Not modelled: firewall rules added outside Docker (``DOCKER-USER``), ``extra_hosts``,
   replicas' own names, Compose's default container names, IPv6-only paths.
 
+Where versions and runtimes differ: bridge ``gateway_mode_ipv4``/``_ipv6`` (Engine 27+:
+``routed`` and 28+: ``nat-unprotected`` let other machines reach container IPs directly;
+28+: ``isolated`` removes even the host's gateway on internal networks) is treated as the
+default ``nat``. Engine 28 also drops packets from other machines addressed to container IPs,
+which the model already assumes. Podman's netavark has no ICC switch, and rootless Podman
+or rootless Docker put containers in a user namespace the host cannot route to.
+
 Everything here is a pure function of :class:`topogen.resolved.Topology`. :class:`Index` is
 built once in linear time and answers one :meth:`Index.pair` in time proportional to the
 networks of the two endpoints, so policy proofs never materialise the full matrix;
