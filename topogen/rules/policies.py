@@ -148,6 +148,8 @@ def policy_violated(topo: Topology) -> Iterator[Diagnostic]:
 
     ``deny: {from: web-server, to: postgres-db}`` while both join network ``backend``.
     """
+    if not topo.policies:
+        return
     index = reach.Index(topo)
     for p in topo.policies:
         if not _known(topo, p) or (p.edge is not None and p.edge.source == p.edge.target):
