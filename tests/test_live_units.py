@@ -135,6 +135,17 @@ def test_macvlan_address_is_not_probed_from_outside_its_network(tmp_path):
     assert not [p for p in probes if p.source == "host" and p.address in lan_ips]
 
 
+def test_by_name_connects_only_to_the_targets_addresses():
+    topo = load(THREE_TIER).topology
+    probes = plan.plan(topo, reach.analyze(topo), three_tier_runtime())
+    named = [p for p in probes if p.by_name]
+    assert {(p.source, p.target, p.address) for p in named} >= {("api-server", "postgres-db", "postgres-db")}
+    for p in named:
+        assert p.allowed and set(p.allowed) <= three_tier_runtime().all_addresses(p.target)
+        cmd = plan.command(p)
+        assert f'case " {" ".join(p.allowed)} " in' in cmd and f"nc -w 1 $a {p.port}" in cmd
+
+
 def test_script_and_parse_round_trip():
     probes = [plan.Probe(0, "a", "b", "tcp", "10.0.0.2", 80, 80), plan.Probe(1, "a", "b", "dns", "b")]
     text = plan.script(probes)

@@ -35,6 +35,7 @@ class Probe:
     port: int | None = None  # tcp: the port connected to
     target_port: int | None = None  # tcp: the target's container port behind ``port``
     by_name: bool = False
+    allowed: tuple[str, ...] = ()  # by_name: connect only if the name resolves to one of these
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,9 @@ class Planner:
         self.probes: list[Probe] = []
 
     def add(self, source: str, target: str, kind: str, address: str = "", port: int | None = None,
-            target_port: int | None = None, by_name: bool = False) -> None:
+            target_port: int | None = None, by_name: bool = False, allowed: tuple[str, ...] = ()) -> None:
         self.probes.append(Probe(len(self.probes), source, target, kind, address, port,
-                                 target_port if target_port is not None else port, by_name))
+                                 target_port if target_port is not None else port, by_name, allowed))
 
     # ------------------------------------------------------------------ sources
     def in_host(self, source: str) -> bool:
@@ -155,10 +156,13 @@ class Planner:
                     self.add(s, t, "tcp", host, port.published.start + offset, port.target.start + offset)
 
     def by_name(self, s: str, t: str, ports: tuple[int, ...]) -> None:
+        """Connects by each predicted name, but only to an address of the target (a name
+        that resolves elsewhere, say through an upstream DNS server, is not connected to)."""
+        allowed = tuple(self.safe_addresses(s, self.spaces[t].owner))
         for name in self.matrix.pair(s, t).names:
-            if name != "localhost":
+            if name != "localhost" and allowed:
                 for p in ports:
-                    self.add(s, t, "tcp", name, p, by_name=True)
+                    self.add(s, t, "tcp", name, p, by_name=True, allowed=allowed)
 
 
 def plan(topo: r.Topology, matrix: Any, rt: Runtime) -> list[Probe]:
@@ -172,12 +176,19 @@ def plan(topo: r.Topology, matrix: Any, rt: Runtime) -> list[Probe]:
 def command(p: Probe, timeout: int = 2) -> str:
     """The busybox command of one probe; it prints ``@@ <id> <rc> <output on one line>``."""
     body = {
-        "tcp": f"nc -w 1 {quote(p.address)} {p.port} </dev/null >/dev/null 2>&1",
+        "tcp": _by_name(p) if p.by_name else f"nc -w 1 {quote(p.address)} {p.port} </dev/null >/dev/null 2>&1",
         "ping": f"ping -c 1 -W 1 {quote(p.address)} >/dev/null 2>&1",
         "dns": f"nslookup {quote(p.address)} 2>&1",
         "route": "ip -4 route show default 2>&1",
     }[p.kind]
     return f'( o=$(timeout {timeout + 1} {body}); rc=$?; echo "@@ {p.id} $rc $(echo $o)" ) &'
+
+
+def _by_name(p: Probe) -> str:
+    resolve = f"nslookup {quote(p.address)} 2>/dev/null | awk '/^Name:/{{n=1}} n && /^Address/{{print $NF; exit}}'"
+    allowed = " ".join(p.allowed)
+    return (f"sh -c 'a=$({resolve.replace(chr(39), chr(39) + chr(92) + chr(39) + chr(39))}); "
+            f"case \" {allowed} \" in *\" $a \"*) nc -w 1 $a {p.port} </dev/null >/dev/null 2>&1;; *) exit 1;; esac'")
 
 
 def script(probes: list[Probe]) -> str:

@@ -160,7 +160,11 @@ class Session:
         cp = self.engine.docker_cmd(
             "run", "--rm", "--name", name, "--label", f"{LABEL}={self.report.project}", "--network", network,
             "--entrypoint", "/bin/sh", self.opts.probe_image, "-c", plan.script(probes), timeout=90)
-        return plan.parse(cp.stdout)
+        found = plan.parse(cp.stdout)
+        if len(found) < len(probes):
+            self.report.errors.append(f"probes from {source}: {len(probes) - len(found)} of {len(probes)} gave no "
+                                      f"result (exit {cp.returncode}): {_tail(cp.stderr, 3)}")
+        return found
 
     def _storage(self, topo: Any, rt: plan.Runtime) -> None:
         run = storage.exec_in(self.engine, dict(rt.containers))
