@@ -114,14 +114,16 @@ def _conflicts(policies: tuple[Policy, ...]) -> Iterator[tuple[Policy, Policy]]:
                     yield (a, d) if a.path < d.path else (d, a)
     for (src, dst, _proto), allowed in allows.items():
         for a in allowed:
-            rivals = [
-                subjects.get(("isolated", e))
-                for e in (src, dst)
-                if {src, dst}.isdisjoint(reach.PSEUDO)
-            ]
-            rivals.append(subjects.get(("no_egress", src)) if dst == reach.EXTERNAL else None)
-            for s in filter(None, rivals):
+            for s in _rivals(src, dst, subjects):
                 yield (a, s) if a.path < s.path else (s, a)
+
+
+def _rivals(src: str, dst: str, subjects: dict[tuple[str, str], Policy]) -> list[Policy]:
+    """The isolated/no_egress statements that an allow from ``src`` to ``dst`` contradicts."""
+    keys = [] if not {src, dst}.isdisjoint(reach.PSEUDO) else [("isolated", src), ("isolated", dst)]
+    if dst == reach.EXTERNAL:
+        keys.append(("no_egress", src))
+    return [subjects[k] for k in keys if k in subjects]
 
 
 def policy_contradiction(topo: Topology) -> Iterator[Diagnostic]:
