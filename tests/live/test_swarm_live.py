@@ -122,13 +122,14 @@ def leftovers(denv: Any, stack: str) -> dict[str, list[str]]:
     }
 
 
+def deploy(denv: Any, stack: str, stack_file: Path) -> subprocess.CompletedProcess[str]:
+    return docker(denv, "stack", "deploy", "--resolve-image", "never", "-c", str(stack_file), stack, timeout=120)
+
+
 @contextlib.contextmanager
-def deployed(denv: Any, stack: str, stack_file: Path, deadline_s: float = 90) -> Iterator[None]:
-    """Deploy the stack; on exit (also on failure) remove it and wait until nothing is left."""
+def removed_at_exit(denv: Any, stack: str, deadline_s: float = 90) -> Iterator[None]:
+    """On exit (also on failure) ``docker stack rm`` and wait until nothing of the stack is left."""
     try:
-        cp = docker(denv, "stack", "deploy", "--resolve-image", "never", "-c", str(stack_file), stack, timeout=120)
-        assert cp.returncode == 0, cp.stderr
-        assert "gnoring" not in cp.stderr, cp.stderr  # the stack dropped nothing we emitted
         yield
     finally:
         docker(denv, "stack", "rm", stack, timeout=60)
@@ -138,6 +139,16 @@ def deployed(denv: Any, stack: str, stack_file: Path, deadline_s: float = 90) ->
             if not left["services"] and left["networks"] and not left["containers"]:
                 docker(denv, "network", "rm", *left["networks"], timeout=30)
         assert not any(left.values()), f"stack {stack} left {left}"
+
+
+@contextlib.contextmanager
+def deployed(denv: Any, stack: str, stack_file: Path) -> Iterator[None]:
+    """The stack deployed for the body of the ``with``, and removed afterwards."""
+    with removed_at_exit(denv, stack):
+        cp = deploy(denv, stack, stack_file)
+        assert cp.returncode == 0, cp.stderr
+        assert "gnoring" not in cp.stderr, cp.stderr  # the stack dropped nothing we emitted
+        yield
 
 
 def wait_for_replicas(denv: Any, stack: str, wanted: dict[str, int], timeout: float = 120) -> dict[str, str]:
@@ -234,3 +245,40 @@ def test_stub_keeps_the_example_shape(example: str) -> None:
     assert replicas(topo) == replicas(original)
     assert {k: s.get("networks") for k, s in topo["services"].items()} == \
         {k: s.get("networks") for k, s in original["services"].items()}
+
+
+# ---------------------------------------------------------------------- the errors are real
+
+REFUSED = {
+    "swarm-port-conflict": ("""name: refused
+services:
+  a: {image: IMAGE, ports: ["127.0.0.1:38080:80"]}
+  b: {image: IMAGE, ports: ["127.0.0.2:38080:80"]}
+""", "already in use"),
+    "swarm-dnsrr-ingress": ("""name: refused
+services:
+  a: {image: IMAGE, ports: ["38081:80"], deploy: {endpoint_mode: dnsrr}}
+""", "dnsrr"),
+    "swarm-replicas-global": ("""name: refused
+services:
+  a: {image: IMAGE, deploy: {mode: global, replicas: 2}}
+""", "replicas can only be used with replicated"),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(REFUSED))
+def test_what_the_error_rules_predict_swarm_refuses(rule: str, swarm: Any, unique_name: Any,
+                                                    tmp_path: Path) -> None:
+    """Compiled despite the error, the stack is refused by the real swarm as the rule says."""
+    text, refusal = REFUSED[rule]
+    path = tmp_path / "topology.yaml"
+    path.write_text("targets: [swarm]\n" + text.replace("IMAGE", swarm.image))
+    result = pipeline.check(str(path))
+    assert result.topology is not None
+    assert rule in {d.rule for d in result.diagnostics if d.is_error}
+    stack_file = tmp_path / "docker-stack.yml"
+    stack_file.write_text(pipeline.compile(result.topology, str(tmp_path), ["swarm"])["docker-stack.yml"])
+    stack = unique_name("refused")
+    with removed_at_exit(swarm, stack):
+        cp = deploy(swarm, stack, stack_file)
+        assert cp.returncode != 0 and refusal in cp.stderr, cp.stdout + cp.stderr
