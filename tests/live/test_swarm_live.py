@@ -282,3 +282,26 @@ def test_what_the_error_rules_predict_swarm_refuses(rule: str, swarm: Any, uniqu
     with removed_at_exit(swarm, stack):
         cp = deploy(swarm, stack, stack_file)
         assert cp.returncode != 0 and refusal in cp.stderr, cp.stdout + cp.stderr
+
+
+def test_a_missing_bind_source_fails_the_task(swarm: Any, unique_name: Any, tmp_path: Path) -> None:
+    """swarm-bind-mount's premise: unlike Compose, a stack never creates a bind source."""
+    missing = tmp_path / "not-created"
+    path = tmp_path / "topology.yaml"
+    path.write_text(f"name: bind\ntargets: [swarm]\nservices:\n  a:\n    image: {swarm.image}\n"
+                    f"    command: [sleep, '60']\n    volumes: ['{missing}:/data']\n")
+    result = pipeline.check(str(path))
+    assert result.topology is not None
+    assert "swarm-bind-mount" in {d.rule for d in result.diagnostics if d.is_error}
+    stack_file = tmp_path / "docker-stack.yml"
+    stack_file.write_text(pipeline.compile(result.topology, str(tmp_path), ["swarm"])["docker-stack.yml"])
+    stack = unique_name("bind")
+    with removed_at_exit(swarm, stack):
+        cp = deploy(swarm, stack, stack_file)
+        assert cp.returncode == 0, cp.stderr
+        end, errors = time.monotonic() + 60, ""
+        while "bind source path does not exist" not in errors and time.monotonic() < end:
+            time.sleep(1)
+            errors = docker(swarm, "service", "ps", "--no-trunc", "--format", "{{.Error}}", f"{stack}_a").stdout
+        assert "bind source path does not exist" in errors, errors
+        assert not missing.exists()

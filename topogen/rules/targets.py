@@ -72,17 +72,27 @@ def swarm_bind_mount(topo: Topology) -> Iterator[Diagnostic]:
 
     ``volumes: ["./html:/usr/share/nginx/html"]`` on a service not pinned to one node by
     ``deploy.placement.constraints: [node.hostname == NAME]``; a missing source fails the task.
+    System paths every Docker node has (``/var/run/docker.sock``, ``/proc``, ...) are fine.
     """
     for s in topo.services.values():
         if _pinned_node(s):
             continue
         for m in s.mounts:
-            if m.type == "bind":
+            if m.type == "bind" and not _on_every_node(m.source or ""):
                 yield error("swarm-bind-mount", f'bind source {m.source} of service "{s.name}" must exist '
                             "on every node", _source_path(m), hint=_PIN_HINT)
             elif m.type == "volume" and (v := topo.volumes.get(m.source or "")) and v.kind == "bind":
                 yield error("swarm-bind-mount", f'volume "{v.key}" binds {v.host_path}, which must exist on '
                             f'every node that runs "{s.name}"', _source_path(m), hint=_PIN_HINT)
+
+
+#: Host paths that every node running Docker has (agents mount them in global mode).
+NODE_PATHS = ("/var/run/docker.sock", "/run/docker.sock", "/var/lib/docker", "/proc", "/sys", "/dev",
+              "/etc/localtime", "/etc/timezone", "/etc/hostname", "/etc/os-release")
+
+
+def _on_every_node(source: str) -> bool:
+    return any(source == p or source.startswith(p + "/") for p in NODE_PATHS)
 
 
 _PIN_HINT = "pin the service with deploy.placement.constraints: [node.hostname == NAME], or use a volume"
