@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,26 +108,45 @@ def _data_path(loc: Iterable[Any], data: Any) -> tuple[Path, bool]:
     return tuple(path), complete
 
 
-def _vocabulary() -> list[str]:
+def _vocabulary(loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed where ``loc`` points: the fields of the models its parent can be."""
+    from typing import Union, get_args, get_origin
+
     from . import spec
 
-    words: set[str] = set()
-    for obj in vars(spec).values():
-        if isinstance(obj, type) and issubclass(obj, spec.Model) and obj is not spec.Model:
-            for name, f in obj.model_fields.items():
-                words.add(f.alias or name)
-    return sorted(words)
+    def expand(t: Any) -> list[Any]:
+        return [a for arg in get_args(t) for a in expand(arg)] if get_origin(t) is Union or type(t).__name__ == "UnionType" else [t]
+
+    def step(t: Any, part: Any) -> list[Any]:
+        if isinstance(t, type) and issubclass(t, spec.Model):
+            field = next((f for n, f in t.model_fields.items() if part in (n, f.alias)), None)
+            return expand(field.annotation) if field is not None else []
+        args = get_args(t)
+        if get_origin(t) is dict and isinstance(part, str):
+            return expand(args[1])
+        if get_origin(t) is list and isinstance(part, int):
+            return expand(args[0])
+        return []
+
+    types: list[Any] = [spec.Topology]
+    for part in loc:
+        nxt = [n for t in types for n in step(t, part)]
+        types = nxt or types  # a union tag such as 'Port' in the loc: stay where we are
+    return sorted({f.alias or n for t in types if isinstance(t, type) and issubclass(t, spec.Model)
+                   for n, f in t.model_fields.items()})
 
 
 def schema_problems(exc: ValidationError, data: Any) -> Iterator[Diagnostic]:
     """Pydantic errors as located diagnostics: deepest branch of a union wins, one per place."""
     by_path: dict[tuple[Path, str], list[str]] = {}
+    vocab: dict[Path, list[str]] = {}
     for err in exc.errors(include_url=False):
         loc = err["loc"]
         kind = err["type"]
         path, _complete = _data_path(loc, data)
         if kind == "extra_forbidden":
             by_path.setdefault((path, "unknown-key"), []).append(str(loc[-1]))
+            vocab.setdefault(path, _vocabulary(tuple(loc[:-1])))
         elif kind == "missing":
             by_path.setdefault((path, "missing-key"), []).append(str(loc[-1]))
         else:
@@ -135,13 +155,13 @@ def schema_problems(exc: ValidationError, data: Any) -> Iterator[Diagnostic]:
     for (path, rule), messages in sorted(by_path.items(), key=lambda kv: str(kv[0])):
         if rule == "invalid-value" and any(len(o) > len(path) and o[: len(path)] == path for o in deepest):
             continue  # another branch of a union got further into this value
-        yield from _schema_diagnostic(path, rule, messages)
+        yield from _schema_diagnostic(path, rule, messages, vocab.get(path, []))
 
 
-def _schema_diagnostic(path: Path, rule: str, messages: list[str]) -> Iterator[Diagnostic]:
+def _schema_diagnostic(path: Path, rule: str, messages: list[str], vocab: list[str]) -> Iterator[Diagnostic]:
     if rule == "unknown-key":
         key = path[-1] if path else messages[0]
-        close = difflib.get_close_matches(str(key), _vocabulary(), n=1, cutoff=0.7)
+        close = difflib.get_close_matches(str(key), vocab, n=1, cutoff=0.7)
         hint = f"did you mean {close[0]!r}?" if close else ""
         yield error("unknown-key", f"unknown key {key!r}", path, at_key=True, hint=hint)
     elif rule == "missing-key":
@@ -155,6 +175,7 @@ def _schema_diagnostic(path: Path, rule: str, messages: list[str]) -> Iterator[D
 def _message(err: Any) -> str:
     msg = str(err["msg"])
     msg = msg.replace("Input should be", "expected").replace("a valid dictionary", "a mapping")
+    msg = re.sub(r" or instance of \w+", "", msg)  # a model's class name means nothing to the user
     return msg[:1].lower() + msg[1:]
 
 
