@@ -305,3 +305,31 @@ def test_a_missing_bind_source_fails_the_task(swarm: Any, unique_name: Any, tmp_
             errors = docker(swarm, "service", "ps", "--no-trunc", "--format", "{{.Error}}", f"{stack}_a").stdout
         assert "bind source path does not exist" in errors, errors
         assert not missing.exists()
+
+
+def test_a_static_address_is_ignored_by_the_stack(swarm: Any, unique_name: Any, tmp_path: Path) -> None:
+    """swarm-static-ip's premise: docker stack deploy accepts ipv4_address and ignores it, which
+    is why topogen reports it instead of emitting it (this file is written by hand)."""
+    stack_file = tmp_path / "docker-stack.yml"
+    stack_file.write_text(f"""version: "3.8"
+services:
+  a:
+    image: {swarm.image}
+    command: [sleep, "60"]
+    stop_grace_period: 1s
+    networks:
+      n: {{ipv4_address: 10.211.5.77}}
+networks:
+  n:
+    driver: overlay
+    ipam: {{config: [{{subnet: 10.211.5.0/24}}]}}
+""")
+    stack = unique_name("ip")
+    with removed_at_exit(swarm, stack):
+        cp = deploy(swarm, stack, stack_file)
+        assert cp.returncode == 0, cp.stderr
+        wait_for_replicas(swarm, stack, {"a": 1})
+        fmt = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"
+        addresses = docker(swarm, "inspect", "--format", fmt, task_container(swarm, stack, "a")).stdout.split()
+        assert any(a.startswith("10.211.5.") for a in addresses), addresses
+        assert "10.211.5.77" not in addresses
