@@ -127,7 +127,7 @@ class Planner:
         else:
             self.addresses(s, t, list(self.safe_addresses(s, tspace.owner)), ports)
             # the host's published ports: on loopback from the host, on the gateways from a container
-            self.published(s, t, [LOOPBACK] if self.in_host(s) else self.bridge_gateways(s))
+            self.published(s, tspace.owner, [LOOPBACK] if self.in_host(s) else self.bridge_gateways(s), t)
         self.by_name(s, t, ports)
 
     def bridge_gateways(self, s: str) -> list[str]:
@@ -146,9 +146,10 @@ class Planner:
             for p in ports:
                 self.add(s, t, "tcp", ip, p)
 
-    def published(self, s: str, t: str, hosts: list[str]) -> None:
-        """TCP connects to ``t``'s published ports at the given host addresses."""
-        for port in self.topo.services[t].ports:
+    def published(self, s: str, owner: str, hosts: list[str], t: str) -> None:
+        """TCP connects to the published ports of ``t``'s namespace (its ``owner``'s) at the
+        given host addresses."""
+        for port in self.topo.services[owner].ports:
             if port.protocol != "tcp" or port.published is None:
                 continue
             for offset in range(min(port.published.end - port.published.start + 1, 8)):
