@@ -102,7 +102,8 @@ def verify(
     if not live:
         typer.echo("verify: only --live is implemented; pass --live", err=True)
         raise typer.Exit(2)
-    opts = lv.Options(stub_image, probe_image, parent, keep, timeout, progress=lv.tty_progress)
+    opts = lv.Options(stub_image=stub_image, probe_image=probe_image, parent=parent, keep=keep, timeout=timeout,
+                      progress=lv.tty_progress)
     try:
         report = lv.verify(str(file), opts)
     except KeyboardInterrupt:
