@@ -282,3 +282,25 @@ def test_preflight_missing_external(tmp_path):
 
 def test_ipaddress_sanity():
     assert ipaddress.ip_network("172.20.0.0/16").overlaps(ipaddress.ip_network("172.20.5.0/24"))
+
+
+# ---------------------------------------------------------------------- CLI without an engine
+
+
+def test_verify_cli_usage_and_user_errors(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from topogen.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["verify", THREE_TIER])
+    assert res.exit_code == 2 and "--live" in res.output
+    bad = tmp_path / "topology.yaml"
+    bad.write_text("name: bad\nservices:\n  a: {image: x, networks: [nowhere]}\n")
+    res = runner.invoke(app, ["verify", str(bad), "--live"])
+    assert res.exit_code == 1, res.output
+    assert f"{bad}:3:" in res.output and "nowhere" in res.output
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no.sock")
+    res = runner.invoke(app, ["verify", THREE_TIER, "--live", "--format", "json"])
+    data = json.loads(res.output)
+    assert res.exit_code == 1 and data["ok"] is False and "no Docker engine reachable" in data["errors"][0]
