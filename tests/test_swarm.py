@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tools import EXAMPLES, ROOT, docker_cli, examples
-from topogen import pipeline
+from topogen import lower, pipeline
 from topogen.rules import targets
 
 STACK = "docker-stack.yml"
@@ -425,3 +425,51 @@ def test_any_scalar_reaches_docker_stack_config_unchanged(
     assert float(a["deploy"]["resources"]["limits"]["cpus"]) == cpus
     assert [(p.get("published"), p["target"], p["protocol"]) for p in a.get("ports", [])] == ports
     assert ("restart_policy" in a["deploy"]) == (restart is not None)
+
+
+# ---------------------------------------------------------------------- the reference page
+
+DOC = os.path.join(ROOT, "docs", "swarm.md")
+BEGIN, END = "regenerate with\n     TOPOGEN_REGEN=1 pytest tests/test_swarm.py -k reference -->\n", "<!-- end generated -->"
+
+
+def _paragraph(doc: str | None) -> str:
+    return _md(" ".join((doc or "").split("\n\n")[0].split()))
+
+
+def _rest(doc: str | None) -> str:
+    return _md(" ".join(" ".join((doc or "").split("\n\n")[1:]).split()))
+
+
+def _md(text: str) -> str:
+    return re.sub(r":func:`([^`]+)`", r"`\1`", text)
+
+
+def reference() -> str:
+    """The generated part of docs/swarm.md: lowering rules, then target rules with the level
+    each one reports in the negative corpus."""
+    out = ["", "## Lowering rules (`topogen/lower.py`)", ""]
+    out += [f"- **`{fn.__name__}`**: {_paragraph(fn.__doc__)}" for fn in lower.LOWERING]
+    levels: dict[str, set[str]] = {}
+    for case in CASE_FILES:
+        for d in pipeline.check(case).diagnostics:
+            levels.setdefault(d.rule, set()).add(d.level.value)
+    out += ["", "## Target rules (`topogen/rules/targets.py`)", "",
+            "| rule | level | what the stack does, and a failing example |", "|---|---|---|"]
+    for rule in targets.RULES:
+        rid = rule.__name__.replace("_", "-")
+        text = f"{_paragraph(rule.__doc__)} {_rest(rule.__doc__)}".replace("|", "\\|")
+        out.append(f"| `{rid}` | {' or '.join(sorted(levels.get(rid, ())))} | {text} |")
+    return "\n".join(out) + "\n"
+
+
+def test_reference_page_is_generated_from_the_docstrings() -> None:
+    with open(DOC, encoding="utf-8") as fh:
+        text = fh.read()
+    head, _, tail = text.partition(BEGIN)
+    _, _, tail = tail.partition(END)
+    wanted = head + BEGIN + reference() + END + tail
+    if os.environ.get("TOPOGEN_REGEN"):
+        with open(DOC, "w", encoding="utf-8") as fh:
+            fh.write(wanted)
+    assert text == wanted, "docs/swarm.md is stale: TOPOGEN_REGEN=1 pytest tests/test_swarm.py -k reference"

@@ -343,3 +343,8 @@ def restart_policy(restart: str | None) -> dict[str, Any] | None:
             policy["max_attempts"] = int(count)
         return policy
     return None
+
+
+#: The lowering rules in the order a reader meets them; docs/swarm.md is generated from them.
+LOWERING = (stack_version, network, ipam_subnets, host_network, attachments, ports, mount, tmpfs_mount,
+            healthcheck, deploy, resources, restart_policy, service, volume, grantable)
