@@ -77,3 +77,103 @@ def test_one_process_as_a_user_runs_it() -> None:
     assert "Traceback" not in proc.stderr
     assert proc.stderr.count("(duplicate-published-port)") == sum(
         e.endswith(" duplicate-published-port") for c in CASES for e in expected(c))
+
+
+# ------------------------------------------------------------------ the real Compose as ground truth
+
+
+def _compiled(path: str, tmp: str) -> str:
+    """The Compose file topogen would write for a corpus case, rules bypassed."""
+    result = pipeline.check(path)
+    assert result.topology is not None
+    out = os.path.join(tmp, "docker-compose.yml")
+    with open(out, "w", encoding="utf-8") as fh:
+        fh.write(pipeline.compile(result.topology, tmp, ["compose"])["docker-compose.yml"])
+    return out
+
+
+#: Corpus cases whose compiled output the real ``docker-compose config`` rejects, and what it says.
+COMPOSE_REJECTS = {
+    "undefined-network": "refers to undefined network fronted",
+    "undefined-volume": "refers to undefined volume",
+    "undefined-secret-config": "refers to undefined config nginx.conf",
+    "undefined-dependency": 'depends on undefined service "cache"',
+    "undefined-service-mode": 'undefined service "mian-app"',
+    "dependency-cycle": "dependency cycle detected",
+    "unique-with-replicas": "container name must be unique",
+    "invalid-host-ip": "invalid ip address: localhost",
+    "invalid-tmpfs-size": "invalid size: 'big'",
+    "invalid-name": "additional properties 'web app' not allowed",
+    "duplicate-container-name": "does not match pattern",
+}
+#: Cases the real Compose accepts although the engine (or the kernel) refuses them at `up`:
+#: only topogen reports these before deployment.
+COMPOSE_ACCEPTS = [
+    "bridge-name-too-long", "duplicate-bridge-name", "shared-parent-ipvlan", "mtu-out-of-range",
+    "seed-loop-encryption", "unknown-volume-option", "static-ip-reserved", "duplicate-static-ip",
+    "subnet-overlap", "gateway-outside-subnet", "network-mode-conflict", "host-network-driver",
+    "ports-duplicate", "invalid-mount-target", "overlay-not-attachable",
+]
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSE_REJECTS))
+def test_compose_rejects_what_we_report_first(name: str, tmp_path: object) -> None:
+    from tools import compose_config
+
+    path = os.path.join(HERE, "cases", "invalid", f"{name}.yaml")
+    proc = compose_config(_compiled(path, str(tmp_path)), "-q")
+    assert proc.returncode != 0 and COMPOSE_REJECTS[name] in proc.stderr, proc.stderr
+    assert any(d.is_error for d in pipeline.check(path).diagnostics)
+
+
+@pytest.mark.parametrize("name", COMPOSE_ACCEPTS)
+def test_compose_accepts_what_only_we_catch(name: str, tmp_path: object) -> None:
+    from tools import compose_config
+
+    path = os.path.join(HERE, "cases", "invalid", f"{name}.yaml")
+    proc = compose_config(_compiled(path, str(tmp_path)), "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert any(d.is_error for d in pipeline.check(path).diagnostics)
+
+
+HAND_WRITTEN = {
+    # The emitter never writes these, so the real Compose is shown the equivalent file directly.
+    "network-mode-with-networks": ("services:\n  web:\n    image: nginx\n    network_mode: host\n"
+                                   "    networks: [front]\nnetworks:\n  front: {}\n",
+                                   "mutually exclusive `network_mode` and `networks`"),
+    "duplicate-mount-target": ("services:\n  app:\n    image: alpine\n    volumes: [\"data:/data\"]\n"
+                               "    tmpfs: [\"/data\"]\nvolumes:\n  data: {}\n", "target /data already mounted"),
+    "duplicate-container-name": ("services:\n  a: {image: x, container_name: db}\n  b: {image: x, container_name: db}\n",
+                                 'container name "db" is already in use'),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HAND_WRITTEN))
+def test_compose_rejects_the_hand_written_equivalent(name: str, tmp_path: object) -> None:
+    from tools import compose_config
+
+    text, message = HAND_WRITTEN[name]
+    out = os.path.join(str(tmp_path), "docker-compose.yml")
+    with open(out, "w", encoding="utf-8") as fh:
+        fh.write("name: t\n" + text)
+    proc = compose_config(out, "-q")
+    assert proc.returncode != 0 and message in proc.stderr, proc.stderr
+    case = os.path.join(HERE, "cases", "invalid", f"{name}.yaml")
+    assert any(e.endswith(" " + name) for e in expected(case))
+
+
+def test_compose_renames_an_invalid_project_name(tmp_path: object) -> None:
+    """Compose does not refuse ``name: Three-Tier``: it silently renames the project, which is why
+    invalid-project-name is an error here and its message names the new name."""
+    from tools import compose_config
+
+    out = os.path.join(str(tmp_path), "docker-compose.yml")
+    with open(out, "w", encoding="utf-8") as fh:
+        fh.write("name: Three-Tier\nservices:\n  a: {image: x}\n")
+    proc = compose_config(out, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    assert json.loads(proc.stdout)["name"] == "three-tier"
+    [d] = pipeline.check(os.path.join(HERE, "cases", "invalid", "invalid-project-name.yaml")).diagnostics
+    assert '"three-tier"' in d.message

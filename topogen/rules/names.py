@@ -39,9 +39,11 @@ def project_name(topo: Topology) -> Iterator[Diagnostic]:
     ``name: Three-Tier``.
     """
     if "$" not in topo.name and not PROJECT.fullmatch(topo.name):
-        yield error("invalid-project-name", f'invalid project name "{topo.name}": must consist only of lowercase '
-                    "alphanumeric characters, hyphens, and underscores as well as start with a letter or number",
-                    ("name",), hint=f"name: {re.sub(r'[^a-z0-9_-]', '-', topo.name.lower()).strip('-_') or 'app'}")
+        renamed = re.sub(r"[^a-z0-9_-]", "", topo.name.lower()).lstrip("_-")  # compose-go NormalizeProjectName
+        yield error("invalid-project-name", f'invalid project name "{topo.name}": use lowercase letters, digits, '
+                    f'"-" and "_", starting with a letter or digit (Compose would silently rename the project to '
+                    f'"{renamed}", and every network and volume with it)', ("name",),
+                    hint=f"name: {renamed or 'app'}")
 
 
 def volume_engine_name(topo: Topology) -> Iterator[Diagnostic]:
