@@ -11,16 +11,18 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
 TIMEOUT = 30  # seconds; "within a few seconds" on an idle machine, with room for a loaded CI
 SIZE_20MB = 20 * 2**20
 GOOD = "name: demo\nservices:\n  web:\n    image: nginx:alpine\n"
-_LOCATED = re.compile(r"^(?P<file>[^\n:]+):(?P<line>\d+):(?P<col>\d+): \[error\] .+ \((?P<rule>[a-z0-9-]+)\)$",
-                      re.MULTILINE)
+_LOCATED = re.compile(
+    r"^(?P<file>[^\n:]+):(?P<line>\d+):(?P<col>\d+): \[error\] .+ \((?P<rule>[a-z0-9-]+)\)$",
+    re.MULTILINE,
+)
 
 
 def _alias_bomb() -> bytes:
@@ -50,14 +52,19 @@ def _big_mapping() -> bytes:
 
 #: name -> (content, expected line, expected column, expected rule id)
 CASES: dict[str, tuple[Callable[[], bytes], int, int, str]] = {
-    "not-yaml": (lambda: b"name: [unclosed\nservices: {\n", 2, 9, "yaml-syntax"),  # the : of services
+    "not-yaml": (
+        lambda: b"name: [unclosed\nservices: {\n",
+        2,
+        9,
+        "yaml-syntax",
+    ),  # the : of services
     "empty": (lambda: b"", 1, 1, "empty-file"),
     "only-comments": (lambda: b"# nothing here\n", 1, 1, "empty-file"),
     "top-level-list": (lambda: b"- name: demo\n- services: {}\n", 1, 1, "not-a-mapping"),
     "top-level-scalar": (lambda: b"just a string\n", 1, 1, "not-a-mapping"),
     "tabs": (lambda: b"name: demo\nservices:\n\tweb: {image: nginx}\n", 3, 1, "yaml-syntax"),
     "duplicate-keys": (lambda: b"name: demo\nservices: {}\nname: other\n", 3, 1, "duplicate-key"),
-    "invalid-utf8": (lambda: b"name: demo\ndescription: \"caf\xe9\"\n", 2, 18, "invalid-utf8"),
+    "invalid-utf8": (lambda: b'name: demo\ndescription: "caf\xe9"\n', 2, 18, "invalid-utf8"),
     "alias-bomb": (_alias_bomb, 1, 1, "yaml-alias-bomb"),
 }
 BIG: dict[str, Callable[[], bytes]] = {"20mb-scalar": _big_scalar, "20mb-mapping": _big_mapping}
@@ -69,8 +76,14 @@ BIG_XFAIL = pytest.mark.xfail(
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "topogen", *args], capture_output=True, text=True,
-                          timeout=TIMEOUT, cwd=cwd)
+    return subprocess.run(
+        check=False,
+        args=[sys.executable, "-m", "topogen", *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        cwd=cwd,
+    )
 
 
 def listing(directory: Path) -> dict[str, tuple[int, int]]:
@@ -94,7 +107,11 @@ def test_bad_input_is_a_located_error(case: str, command: tuple[str, ...], tmp_p
     before = listing(tmp_path)
     proc = run(*command, "topology.yaml", cwd=tmp_path)
     match = assert_clean_failure(proc, "topology.yaml")
-    assert (int(match.group("line")), int(match.group("col")), match.group("rule")) == (line, col, rule)
+    assert (int(match.group("line")), int(match.group("col")), match.group("rule")) == (
+        line,
+        col,
+        rule,
+    )
     assert listing(tmp_path) == before, "nothing is written"
 
 

@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from tools import EXAMPLES, ROOT, compose_binary, compose_config, examples
 
 SCHEMA = os.path.join(ROOT, "schemas", "topology.schema.json")
@@ -32,14 +31,28 @@ NAMES = examples()
 COMPOSE = [n for n in NAMES if os.path.isfile(os.path.join(EXAMPLES, n, "docker-compose.yml"))]
 SCHEMA_LINE = "# yaml-language-server: $schema=../../schemas/topology.schema.json"
 WANTED = {
-    "three-tier", "custom-bridge", "host-network", "macvlan", "dev-environment", "db-backup",
-    "shared-uploads", "volume-drivers", "service-mesh", "segmentation",
+    "three-tier",
+    "custom-bridge",
+    "host-network",
+    "macvlan",
+    "dev-environment",
+    "db-backup",
+    "shared-uploads",
+    "volume-drivers",
+    "service-mesh",
+    "segmentation",
 }
 
 
 def topogen(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "topogen", *args], capture_output=True,
-                          text=True, timeout=60, cwd=cwd)
+    return subprocess.run(
+        check=False,
+        args=[sys.executable, "-m", "topogen", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+    )
 
 
 def example_dir(name: str) -> str:
@@ -51,7 +64,7 @@ def read_bytes(path: str) -> bytes:
         return fh.read()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def topology(name: str) -> dict[str, Any]:
     with open(os.path.join(example_dir(name), "topology.yaml"), encoding="utf-8") as fh:
         data = yaml.safe_load(fh)
@@ -59,12 +72,17 @@ def topology(name: str) -> dict[str, Any]:
     return data
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def model(name: str) -> dict[str, Any]:
     """What the real Compose makes of the committed file (cwd = the example's folder)."""
     proc = subprocess.run(
-        [compose_binary(), "-f", OUTPUT, "config", "--format", "json"],
-        capture_output=True, text=True, timeout=60, cwd=example_dir(name), env={**os.environ, **ENV},
+        check=False,
+        args=[compose_binary(), "-f", OUTPUT, "config", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=example_dir(name),
+        env={**os.environ, **ENV},
     )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
@@ -114,7 +132,9 @@ def test_validate_reports_no_errors(name: str) -> None:
 
 def fresh_copy(name: str, dest: str) -> str:
     """The example without its generated file, copied to ``dest``."""
-    shutil.copytree(example_dir(name), dest, ignore=shutil.ignore_patterns(OUTPUT, "docker-stack.yml"))
+    shutil.copytree(
+        example_dir(name), dest, ignore=shutil.ignore_patterns(OUTPUT, "docker-stack.yml")
+    )
     return dest
 
 
@@ -124,12 +144,14 @@ def test_rebuild_reproduces_committed_bytes(name: str, tmp_path: Any) -> None:
     proc = topogen("build", "topology.yaml", cwd=work)
     assert proc.returncode == 0, proc.stderr
     produced = sorted(f for f in os.listdir(work) if f.startswith("docker-") and f.endswith(".yml"))
-    committed = sorted(f for f in os.listdir(example_dir(name)) if f.startswith("docker-") and f.endswith(".yml"))
+    committed = sorted(
+        f for f in os.listdir(example_dir(name)) if f.startswith("docker-") and f.endswith(".yml")
+    )
     assert produced == committed
     for fname in produced:
-        assert read_bytes(os.path.join(work, fname)) == read_bytes(os.path.join(example_dir(name), fname)), (
-            f"{name}/{fname} drifted: run `topogen build examples/{name}/topology.yaml`"
-        )
+        assert read_bytes(os.path.join(work, fname)) == read_bytes(
+            os.path.join(example_dir(name), fname)
+        ), f"{name}/{fname} drifted: run `topogen build examples/{name}/topology.yaml`"
     first = {f: read_bytes(os.path.join(work, f)) for f in produced}
     assert topogen("build", "topology.yaml", cwd=work).returncode == 0
     assert {f: read_bytes(os.path.join(work, f)) for f in produced} == first
@@ -156,8 +178,15 @@ def test_build_check_detects_an_edit(name: str, tmp_path: Any) -> None:
 
 @pytest.mark.parametrize("name", COMPOSE)
 def test_compose_config_accepts(name: str) -> None:
-    proc = subprocess.run([compose_binary(), "-f", OUTPUT, "config", "-q"], capture_output=True,
-                          text=True, timeout=60, cwd=example_dir(name), env={**os.environ, **ENV})
+    proc = subprocess.run(
+        check=False,
+        args=[compose_binary(), "-f", OUTPUT, "config", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=example_dir(name),
+        env={**os.environ, **ENV},
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -165,25 +194,33 @@ def check_jsonschema(*args: str) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("check-jsonschema")
     if exe is None:
         pytest.skip("check-jsonschema not installed")
-    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        check=False, args=[exe, *args], capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.parametrize("name", COMPOSE)
 def test_output_matches_compose_spec_schema(name: str) -> None:
-    proc = check_jsonschema("--builtin-schema", "vendor.compose-spec", os.path.join(example_dir(name), OUTPUT))
+    proc = check_jsonschema(
+        "--builtin-schema", "vendor.compose-spec", os.path.join(example_dir(name), OUTPUT)
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_topology_matches_topology_schema(name: str) -> None:
-    proc = check_jsonschema("--schemafile", SCHEMA, os.path.join(example_dir(name), "topology.yaml"))
+    proc = check_jsonschema(
+        "--schemafile", SCHEMA, os.path.join(example_dir(name), "topology.yaml")
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_config_output_escapes_dollars(tmp_path: Any) -> None:
     """Why :func:`unescape` is right: a `$` that reaches the model is printed as `$$`."""
     path = tmp_path / "compose.yml"
-    path.write_text('name: p\nservices:\n  a:\n    image: x\n    command: ["${PROBE}", "$$(date)"]\n')
+    path.write_text(
+        'name: p\nservices:\n  a:\n    image: x\n    command: ["${PROBE}", "$$(date)"]\n'
+    )
     proc = compose_config(str(path), "--format", "json", env={"PROBE": "a$b"})
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["services"]["a"]["command"] == ["a$$b", "$$(date)"]
@@ -227,9 +264,13 @@ def _expected_driver_opts(net: dict[str, Any]) -> dict[str, str]:
     """The engine's option keys for the typed options (FACTS 1.2)."""
     bridge = "com.docker.network.bridge."
     opts: dict[str, str] = {}
-    for field, key in (("bridge_name", bridge + "name"), ("icc", bridge + "enable_icc"),
-                       ("ip_masquerade", bridge + "enable_ip_masquerade"),
-                       ("mtu", "com.docker.network.driver.mtu"), ("parent", "parent")):
+    for field, key in (
+        ("bridge_name", bridge + "name"),
+        ("icc", bridge + "enable_icc"),
+        ("ip_masquerade", bridge + "enable_ip_masquerade"),
+        ("mtu", "com.docker.network.driver.mtu"),
+        ("parent", "parent"),
+    ):
         if field in net:
             value = net[field]
             opts[key] = str(value).lower() if isinstance(value, bool) else str(value)
@@ -248,7 +289,7 @@ def test_services_as_declared(name: str) -> None:
         nets = svc.get("networks")
         if nets is not None:
             assert set(actual["networks"]) == set(nets)
-        for net, spec in (nets.items() if isinstance(nets, dict) else ()):
+        for net, spec in nets.items() if isinstance(nets, dict) else ():
             spec = spec or {}
             attached = actual["networks"][net] or {}
             assert attached.get("ipv4_address") == spec.get("ipv4_address")
@@ -257,7 +298,9 @@ def test_services_as_declared(name: str) -> None:
         assert unescape(actual.get("environment", {})) == environment
         if "command" in svc:
             cmd = svc["command"]
-            assert unescape(actual["command"]) == (shlex.split(cmd) if isinstance(cmd, str) else cmd)
+            assert unescape(actual["command"]) == (
+                shlex.split(cmd) if isinstance(cmd, str) else cmd
+            )
         assert _ports(actual) == sorted(_expected_ports(svc))
         if svc.get("deploy", {}).get("replicas"):
             assert actual["deploy"]["replicas"] == svc["deploy"]["replicas"]
@@ -266,7 +309,9 @@ def test_services_as_declared(name: str) -> None:
 
 
 def _ports(service: dict[str, Any]) -> list[tuple[str | None, int, str]]:
-    return sorted((p.get("published"), p["target"], p["protocol"]) for p in service.get("ports", ()))
+    return sorted(
+        (p.get("published"), p["target"], p["protocol"]) for p in service.get("ports", ())
+    )
 
 
 def _expected_ports(svc: dict[str, Any]) -> list[tuple[str | None, int, str]]:
@@ -297,8 +342,12 @@ def test_mounts_as_declared(name: str) -> None:
             assert have["target"] == want["target"]
             assert bool(have.get("read_only")) == bool(want.get("read_only"))
             if kind == "bind":
-                assert have["source"] == os.path.normpath(os.path.join(example_dir(name), want["source"]))
-                assert os.path.exists(have["source"]), "bind sources of examples exist in the repository"
+                assert have["source"] == os.path.normpath(
+                    os.path.join(example_dir(name), want["source"])
+                )
+                assert os.path.exists(have["source"]), (
+                    "bind sources of examples exist in the repository"
+                )
                 if want.get("create_host_path") is False:
                     assert not have.get("bind", {}).get("create_host_path")
             elif kind == "volume":
@@ -313,15 +362,20 @@ def test_volumes_as_declared(name: str) -> None:
     for key, vol in (topo.get("volumes") or {}).items():
         actual = got["volumes"][key]
         assert actual["name"] == f"{topo['name']}_{key}"
-        assert (actual.get("driver"), unescape(actual.get("driver_opts"))) == _expected_volume(name, vol or {})
+        assert (actual.get("driver"), unescape(actual.get("driver_opts"))) == _expected_volume(
+            name, vol or {}
+        )
 
 
 def _expected_volume(name: str, vol: dict[str, Any]) -> tuple[str | None, dict[str, str] | None]:
     """The local driver's options for each typed kind (the seed's docker volume create flags)."""
     if "nfs" in vol:
         n = vol["nfs"]
-        return "local", {"type": "nfs", "o": ",".join([f"addr={n['server']}", *n.get("options", [])]),
-                         "device": f":{n['path']}"}
+        return "local", {
+            "type": "nfs",
+            "o": ",".join([f"addr={n['server']}", *n.get("options", [])]),
+            "device": f":{n['path']}",
+        }
     if "cifs" in vol:
         c = vol["cifs"]
         o = f"addr={c['server']},username={c['username']},password={interpolate(c['password'])}"

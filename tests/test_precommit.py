@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from tools import ROOT
 
 INSTALL_TIMEOUT = 600  # one pip install of topogen and its dependencies from PyPI
@@ -36,10 +35,22 @@ _LOCATED = re.compile(r"net/topology\.yaml:\d+:\d+: \[error\] ")
 
 
 def git(*args: str, cwd: Path | str = ROOT) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True,
-                          timeout=60, env=env).stdout.strip()
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    }
+    return subprocess.run(
+        args=["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=env,
+    ).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -60,19 +71,38 @@ def try_repo(files: list[str], cwd: Path, sha: str) -> subprocess.CompletedProce
     """Every hook of this repository on ``files``: try-repo installs into a fresh temporary
     store on each call (~20 s), so each call checks one state for both hooks."""
     return subprocess.run(
-        [sys.executable, "-m", "pre_commit", "try-repo", ROOT, "--ref", sha, "--files", *files],
-        cwd=cwd, capture_output=True, text=True, timeout=INSTALL_TIMEOUT,
+        check=False,
+        args=[
+            sys.executable,
+            "-m",
+            "pre_commit",
+            "try-repo",
+            ROOT,
+            "--ref",
+            sha,
+            "--files",
+            *files,
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT,
         env={**os.environ, "PRE_COMMIT_COLOR": "never"},
     )
 
 
 def outcome(proc: subprocess.CompletedProcess[str], hook_name: str) -> str:
-    match = re.search(rf"^{re.escape(hook_name)}\.+(Passed|Failed|\(no files to check\)Skipped)$",
-                      proc.stdout, re.MULTILINE)
+    match = re.search(
+        rf"^{re.escape(hook_name)}\.+(Passed|Failed|\(no files to check\)Skipped)$",
+        proc.stdout,
+        re.MULTILINE,
+    )
     if match is None:
         if "Passed" not in proc.stdout and "Failed" not in proc.stdout:
-            pytest.skip(f"pre-commit could not create the hook environment: {proc.stdout[-800:]}"
-                        f"{proc.stderr[-800:]}")
+            pytest.skip(
+                f"pre-commit could not create the hook environment: {proc.stdout[-800:]}"
+                f"{proc.stderr[-800:]}"
+            )
         raise AssertionError(f"no result for {hook_name!r} in {proc.stdout}")
     return match.group(1)
 
@@ -91,8 +121,13 @@ def scratch(tmp_path: Path) -> Path:
 
 
 def build(topo: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "topogen", "build", str(topo)], capture_output=True,
-                          text=True, timeout=RUN_TIMEOUT)
+    proc = subprocess.run(
+        check=False,
+        args=[sys.executable, "-m", "topogen", "build", str(topo)],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -132,7 +167,9 @@ def test_build_check_fails_when_the_output_is_stale(scratch: Path, head: str) ->
     output.write_text(output.read_text(encoding="utf-8") + "# edited by hand\n", encoding="utf-8")
     edited = output.read_bytes()
     (scratch / "net2").mkdir()
-    (scratch / "net2" / "topology.yaml").write_text(GOOD.replace("hooked", "other"), encoding="utf-8")
+    (scratch / "net2" / "topology.yaml").write_text(
+        GOOD.replace("hooked", "other"), encoding="utf-8"
+    )
     proc = try_repo(["net/topology.yaml", "net2/topology.yaml"], scratch, head)
     assert outcome(proc, "topogen validate") == "Passed", proc.stdout
     assert outcome(proc, "topogen build --check") == "Failed", proc.stdout

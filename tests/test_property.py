@@ -17,17 +17,65 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
 from tools import compose_config
+
 from topogen import pipeline
 from topogen.interpolation import escape
 
 AWKWARD = [
-    "no", "on", "off", "yes", "y", "n", "true", "null", "~", "", "0755", "0o17", "0x1F", "1e3",
-    "1_000", ".inf", "12:30", "a: b", "#x", "x #y", "- x", "? x", "[a]", "{a: b}", "*ref", "&a",
-    "!tag", "|", ">", "'q'", '"q"', "back\\slash", "tab\tx", "line\nbreak", " lead", "trail ",
-    "caf\u00e9", "\u65e5\u672c", "\U0001f600", "$(date +%Y%m%d-%H%M%S)", "cost $5", "100%", "$",
-    "a$", "$$", "=", "<<", "%x", "@x", "`x`", "\u00a0nbsp", "nel\u0085", "del\x7f",
+    "no",
+    "on",
+    "off",
+    "yes",
+    "y",
+    "n",
+    "true",
+    "null",
+    "~",
+    "",
+    "0755",
+    "0o17",
+    "0x1F",
+    "1e3",
+    "1_000",
+    ".inf",
+    "12:30",
+    "a: b",
+    "#x",
+    "x #y",
+    "- x",
+    "? x",
+    "[a]",
+    "{a: b}",
+    "*ref",
+    "&a",
+    "!tag",
+    "|",
+    ">",
+    "'q'",
+    '"q"',
+    "back\\slash",
+    "tab\tx",
+    "line\nbreak",
+    " lead",
+    "trail ",
+    "caf\u00e9",
+    "\u65e5\u672c",
+    "\U0001f600",
+    "$(date +%Y%m%d-%H%M%S)",
+    "cost $5",
+    "100%",
+    "$",
+    "a$",
+    "$$",
+    "=",
+    "<<",
+    "%x",
+    "@x",
+    "`x`",
+    "\u00a0nbsp",
+    "nel\u0085",
+    "del\x7f",
 ]
 _INTERPOLATION = re.compile(r"\$[{A-Za-z_]")  # ${VAR} and $VAR are not what this test is about
 
@@ -47,8 +95,11 @@ IMAGE = st.from_regex(r"[a-z0-9]{1,8}(/[a-z0-9]{1,8})?(:[a-z0-9][a-z0-9.-]{0,6})
 def topologies(draw: st.DrawFn) -> dict[str, Any]:
     net_names = draw(st.lists(NAME, max_size=3, unique_by=str.lower))
     networks = {
-        n: {"subnet": f"10.{i + 1}.0.0/24", "internal": draw(st.booleans()),
-            "labels": draw(st.dictionaries(LABEL_KEY, AWKWARD_TEXT, max_size=2))}
+        n: {
+            "subnet": f"10.{i + 1}.0.0/24",
+            "internal": draw(st.booleans()),
+            "labels": draw(st.dictionaries(LABEL_KEY, AWKWARD_TEXT, max_size=2)),
+        }
         for i, n in enumerate(net_names)
     }
     services: dict[str, Any] = {}
@@ -63,13 +114,18 @@ def topologies(draw: st.DrawFn) -> dict[str, Any]:
         }
         joined = draw(st.lists(st.sampled_from(net_names), unique=True)) if net_names else []
         if joined:
-            svc["networks"] = {n: {"ipv4_address": f"10.{net_names.index(n) + 1}.0.{10 + j}"} for n in joined}
+            svc["networks"] = {
+                n: {"ipv4_address": f"10.{net_names.index(n) + 1}.0.{10 + j}"} for n in joined
+            }
         if draw(st.booleans()) and not (joined and all(networks[n]["internal"] for n in joined)):
             svc["ports"] = [f"{next(host_ports)}:{draw(st.integers(1, 65535))}"]
         services[sname] = svc
     used = {n for s in services.values() for n in s.get("networks", {})}
-    return {"name": draw(PROJECT), "networks": {k: v for k, v in networks.items() if k in used},
-            "services": services}
+    return {
+        "name": draw(PROJECT),
+        "networks": {k: v for k, v in networks.items() if k in used},
+        "services": services,
+    }
 
 
 _YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
@@ -111,8 +167,12 @@ def compile_and_load(topo: dict[str, Any]) -> dict[str, Any]:
 
 
 # No shrink phase: each example costs a Compose call, and shrinking one can take minutes.
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow],
-          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
 @given(topologies())
 def test_awkward_topologies_reach_compose_exactly(topo: dict[str, Any]) -> None:
     got = compile_and_load(topo)
@@ -122,8 +182,12 @@ def test_awkward_topologies_reach_compose_exactly(topo: dict[str, Any]) -> None:
         actual = got["services"][sname]
         assert actual["image"] == svc["image"]
         assert actual["hostname"] == svc["hostname"]
-        assert unescape(actual.get("environment", {})) == {k: model_value(v) for k, v in svc["environment"].items()}
-        assert unescape(actual.get("labels", {})) == {k: model_value(v) for k, v in svc["labels"].items()}
+        assert unescape(actual.get("environment", {})) == {
+            k: model_value(v) for k, v in svc["environment"].items()
+        }
+        assert unescape(actual.get("labels", {})) == {
+            k: model_value(v) for k, v in svc["labels"].items()
+        }
         assert unescape(actual["command"]) == [model_value(c) for c in svc["command"]]
         networks = svc.get("networks", {"default": {}})
         assert set(actual["networks"]) == set(networks)
@@ -136,4 +200,6 @@ def test_awkward_topologies_reach_compose_exactly(topo: dict[str, Any]) -> None:
         assert actual["name"] == f"{topo['name']}_{key}"
         assert actual["ipam"]["config"][0]["subnet"] == net["subnet"]
         assert bool(actual.get("internal")) == net["internal"]
-        assert unescape(actual.get("labels", {})) == {k: model_value(v) for k, v in net["labels"].items()}
+        assert unescape(actual.get("labels", {})) == {
+            k: model_value(v) for k, v in net["labels"].items()
+        }

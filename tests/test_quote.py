@@ -15,20 +15,92 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from tools import compose_config
+
 from topogen.emit import block, quote
 from topogen.interpolation import escape
 
 AWKWARD = [
-    "no", "No", "NO", "yes", "on", "off", "y", "n", "true", "False", "null", "Null", "~", "",
-    "0755", "0o17", "0x1F", "1e3", "1_000", "+1", "-1", ".5", "1.", ".inf", "-.Inf", ".nan", "NaN",
-    "12:30:00", "2001-12-14", "8080:80", "a: b", "a:b", "#x", "x #y", "- x", "-", "?", "? x",
-    "[a]", "{a: b}", "*ref", "&anchor", "!tag", "|", ">", "@at", "`tick", "%percent", "'single'",
-    '"double"', "back\\slash", "tab\there", "new\nline", "trailing\n", " lead", "trail ", "  ",
-    "caf\u00e9", "\u65e5\u672c", "emoji \U0001f600", "nel\u0085x", "bom\ufeffx", "ls\u2028x",
-    "del\x7fx", "bell\x07x", "nul\x00x", "$(date +%Y%m%d-%H%M%S)", "cost $5", "$$", "a$", "$",
-    "${VAR}", "${VAR:-default}", "$VAR", "pre ${A:-x $(y)} post", "=", "<<", "a,b", "@", "%",
+    "no",
+    "No",
+    "NO",
+    "yes",
+    "on",
+    "off",
+    "y",
+    "n",
+    "true",
+    "False",
+    "null",
+    "Null",
+    "~",
+    "",
+    "0755",
+    "0o17",
+    "0x1F",
+    "1e3",
+    "1_000",
+    "+1",
+    "-1",
+    ".5",
+    "1.",
+    ".inf",
+    "-.Inf",
+    ".nan",
+    "NaN",
+    "12:30:00",
+    "2001-12-14",
+    "8080:80",
+    "a: b",
+    "a:b",
+    "#x",
+    "x #y",
+    "- x",
+    "-",
+    "?",
+    "? x",
+    "[a]",
+    "{a: b}",
+    "*ref",
+    "&anchor",
+    "!tag",
+    "|",
+    ">",
+    "@at",
+    "`tick",
+    "%percent",
+    "'single'",
+    '"double"',
+    "back\\slash",
+    "tab\there",
+    "new\nline",
+    "trailing\n",
+    " lead",
+    "trail ",
+    "  ",
+    "caf\u00e9",
+    "\u65e5\u672c",
+    "emoji \U0001f600",
+    "nel\u0085x",
+    "bom\ufeffx",
+    "ls\u2028x",
+    "del\x7fx",
+    "bell\x07x",
+    "nul\x00x",
+    "$(date +%Y%m%d-%H%M%S)",
+    "cost $5",
+    "$$",
+    "a$",
+    "$",
+    "${VAR}",
+    "${VAR:-default}",
+    "$VAR",
+    "pre ${A:-x $(y)} post",
+    "=",
+    "<<",
+    "a,b",
+    "@",
+    "%",
 ]
 ALWAYS_STRINGS = [s for s in AWKWARD if "$" not in s]
 
@@ -86,7 +158,7 @@ def test_awkward_values_reach_compose_exactly(tmp_path: Path) -> None:
     proc = compose_config(str(path), "--format", "json")
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)["services"]["probe"]
-    unescape = lambda s: s.replace("$$", "$")  # noqa: E731  config re-escapes every $
+    unescape = lambda s: s.replace("$$", "$")
     # The topology means what Compose means by $$ (one $); every other lone $ is literal.
     want = {k: unescape(escape(v)) for k, v in env.items()}
     assert {k: unescape(v) for k, v in got["environment"].items()} == want
@@ -96,12 +168,27 @@ def test_awkward_values_reach_compose_exactly(tmp_path: Path) -> None:
 
 
 def test_interpolations_pass_through_to_compose(tmp_path: Path) -> None:
-    service = {"image": "busybox", "environment": {
-        "A": "${VAR}", "B": "${VAR:-default}", "C": "$VAR", "D": "${UNSET:-x $(y)}", "E": "a $ b"}}
+    service = {
+        "image": "busybox",
+        "environment": {
+            "A": "${VAR}",
+            "B": "${VAR:-default}",
+            "C": "$VAR",
+            "D": "${UNSET:-x $(y)}",
+            "E": "a $ b",
+        },
+    }
     path = tmp_path / "compose.yml"
-    path.write_text("name: interp\nservices:\n  probe:\n" + block(service, 4) + "\n", encoding="utf-8")
+    path.write_text(
+        "name: interp\nservices:\n  probe:\n" + block(service, 4) + "\n", encoding="utf-8"
+    )
     proc = compose_config(str(path), "--format", "json", env={"VAR": "val"})
     assert proc.returncode == 0, proc.stderr
     env = json.loads(proc.stdout)["services"]["probe"]["environment"]
     assert {k: v.replace("$$", "$") for k, v in env.items()} == {
-        "A": "val", "B": "val", "C": "val", "D": "x $(y)", "E": "a $ b"}
+        "A": "val",
+        "B": "val",
+        "C": "val",
+        "D": "x $(y)",
+        "E": "a $ b",
+    }

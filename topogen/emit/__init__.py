@@ -24,9 +24,7 @@ HEADER = (
 )
 
 _PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./-]*\Z")
-_RESERVED = frozenset(
-    "y n yes no on off true false null".split()
-)
+_RESERVED = frozenset(["y", "n", "yes", "no", "on", "off", "true", "false", "null"])
 # Characters that a YAML double-quoted scalar must escape beyond what JSON escapes.
 _NON_PRINTABLE = re.compile("[\x7f-\x9f\ufeff\ufffe\uffff\u2028\u2029\ud800-\udfff]")
 
@@ -96,7 +94,7 @@ def _block(value: Any, indent: int, out: list[str]) -> None:
             if isinstance(v, dict) and v:
                 inner: list[str] = []
                 _block(v, indent + 2, inner)
-                inner[0] = f"{pad}- {inner[0][indent + 2:]}"
+                inner[0] = f"{pad}- {inner[0][indent + 2 :]}"
                 out.extend(inner)
             elif isinstance(v, list) and v:
                 out.append(f"{pad}-")
