@@ -77,10 +77,11 @@ def _row_json(r: Row) -> dict[str, Any]:
     }
 
 
-def _cell(reachable: bool | None, names: Any = ()) -> str:
+def _cell(reachable: bool | None, names: Any = (), via: Any = ()) -> str:
     if reachable is None:
         return "(not probed)"
     text = "reach" if reachable else "-"
+    text += f" via {','.join(via)}" if via and reachable else ""
     names = [n for n in names if n != "localhost"]
     return text + (f" [{','.join(sorted(names))}]" if names and reachable else "")
 
@@ -88,16 +89,15 @@ def _cell(reachable: bool | None, names: Any = ()) -> str:
 def render_text(rep: Report) -> str:
     lines = [f"{d.format()}" for d in rep.diagnostics]
     lines += [f"error: {e}" for e in rep.errors]
+    table = [("FROM", "TO", "PREDICTED", "OBSERVED", "STATUS")]
+    for r in rep.rows:
+        obs = r.observed
+        table.append((r.source, r.target, _cell(r.predicted.reachable, r.predicted.names, r.predicted.via),
+                      _cell(None if obs is None else obs.reachable, () if obs is None else obs.names),
+                      "MISMATCH: " + "; ".join(r.problems) if r.problems else r.status))
     if rep.rows:
-        w1 = max(len(r.source) for r in rep.rows)
-        w2 = max(len(r.target) for r in rep.rows)
-        lines.append(f"{'FROM':<{w1}}  {'TO':<{w2}}  {'PREDICTED':<28}  {'OBSERVED':<28}  STATUS")
-        for r in rep.rows:
-            pred = _cell(r.predicted.reachable, r.predicted.names)
-            obs = _cell(None if r.observed is None else r.observed.reachable,
-                        () if r.observed is None else r.observed.names)
-            status = "MISMATCH: " + "; ".join(r.problems) if r.problems else r.status
-            lines.append(f"{r.source:<{w1}}  {r.target:<{w2}}  {pred:<28}  {obs:<28}  {status}")
+        widths = [max(len(row[i]) for row in table) for i in range(4)]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[4] for row in table]
     for p in rep.policies:
         what = p.policy.description or p.policy.kind
         lines.append(f"policy {p.policy.kind} ({what}): {p.status.upper()} - {p.detail}")
