@@ -12,7 +12,8 @@ Pure functions, no Jinja and no I/O; :mod:`topogen.emit.swarm` renders the resul
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import resolved as r
 

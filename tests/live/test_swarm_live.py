@@ -14,8 +14,9 @@ import contextlib
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -104,7 +105,7 @@ def compile_stack(topo: dict[str, Any], workdir: Path) -> Path:
 def docker(denv: Any, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run([denv.docker, *args], env={**denv.env, **ENV}, capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, check=False)
     except subprocess.TimeoutExpired as exc:
         return subprocess.CompletedProcess(exc.cmd, 124, "", f"timeout after {timeout}s")
 
