@@ -1,0 +1,79 @@
+"""The engine as ground truth for rules that Compose cannot check: what topogen reports as an
+error, a real Docker Engine refuses (and the near-miss it accepts). Only networks the test
+creates, ipvlan only on the test veth; every network is removed in teardown."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+
+import pytest
+
+from topogen import pipeline
+
+pytestmark = pytest.mark.live
+
+CASES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "cases", "invalid")
+
+
+def rules_of(case: str) -> set[str]:
+    return {d.rule for d in pipeline.check(os.path.join(CASES, case)).diagnostics if d.is_error}
+
+
+def create(denv, cleanup, name: str, *args: str):  # type: ignore[no-untyped-def]
+    cleanup.network(name)
+    return denv.docker_cmd("network", "create", *args, name, timeout=30)
+
+
+def test_bridge_name_longer_than_15_is_refused(docker_env, cleanup, unique_name) -> None:
+    assert "bridge-name-too-long" in rules_of("bridge-name-too-long.yaml")
+    bad = create(docker_env, cleanup, unique_name("br16"), "-o", "com.docker.network.bridge.name=br-topogen-frontend")
+    assert bad.returncode != 0 and "numerical result out of range" in bad.stderr
+    suffix = unique_name("x")[-8:]
+    ok = create(docker_env, cleanup, unique_name("br15"), "-o", f"com.docker.network.bridge.name=br-tg{suffix}01")
+    assert ok.returncode == 0, ok.stderr  # exactly 15 characters
+
+
+def test_duplicate_bridge_name_is_refused(docker_env, cleanup, unique_name) -> None:
+    assert "duplicate-bridge-name" in rules_of("duplicate-bridge-name.yaml")
+    bridge = "br-tg" + unique_name("x")[-8:]
+    first = create(docker_env, cleanup, unique_name("dupa"), "-o", f"com.docker.network.bridge.name={bridge}")
+    assert first.returncode == 0, first.stderr
+    second = create(docker_env, cleanup, unique_name("dupb"), "-o", f"com.docker.network.bridge.name={bridge}")
+    assert second.returncode != 0 and "same bridge name" in second.stderr
+
+
+def test_second_ipvlan_network_on_a_parent_is_refused(docker_env, cleanup, unique_name) -> None:
+    assert "shared-parent" in rules_of("shared-parent-ipvlan.yaml")
+    parent = docker_env.veth_parent
+    first = create(docker_env, cleanup, unique_name("ipv1"), "-d", "ipvlan", "-o", f"parent={parent}",
+                   "--subnet", "10.231.1.0/24")
+    assert first.returncode == 0, first.stderr
+    second = create(docker_env, cleanup, unique_name("ipv2"), "-d", "ipvlan", "-o", f"parent={parent}",
+                    "--subnet", "10.231.2.0/24")
+    assert second.returncode != 0 and "already using parent interface" in second.stderr
+
+
+def test_overlapping_subnets_are_refused(docker_env, cleanup, unique_name) -> None:
+    assert "subnet-overlap" in rules_of("subnet-overlap.yaml")
+    wide = create(docker_env, cleanup, unique_name("wide"), "--subnet", "10.232.0.0/16")
+    assert wide.returncode == 0, wide.stderr
+    inner = create(docker_env, cleanup, unique_name("inner"), "--subnet", "10.232.1.0/24")
+    assert inner.returncode != 0 and "Pool overlaps" in inner.stderr
+
+
+def test_static_ip_equal_to_the_gateway_is_refused(docker_env, cleanup, unique_name) -> None:
+    text = textwrap.dedent("""\
+        name: t
+        networks:
+          lan: {subnet: 10.233.0.0/24}
+        services:
+          a: {image: x, networks: {lan: {ipv4_address: 10.233.0.1}}}
+        """)
+    assert [d.rule for d in pipeline.check("t.yaml", text).diagnostics] == ["static-ip-reserved"]
+    net = unique_name("gw")
+    assert create(docker_env, cleanup, net, "--subnet", "10.233.0.0/24").returncode == 0
+    name = cleanup.container(unique_name("c"))
+    run = docker_env.docker_cmd("run", "--rm", "--name", name, "--network", net, "--ip", "10.233.0.1",
+                                docker_env.image, "true", timeout=60)
+    assert run.returncode != 0 and "already in use" in run.stderr.lower()
