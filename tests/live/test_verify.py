@@ -4,6 +4,7 @@ equals the analysis; the comparison can fail; nothing created remains."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import signal
@@ -103,6 +104,12 @@ def test_three_tier_isolation_claims_hold(docker_env):
     assert rows[("postgres-db", "external")].reachable is False  # internal networks only
     assert rows[("load-balancer", "external")].reachable is True
     assert {p.status for p in rep.policies} == {"ok"}
+    # every probe stayed inside the topology: its subnets (gateways included) and loopback
+    subnets = [ipaddress.ip_network(n) for n in ("172.20.0.0/16", "172.21.0.0/16", "172.22.0.0/16")]
+    assert rep.addresses
+    for a in rep.addresses:
+        ip = ipaddress.ip_address(a)
+        assert ip.is_loopback or any(ip in n for n in subnets), a
 
 
 def test_storage_checks_shared_uploads_and_dev_environment(docker_env):

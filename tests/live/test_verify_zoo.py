@@ -4,6 +4,8 @@ default bridge, the host network, macvlan on the veth parent, published ports (h
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from tests.live.test_verify import run_verify
@@ -69,3 +71,9 @@ def test_zoo_observed_equals_predicted(docker_env, tmp_path):
     assert obs[("m1", "m2")].reachable and obs[("m2", "m1")].reachable
     assert not obs[("legacy", "web")].names  # the default bridge has no embedded DNS
     assert obs[("alone", "web")].reachable is False
+    # every probed address is inside the topology: its subnets, the default bridge
+    # (legacy's network) or loopback; none on the macvlan was probed from outside it
+    bridge = docker_env.docker_cmd("network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", "bridge")
+    nets = [ipaddress.ip_network(n) for n in ("172.31.0.0/16", bridge.stdout.strip())]
+    for a in rep.addresses:
+        assert ipaddress.ip_address(a).is_loopback or any(ipaddress.ip_address(a) in n for n in nets), a

@@ -21,6 +21,7 @@ class Report:
     errors: list[str] = field(default_factory=list)  # the run itself failed (up, timeout, ...)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     seconds: float = 0.0
+    addresses: list[str] = field(default_factory=list)  # every address a probe connected or pinged to
 
     @property
     def mismatches(self) -> list[Row]:
@@ -49,6 +50,7 @@ class Report:
                           "detail": p.detail, "description": p.policy.description} for p in self.policies],
             "storage": [vars(s) for s in self.storage],
             "summary": self.summary(),
+            "probed_addresses": self.addresses,
         }
 
     def summary(self) -> dict[str, int]:

@@ -126,6 +126,8 @@ class Session:
         matrix = (self.opts.analyze or reach.analyze)(topo)
         planner = plan.Planner(topo, matrix, rt)
         probes = planner.run()
+        self.report.addresses = sorted({a for p in probes if p.kind in ("tcp", "ping")
+                                        for a in (p.allowed if p.by_name else (p.address,))})
         results = self._probe(probes, rt)
         owners = {s: planner.owner(s) for s in topo.services}
         nets = {s: planner.nets(s) for s in [*topo.services, plan.HOST]}
