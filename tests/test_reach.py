@@ -99,7 +99,20 @@ def test_names_are_service_container_name_aliases_and_link_aliases() -> None:
           app: {image: x, networks: [n1], links: ["db:primary"]}
         """)
     assert ix.pair("app", "db").names == ("database", "db", "pg", "primary")
+    assert ix.pair("app", "db").dns == (("n1", ("database", "db", "pg", "primary")),)
     assert ix.pair("db", "app").names == ("app",)
+
+
+def test_names_are_reported_per_shared_network() -> None:
+    ix = index("""
+        networks: {front: {}, back: {}}
+        services:
+          api: {image: x, networks: {front: {aliases: [www]}, back: {aliases: [internal-api]}}}
+          web: {image: x, networks: [front, back]}
+        """)
+    pair = ix.pair("web", "api")
+    assert pair.dns == (("back", ("api", "internal-api")), ("front", ("api", "www")))
+    assert pair.to_json()["dns"] == {"back": ["api", "internal-api"], "front": ["api", "www"]}
 
 
 def test_default_bridge_mode_has_no_dns_but_links() -> None:

@@ -201,8 +201,11 @@ class Index:
             via.append(VIA_PUBLISHED)
         if via and (source != a.owner or target != b.owner):
             via.append(VIA_NAMESPACE)
-        names = self.names(a.owner, b.owner, shared)
-        return Pair(source, target, bool(via), _order(via), ports, names, _host_ports(published))
+        dns = self.names(a.owner, b.owner, shared)
+        names = tuple(sorted({n for _net, found in dns for n in found}))
+        return Pair(
+            source, target, bool(via), _order(via), ports, names, _host_ports(published), dns
+        )
 
     def hairpin(self, ns: Namespace) -> bool:
         """Whether a container reaches the host's published ports: through the gateway of a
@@ -214,20 +217,30 @@ class Index:
             )
         return self._hairpin[ns.owner]
 
-    def names(self, source: str, target: str, shared: list[str]) -> tuple[str, ...]:
-        """DNS names of ``target`` seen from ``source`` over the networks they share."""
-        if not shared:
-            return ()
+    def names(
+        self, source: str, target: str, shared: list[str]
+    ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """DNS names of ``target`` seen from ``source``, per network they share: the service
+        name, container_name and aliases on user-defined networks, link aliases on any."""
         t = self.topo.services[target]
-        found: set[str] = set()
-        if any(self.nets[k].dns for k in shared):
-            found.add(target)
-            found.update([t.container_name] if t.container_name else [])
-            found.update(alias for a in t.attachments if a.network in shared for alias in a.aliases)
-        for linked, alias in self.topo.services[source].links:
-            if linked == target:
-                found.update((linked, alias))
-        return tuple(sorted(found))
+        links = [
+            n
+            for linked, alias in self.topo.services[source].links
+            if linked == target
+            for n in (linked, alias)
+        ]
+        out = []
+        for key in sorted(shared):
+            found = set(links)
+            if self.nets[key].dns:
+                found.add(target)
+                found.update([t.container_name] if t.container_name else [])
+                found.update(
+                    alias for a in t.attachments if a.network == key for alias in a.aliases
+                )
+            if found:
+                out.append((key, tuple(sorted(found))))
+        return tuple(out)
 
     def _from_host(self, target: str, source: str = HOST) -> Pair:
         ns = self.spaces[target]

@@ -24,12 +24,17 @@ class Pair:
     source: str  # a service, "host" or "external"
     target: str
     reachable: bool
-    via: tuple[
-        str, ...
-    ]  # network keys, or "host", "published-port", "namespace", "docker_gwbridge"
-    ports: tuple[int, ...]  # the target's known container ports reachable this way; empty = unknown
-    names: tuple[str, ...]  # DNS names by which source resolves target; empty when none
-    published: tuple[int, ...] = ()  # host ports this pair goes through (host/external -> X)
+    # network keys, or "host", "published-port", "namespace", "docker_gwbridge"
+    via: tuple[str, ...]
+    # the target's known container ports (expose, ports targets); for external -> X only the
+    # published ones; empty = unknown
+    ports: tuple[int, ...]
+    # DNS names by which source resolves target; empty when none
+    names: tuple[str, ...]
+    # host ports this pair goes through (published-port hops)
+    published: tuple[int, ...] = ()
+    # the names again, by the network whose DNS (or /etc/hosts, for links) answers them
+    dns: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -40,6 +45,7 @@ class Pair:
             "ports": list(self.ports),
             "names": list(self.names),
             "published": list(self.published),
+            "dns": {net: list(names) for net, names in self.dns},
         }
 
 
