@@ -20,7 +20,10 @@ def emit(topo: r.Topology, out_dir: str) -> dict[str, str]:
         name=topo.name,
         services={s.name: service(s, topo, paths) for s in topo.services.values()},
         sections=(
-            ("networks", {n.key: network(n, topo) for n in topo.networks.values() if not n.implicit}),
+            (
+                "networks",
+                {n.key: network(n, topo) for n in topo.networks.values() if not n.implicit},
+            ),
             ("volumes", {v.key: volume(v, paths) for v in topo.volumes.values()}),
             ("secrets", {g.key: grantable(g, paths) for g in topo.secrets.values()}),
             ("configs", {g.key: grantable(g, paths) for g in topo.configs.values()}),
@@ -151,18 +154,25 @@ def service(s: r.Service, topo: r.Topology, paths: Paths) -> dict[str, Any]:
     if s.environment:
         out["environment"] = dict(s.environment)
     if s.ports:
-        out["ports"] = [port(p) for p in s.ports]
+        out["ports"] = [entry for p in s.ports for entry in port(p)]
     if s.expose:
         out["expose"] = list(s.expose)
     if s.network_mode:
         out["network_mode"] = s.network_mode
-    elif s.attachments and not (len(s.attachments) == 1 and s.attachments[0].network == "default"
-                                and topo.networks["default"].implicit):
+    elif s.attachments and not (
+        len(s.attachments) == 1
+        and s.attachments[0].network == "default"
+        and topo.networks["default"].implicit
+    ):
         out["networks"] = {a.network: attachment(a) for a in s.attachments}
     mounts = [mount(m, paths) for m in s.mounts if not m.from_tmpfs_key]
     if mounts:
         out["volumes"] = mounts
-    tmpfs = [m.target + (f":{m.tmpfs_options}" if m.tmpfs_options else "") for m in s.mounts if m.from_tmpfs_key]
+    tmpfs = [
+        m.target + (f":{m.tmpfs_options}" if m.tmpfs_options else "")
+        for m in s.mounts
+        if m.from_tmpfs_key
+    ]
     if tmpfs:
         out["tmpfs"] = tmpfs
     for key, grants in (("secrets", s.secrets), ("configs", s.configs)):
@@ -208,21 +218,34 @@ def depends_on(s: r.Service) -> dict[str, Any]:
     return out
 
 
-def port(p: r.Port) -> Any:
+def port(p: r.Port) -> list[Any]:
+    """Compose entries for one port: the short form as written, or long-form mappings.
+
+    Compose's long form takes a single container port (``target`` is an integer), so a
+    long-form range becomes one mapping per port.
+    """
     if not p.long_form:
         host = f"[{p.host_ip}]" if p.host_ip and ":" in p.host_ip else p.host_ip
-        parts = [x for x in (host, str(p.published) if p.published else ("" if host else None), str(p.target)) if x is not None]
-        return ":".join(parts) + f"/{p.protocol}"
-    out: dict[str, Any] = {"target": p.target.start if p.target.start == p.target.end else str(p.target)}
-    if p.published is not None:
-        out["published"] = str(p.published)
-    if p.host_ip:
-        out["host_ip"] = p.host_ip
-    out["protocol"] = p.protocol
-    for key in ("mode", "name", "app_protocol"):
-        if getattr(p, key) is not None:
-            out[key] = getattr(p, key)
-    return out
+        published = str(p.published) if p.published else ("" if host else None)
+        parts = [x for x in (host, published, str(p.target)) if x is not None]
+        return [":".join(parts) + f"/{p.protocol}"]
+    count = p.target.end - p.target.start + 1
+    paired = p.published is not None and p.published.end - p.published.start + 1 == count
+    entries = []
+    for i in range(count):
+        out: dict[str, Any] = {"target": p.target.start + i}
+        if paired:
+            out["published"] = str(p.published.start + i)  # type: ignore[union-attr]
+        elif p.published is not None:
+            out["published"] = str(p.published)
+        if p.host_ip:
+            out["host_ip"] = p.host_ip
+        out["protocol"] = p.protocol
+        for key in ("mode", "name", "app_protocol"):
+            if getattr(p, key) is not None:
+                out[key] = getattr(p, key)
+        entries.append(out)
+    return entries
 
 
 def attachment(a: r.Attachment) -> dict[str, Any]:
@@ -247,9 +270,17 @@ def mount(m: r.Mount, paths: Paths) -> dict[str, Any]:
     out["target"] = m.target
     if m.read_only:
         out["read_only"] = True
+    opts: dict[str, Any]
     if m.type == "bind":
-        opts = {k: v for k, v in (("propagation", m.propagation), ("create_host_path", m.create_host_path),
-                                  ("selinux", m.selinux)) if v is not None}
+        opts = {
+            k: v
+            for k, v in (
+                ("propagation", m.propagation),
+                ("create_host_path", m.create_host_path),
+                ("selinux", m.selinux),
+            )
+            if v is not None
+        }
         if opts:
             out["bind"] = opts
     elif m.type == "volume":
