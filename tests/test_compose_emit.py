@@ -168,3 +168,8 @@ def test_rendering_is_deterministic(tmp_path: Path) -> None:
     data = yaml.safe_load(text_of(tmp_path / "one"))
     assert list(data["services"]) == ["aa", "zz"]
     assert list(data["networks"]) == ["a", "z"] and list(data["volumes"]) == ["v1", "v2"]
+
+
+def test_numeric_user_becomes_a_string(tmp_path: Path) -> None:
+    got = compile_to("name: usr\nservices:\n  a: {image: busybox, user: 1000}\n", tmp_path)
+    assert got["services"]["a"]["user"] == "1000"

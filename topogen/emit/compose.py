@@ -201,8 +201,11 @@ def _build(build: Any, paths: Paths) -> Any:
 
 
 def paths_in(key: str, value: Any, paths: Paths) -> Any:
+    """A plain option in Compose form: host paths re-based, ``user`` a string (``1000``)."""
     if key == "env_file":
         return [paths.host(v) for v in value] if isinstance(value, list) else paths.host(value)
+    if key == "user":
+        return str(value)  # Compose: "services.x.user must be a string"
     return value
 
 
