@@ -11,6 +11,7 @@ diagnostics, never exceptions.
 
 from __future__ import annotations
 
+import gc
 import math
 import re
 from dataclasses import dataclass, field
@@ -34,6 +35,11 @@ _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": Fal
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_SCALAR = yaml.ScalarNode
+_SCALAR_EVENT, _MAPPING_START, _MAPPING_END = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.MappingEndEvent
+_SEQUENCE_START, _SEQUENCE_END = yaml.SequenceStartEvent, yaml.SequenceEndEvent
+#: libyaml's (YAML 1.1) implicit resolvers by first character, as PyYAML's SafeLoader resolves them.
+_IMPLICIT: dict[str, list[tuple[str, Any]]] = yaml.CSafeLoader.yaml_implicit_resolvers
 
 
 @dataclass(frozen=True)
@@ -48,24 +54,39 @@ class Pos:
 
 @dataclass
 class Source:
-    """A parsed topology file: its data, the source map, and parse problems."""
+    """A parsed topology file: its data, the source map, and parse problems.
+
+    The source map is kept as the parser's marks, ``{path: (key_mark, value_mark)}`` (0-based);
+    :class:`Pos` objects are made only for the paths a diagnostic asks about.
+    """
 
     file: str
     data: Any = None
-    positions: dict[Path, Pos] = field(default_factory=dict)
+    marks: dict[Path, tuple[Any, Any]] = field(default_factory=dict, repr=False)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def positions(self) -> dict[Path, Pos]:
+        """Every path of the file with its 1-based :class:`Pos` (built on demand)."""
+        return {path: _pos(marks) for path, marks in self.marks.items()}
 
     def locate(self, path: Path, *, at_key: bool = False) -> tuple[int, int]:
         """Position of the longest prefix of ``path`` that exists in the file."""
         for end in range(len(path), -1, -1):
-            pos = self.positions.get(path[:end])
-            if pos is not None:
-                return (pos.key_line, pos.key_col) if at_key else (pos.line, pos.col)
+            found = self.marks.get(path[:end])
+            if found is not None:
+                mark = found[0] if at_key else found[1]
+                return (mark.line + 1, mark.column + 1)
         return (1, 1)
 
     def finish(self, diag: Diagnostic) -> Diagnostic:
         line, col = self.locate(diag.path, at_key=diag.at_key)
         return diag.located(self.file, line, col)
+
+
+def _pos(marks: tuple[Any, Any]) -> Pos:
+    key, value = marks
+    return Pos(key.line + 1, key.column + 1, value.line + 1, value.column + 1)
 
 
 def load_path(path: str) -> Source:
@@ -92,6 +113,21 @@ def load_bytes(raw: bytes, file: str = "<string>") -> Source:
 
 
 def load_text(text: str, file: str = "<string>") -> Source:
+    # The parse allocates only acyclic objects; the cyclic GC would re-scan the growing
+    # source map over and over (about half the time of a 20000-service file).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _events_or_nodes(text, file)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _events_or_nodes(text: str, file: str) -> Source:
+    fast = _Events.load(text, file)
+    if fast is not None:
+        return fast
     src = Source(file)
     try:
         node = yaml.compose(text, Loader=yaml.CSafeLoader)
@@ -122,6 +158,96 @@ def load_text(text: str, file: str = "<string>") -> Source:
     return src
 
 
+class _Fallback(Exception):
+    """The document uses something only the node walker handles (alias, tag, merge, duplicate)."""
+
+
+class _Events:
+    """The fast path: data and marks straight from libyaml's events, with no node tree.
+
+    It handles the common document (mappings, sequences, untagged scalars, unique keys) in
+    one pass and bails out on anything else (anchors, aliases, tags, merge keys, duplicate
+    keys, syntax errors), which the node walker then handles with its diagnostics.
+    """
+
+    def __init__(self, parser: Any, src: Source) -> None:
+        self.get = parser.get_event
+        self.marks = src.marks
+
+    @classmethod
+    def load(cls, text: str, file: str) -> Source | None:
+        parser = yaml.CSafeLoader(text)
+        src = Source(file)
+        try:
+            walker = cls(parser, src)
+            walker.get(), walker.get()  # stream start, document start
+            first = walker.get()
+            if isinstance(first, (yaml.DocumentEndEvent, yaml.StreamEndEvent)):
+                return None  # empty document
+            src.data = walker.node(first, (), None)
+            if not isinstance(walker.get(), yaml.DocumentEndEvent) or not isinstance(walker.get(), yaml.StreamEndEvent):
+                return None
+        except Exception:  # noqa: BLE001 - any problem: the node walker reports it properly
+            return None
+        finally:
+            parser.dispose()
+        return src
+
+    def node(self, event: Any, path: Path, key_mark: Any) -> Any:
+        if event.anchor is not None or event.tag is not None:
+            raise _Fallback
+        mark = event.start_mark
+        self.marks[path] = (mark if key_mark is None else key_mark, mark)
+        kind = event.__class__
+        if kind is _MAPPING_START:
+            return self.mapping(path)
+        if kind is _SEQUENCE_START:
+            out: list[Any] = []
+            item = self.get()
+            while item.__class__ is not _SEQUENCE_END:
+                out.append(self.node(item, (*path, len(out)), None))
+                item = self.get()
+            return out
+        if kind is _SCALAR_EVENT:
+            return _typed(event)
+        raise _Fallback  # an alias
+
+    def mapping(self, path: Path) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        marks, get = self.marks, self.get
+        key_event = get()
+        while key_event.__class__ is not _MAPPING_END:
+            if key_event.__class__ is not _SCALAR_EVENT or key_event.anchor is not None or key_event.tag is not None:
+                raise _Fallback
+            if key_event.value == "<<" and not key_event.style:
+                raise _Fallback  # a merge key
+            key = _typed(key_event)
+            if not isinstance(key, str):
+                key = str(key).lower() if isinstance(key, bool) else str(key)
+            if key in out:
+                raise _Fallback  # a duplicate key: reported by the node walker
+            sub = (*path, key)
+            value = get()
+            if value.__class__ is _SCALAR_EVENT and value.anchor is None and value.tag is None:
+                marks[sub] = (key_event.start_mark, value.start_mark)
+                out[key] = _typed(value)
+            else:
+                out[key] = self.node(value, sub, key_event.start_mark)
+            key_event = get()
+        return out
+
+
+def _typed(event: Any) -> Any:
+    """An untagged scalar event's value, typed as :func:`scalar` types the node it would make."""
+    value: str = event.value
+    if event.style:
+        return value
+    for tag, regexp in _IMPLICIT.get(value[:1], ()):
+        if regexp.match(value):
+            return _retype(value) if tag in _RETYPED_TAGS else value
+    return value
+
+
 def _char_at(text: str, line: int, col: int) -> str:
     lines = text.split("\n", line)
     if len(lines) < line:
@@ -139,19 +265,17 @@ class _AliasBomb(Exception):
 
 
 class _Walker:
-    """One pass over the node tree: plain data, positions and duplicate keys."""
+    """One pass over the node tree: plain data, the source map (marks) and duplicate keys."""
 
     def __init__(self, src: Source, may_alias: bool) -> None:
         self.src = src
-        self.positions = src.positions
+        self.marks = src.marks
         self.seen: set[int] | None = set() if may_alias else None
         self.budget = ALIAS_BUDGET
 
     def value(self, node: yaml.Node, path: Path, key_mark: Any) -> Any:
         mark = node.start_mark
-        if key_mark is None:
-            key_mark = mark
-        self.positions[path] = Pos(key_mark.line + 1, key_mark.column + 1, mark.line + 1, mark.column + 1)
+        self.marks[path] = (mark if key_mark is None else key_mark, mark)
         if self.seen is not None and not isinstance(node, yaml.ScalarNode):
             if id(node) in self.seen:
                 self.budget -= _size(node)
@@ -168,7 +292,7 @@ class _Walker:
 
     def mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
-        first_line: dict[Any, int] = {}
+        marks = self.marks
         merged: list[yaml.MappingNode] = []
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
@@ -177,20 +301,27 @@ class _Walker:
             key = scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
             if not isinstance(key, str):
                 key = str(key).lower() if isinstance(key, bool) else str(key)
-            line = key_node.start_mark.line + 1
-            if key in first_line:
-                self.src.diagnostics.append(
-                    error("duplicate-key", f'duplicate key "{key}" (first defined at line {first_line[key]})', ()).located(
-                        self.src.file, line, key_node.start_mark.column + 1
-                    )
-                )
+            sub = (*path, key)
+            if key in out:
+                self._duplicate(key, key_node, marks[sub][0].line + 1)
                 continue
-            first_line[key] = line
-            out[key] = self.value(value_node, (*path, key), key_node.start_mark)
+            if value_node.__class__ is _SCALAR:  # the common leaf, inlined: no alias check needed
+                marks[sub] = (key_node.start_mark, value_node.start_mark)
+                out[key] = scalar(value_node)
+            else:
+                out[key] = self.value(value_node, sub, key_node.start_mark)
         for source in merged:  # explicit keys win over merged ones (YAML merge key semantics)
             for key, value in self.mapping(source, path).items():
                 out.setdefault(key, value)
         return out
+
+    def _duplicate(self, key: str, key_node: yaml.Node, first_line: int) -> None:
+        mark = key_node.start_mark
+        self.src.diagnostics.append(
+            error("duplicate-key", f'duplicate key "{key}" (first defined at line {first_line})', ()).located(
+                self.src.file, mark.line + 1, mark.column + 1
+            )
+        )
 
     def _merge_sources(self, node: yaml.Node, path: Path) -> list[yaml.MappingNode]:
         nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
@@ -221,6 +352,11 @@ def scalar(node: yaml.ScalarNode) -> Any:
     value: str = node.value
     if node.style or node.tag not in _RETYPED_TAGS:
         return value
+    return _retype(value)
+
+
+def _retype(value: str) -> Any:
+    """A plain scalar that YAML 1.1 types as non-string, typed by YAML 1.2's core schema."""
     if value in _NULLS:
         return None
     if value in _BOOLS:
