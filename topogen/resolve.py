@@ -149,6 +149,7 @@ class Resolver:
             options=options(s),
             x_compose=tuple((s.x_compose or {}).items()),
             x_swarm=tuple((s.x_swarm or {}).items()),
+            environment_is_list=isinstance(s.environment, list),
         )
 
     def attachments(self, s: spec.Service, path: Path) -> tuple[r.Attachment, ...]:
@@ -235,7 +236,7 @@ class Resolver:
         )
 
     def short_mount(self, text: str, path: Path) -> r.Mount | None:
-        parts = text.split(":")
+        parts = split_colons(text)
         if len(parts) > 3 or len(parts) < 2 or not parts[0] or not parts[1]:
             self.problem("invalid-mount", f"invalid volume {text!r}: expected SOURCE:TARGET[:OPTIONS]", path,
                          hint="anonymous volumes are not supported; name the volume")
@@ -245,7 +246,7 @@ class Resolver:
         unknown = [o for o in opts if o not in SHORT_OPTIONS]
         if unknown:
             self.problem("invalid-mount", f"unknown volume option {unknown[0]!r} (Compose would silently ignore it)", path)
-        is_bind = source.startswith((".", "/", "~"))
+        is_bind = source.startswith((".", "/", "~", "$"))  # ${DIR}:/x is a path once Compose interpolates it
         propagation = next((o for o in opts if o in PROPAGATIONS), None)
         return r.Mount(
             type="bind" if is_bind else "volume",
@@ -333,6 +334,20 @@ def resolve(topo: spec.Topology, file: str) -> tuple[r.Topology, list[Diagnostic
 
 PROPAGATIONS = ("rprivate", "private", "rshared", "shared", "rslave", "slave")
 SHORT_OPTIONS = frozenset(("ro", "rw", "nocopy", "z", "Z", *PROPAGATIONS))
+
+
+def split_colons(text: str) -> list[str]:
+    """Split ``SRC:DST[:OPTS]`` on colons outside ``${...}`` (``${DIR:-./data}:/data`` has two parts)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "{" and text[i - 1 : i] == "$":
+            depth += 1
+        elif ch == "}" and depth:
+            depth -= 1
+        elif ch == ":" and not depth:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
 
 
 def _bool(value: bool) -> str:

@@ -168,6 +168,7 @@ class Service:
     options: Pairs  # remaining Compose keys, already in Compose form, in a stable order
     x_compose: Pairs
     x_swarm: Pairs
+    environment_is_list: bool = False  # written as KEY=VALUE items: diagnostics point at the item
 
     @property
     def mode_target(self) -> str | None:
