@@ -254,6 +254,11 @@ STORAGE = [
         services:
           a: {image: x, volumes: ["vv:${DATA_DIR}", "./${SUB}/x:/h", "~/cache:/c"]}
         """, id="interpolated-and-home-paths-are-not-checked"),
+    case("""\
+        name: t
+        services:
+          a: {image: x, volumes: ["${DATA_DIR}:/data", "${CONF:-./conf}:/etc/app:ro"]}
+        """, id="interpolated-sources-are-binds-not-undefined-volumes"),
 ]
 
 
@@ -334,8 +339,8 @@ SECURITY = [
     case("""\
         name: t
         services:
-          a: {image: x, environment: ["DB_PASSWORD=x", "DB_PASSWORD2", "API_KEY=$KEY", "USER=admin"]}
-        """, "3:30 plain-text-password", id="environment-list-form"),
+          a: {image: x, environment: ["USER=admin", "DB_PASSWORD=x", "DB_PASSWORD2", "API_KEY=$KEY"]}
+        """, "3:45 plain-text-password", id="environment-list-form"),
     case("""\
         name: t
         services:

@@ -30,10 +30,11 @@ def plain_text_password(topo: Topology) -> Iterator[Diagnostic]:
     ``environment: {POSTGRES_PASSWORD: hunter2}``: write ``${POSTGRES_PASSWORD}`` or use a secret.
     """
     for s in topo.services.values():
-        for key, value in s.environment:
+        for i, (key, value) in enumerate(s.environment):
             if SECRET_NAME.search(key) and not key.upper().endswith("_FILE") and _literal(value):
                 yield warning("plain-text-password", f"{key} of service {s.name} is written in plain text",
-                              (*s.path, "environment", key), hint=f"write ${{{key}}} or use secrets:")
+                              (*s.path, "environment", i if s.environment_is_list else key),
+                              hint=f"write ${{{key}}} or use secrets:")
     for v in topo.volumes.values():
         for part in str(dict(v.driver_opts).get("o", "")).split(","):
             key, _, value = part.partition("=")
