@@ -36,6 +36,8 @@ def quote(value: Any, *, interpolated: bool = True) -> str:
     (``interpolated``) a lone ``$`` is doubled (see :mod:`topogen.interpolation`); mapping
     keys are not interpolated by Compose, so their ``$`` is kept as written.
     """
+    if value.__class__ is str:  # the common case, memoised
+        return _quote_value(value) if interpolated else _quote_key(value)
     if value is None:
         return "null"
     if value is True:
@@ -51,6 +53,20 @@ def quote(value: Any, *, interpolated: bool = True) -> str:
             return ".inf" if value > 0 else "-.inf"
         return _float(value)
     text = escape(str(value)) if interpolated else str(value)
+    return _quote_text(text)
+
+
+@lru_cache(maxsize=16384)
+def _quote_value(text: str) -> str:
+    return _quote_text(escape(text))
+
+
+@lru_cache(maxsize=16384)
+def _quote_key(text: str) -> str:
+    return _quote_text(text)
+
+
+def _quote_text(text: str) -> str:
     if _PLAIN.match(text) and text.lower() not in _RESERVED:
         return text
     quoted = json.dumps(text, ensure_ascii=False)
@@ -83,8 +99,10 @@ def _block(value: Any, indent: int, out: list[str]) -> None:
     pad = " " * indent
     if isinstance(value, dict):
         for k, v in value.items():
-            key = quote(k, interpolated=False)
-            if isinstance(v, (dict, list)) and v:
+            key = _quote_key(k) if k.__class__ is str else quote(k, interpolated=False)
+            if v.__class__ is str:
+                out.append(f"{pad}{key}: {_quote_value(v)}")
+            elif isinstance(v, (dict, list)) and v:
                 out.append(f"{pad}{key}:")
                 _block(v, indent + 2, out)
             else:
