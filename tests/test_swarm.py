@@ -274,12 +274,31 @@ def test_negative_corpus(case: str) -> None:
     assert all(d.file == case for d in result.diagnostics)
 
 
+DOTENV = os.path.join(ROOT, "tests", "cases", "swarm-dotenv", "topology.yaml")
+
+
+def test_dotenv_case() -> None:
+    got = [f"{d.line}:{d.col} {d.rule}" for d in pipeline.check(DOTENV).diagnostics if d.rule.startswith("swarm-")]
+    assert got == expected(DOTENV)
+
+
+def test_docker_stack_config_does_not_read_dotenv(tmp_path: Path) -> None:
+    """swarm-dotenv's premise, checked on the real tool: .env beside the file is not read."""
+    (tmp_path / ".env").write_text("DB_PASSWORD=from-dotenv\n")
+    (tmp_path / STACK).write_text('version: "3.8"\nservices:\n  a:\n    image: x\n'
+                                  '    environment: {P: "${DB_PASSWORD}"}\n')
+    env = {k: v for k, v in os.environ.items() if k != "DB_PASSWORD"}
+    proc = subprocess.run([docker_cli(), "stack", "config", "-c", STACK], capture_output=True, text=True,
+                          timeout=60, cwd=str(tmp_path), env=env, check=False)
+    assert yaml.safe_load(proc.stdout)["services"]["a"]["environment"] == {"P": ""}
+
+
 def rule_ids() -> set[str]:
     return {rule.__name__.replace("_", "-") for rule in targets.RULES}
 
 
 def test_every_target_rule_has_a_case_and_documents_the_stack() -> None:
-    covered = {e.split()[1] for case in CASE_FILES for e in expected(case)}
+    covered = {e.split()[1] for case in [*CASE_FILES, DOTENV] for e in expected(case)}
     assert rule_ids() <= covered
     for rule in targets.RULES:
         doc = rule.__doc__ or ""
@@ -451,7 +470,7 @@ def reference() -> str:
     out = ["", "## Lowering rules (`topogen/lower.py`)", ""]
     out += [f"- **`{fn.__name__}`**: {_paragraph(fn.__doc__)}" for fn in lower.LOWERING]
     levels: dict[str, set[str]] = {}
-    for case in CASE_FILES:
+    for case in [*CASE_FILES, DOTENV]:
         for d in pipeline.check(case).diagnostics:
             levels.setdefault(d.rule, set()).add(d.level.value)
     out += ["", "## Target rules (`topogen/rules/targets.py`)", "",

@@ -9,6 +9,7 @@ does instead. The lowering that these rules accompany is :mod:`topogen.lower`.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 
@@ -362,6 +363,24 @@ def swarm_ipam_dropped(topo: Topology) -> Iterator[Diagnostic]:
                           "docker-stack.yml keeps only the subnet", (*path, key), at_key=True)
 
 
+def swarm_dotenv(topo: Topology) -> Iterator[Diagnostic]:
+    """A ``.env`` file beside the topology: ``docker stack deploy`` does not read it.
+
+    ``environment: {DB_PASSWORD: "${DB_PASSWORD}"}`` with ``DB_PASSWORD=...`` in ``.env``:
+    Compose substitutes it, the stack substitutes the deploying shell's variable (or nothing).
+    """
+    if not os.path.isfile(os.path.join(topo.base_dir, ".env")):
+        return
+    for s in topo.services.values():
+        for key, value in (*s.environment, *s.options):
+            if "${" in str(value):
+                section = "environment" if (key, value) in s.environment else key
+                yield warning("swarm-dotenv", f'docker stack deploy does not read .env: "{s.name}" gets '
+                              f"{key}'s variables from the deploying shell", (*s.path, section), at_key=True,
+                              hint="export the variables (set -a; . ./.env; set +a) before docker stack deploy")
+                break
+
+
 def _swarm_only(rule: Callable[[Topology], Iterable[Diagnostic]]) -> Callable[[Topology], Iterator[Diagnostic]]:
     """Run ``rule`` only for topologies that target swarm."""
 
@@ -396,5 +415,6 @@ RULES = tuple(
         swarm_tmpfs_options,
         swarm_ignored_option,
         swarm_ipam_dropped,
+        swarm_dotenv,
     )
 )
