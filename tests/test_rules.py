@@ -74,6 +74,11 @@ PORTS = [
     case("""\
         name: t
         services:
+          a: {image: x, network_mode: host, expose: ["9100", "9100/tcp"]}
+        """, "3:31 host-network", id="host-mode-same-port-twice-is-one-listener"),
+    case("""\
+        name: t
+        services:
           a: {image: x, ports: ["80:80"]}
           b: {image: x, network_mode: "service:a", ports: ["80:80"]}
         """, "4:44 network-mode-conflict", id="container-mode-ports-only-conflict-with-the-mode"),

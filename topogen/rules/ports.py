@@ -52,20 +52,31 @@ def _bindings(s: Service) -> Iterator[Binding]:
     host = s.network_mode == "host"
     if s.network_mode and not host:
         return
+    if host:
+        yield from _host_bindings(s)
+        return
     for p in s.ports:
-        rng = p.target if host else p.published
-        if rng is None or (not host and rng.start != rng.end and p.target.start == p.target.end):
+        rng = p.published
+        if rng is None or (rng.start != rng.end and p.target.start == p.target.end):
             continue  # a random host port, or a range the engine picks one free port from
-        addr = ("any", 0) if host else _address(p.host_ip)
+        addr = _address(p.host_ip)
         if addr is not None:
-            path = (*p.path, "published") if p.long_form and not host else p.path
+            path = (*p.path, "published") if p.long_form else p.path
             yield Binding(p.protocol, rng.start, rng.end, addr[0], addr[1], s.name, path)
-    for i, text in enumerate(s.expose if host else ()):
-        m = _EXPOSE.fullmatch(text)
-        if m:
+
+
+def _host_bindings(s: Service) -> Iterator[Binding]:
+    """A host-network service listens on its container ports; saying one twice is not a collision."""
+    seen: set[tuple[str, int, int]] = set()
+    ranges = [(p.protocol, p.target.start, p.target.end, p.path) for p in s.ports]
+    for i, text in enumerate(s.expose):
+        if m := _EXPOSE.fullmatch(text):
             start = int(m.group(1))
-            yield Binding(m.group(3) or "tcp", start, int(m.group(2) or start), "any", 0, s.name,
-                          (*s.path, "expose", i))
+            ranges.append((m.group(3) or "tcp", start, int(m.group(2) or start), (*s.path, "expose", i)))
+    for protocol, start, end, path in ranges:
+        if (protocol, start, end) not in seen:
+            seen.add((protocol, start, end))
+            yield Binding(protocol, start, end, "any", 0, s.name, path)
 
 
 def _rivals(b: Binding) -> tuple[str, ...]:

@@ -189,7 +189,7 @@ def mount_target(topo: Topology) -> Iterator[Diagnostic]:
         if not m.target.startswith("/"):
             yield error("invalid-mount-target", f"invalid mount path: {m.target!r} mount path must be absolute",
                         (*m.path, "target"))
-        elif posixpath.normpath(m.target) in ("/", "//"):
+        elif set(m.target) <= {"/", "."} and posixpath.normpath(m.target) in ("/", "//"):
             yield error("invalid-mount-target", "a mount target cannot be the container's root /", (*m.path, "target"))
 
 
