@@ -4,7 +4,7 @@ what the topology says."""
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, error, warning
 from ..resolved import Network, Pool, Topology
@@ -89,9 +89,9 @@ def ipv6_without_enable(topo: Topology) -> Iterator[Diagnostic]:
                             (*p.path, "subnet"))
     for s in topo.services.values():
         for a in s.attachments:
-            n = topo.networks.get(a.network)
-            if a.ipv6_address is not None and n is not None and not n.enable_ipv6 and not n.external:
-                yield error("ipv6-not-enabled", f"ipv6_address on network {n.key}, which has no enable_ipv6: true",
+            net = topo.networks.get(a.network)
+            if a.ipv6_address is not None and net is not None and not net.enable_ipv6 and not net.external:
+                yield error("ipv6-not-enabled", f"ipv6_address on network {net.key}, which has no enable_ipv6: true",
                             (*a.path, "ipv6_address"))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, Path, error, warning
 from ..resolved import Network, Topology

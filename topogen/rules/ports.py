@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 from ..diagnostics import Diagnostic, Path, error, warning
 from ..resolved import Service, Topology
 
 #: Keys the engine refuses next to ``network_mode: service:X``/``container:X`` (moby
 #: ``runconfig/hostconfig_unix.go``), and next to ``host`` (links and mac_address only).
-CONTAINER_MODE_CONFLICTS = ("ports", "expose", "hostname", "domainname", "dns", "extra_hosts", "links", "mac_address")
-HOST_MODE_CONFLICTS = ("links", "mac_address")
+CONTAINER_MODE_CONFLICTS: tuple[str, ...] = ("ports", "expose", "hostname", "domainname", "dns", "extra_hosts", "links", "mac_address")
+HOST_MODE_CONFLICTS: tuple[str, ...] = ("links", "mac_address")
 
 _EXPOSE = re.compile(r"([0-9]+)(?:-([0-9]+))?(?:/(tcp|udp|sctp))?")
 
