@@ -187,6 +187,8 @@ class Resolver:
             published = self.port_range(str(raw.published), path, "published") if raw.published is not None else None
             if target is None:
                 return None
+            if published is not None and _lengths_differ(published, target):
+                self.problem("invalid-port", "host and container port ranges differ in length", (*path, "published"))
             return r.Port(target, published, raw.host_ip, raw.protocol, path, raw.mode, raw.name, raw.app_protocol, True)
         parsed = parse_port(str(raw))
         if isinstance(parsed, str):
@@ -516,6 +518,12 @@ def parse_range(text: str) -> r.PortRange | None:
     return r.PortRange(start, end)
 
 
+def _lengths_differ(published: r.PortRange, target: r.PortRange) -> bool:
+    """A container port range needs a host range of the same length (Compose: "invalid ranges
+    specified for container and host Ports"); a single container port may take a host range."""
+    return target.start != target.end and published.end - published.start != target.end - target.start
+
+
 def parse_port(text: str) -> tuple[str | None, r.PortRange | None, r.PortRange, str] | str:
     """Parse Compose's short port syntax; returns the parts or an error message."""
     m = _PORT_RE.match(text.strip())
@@ -528,6 +536,8 @@ def parse_port(text: str) -> tuple[str | None, r.PortRange | None, r.PortRange, 
     if target is None:
         return "container port out of range 1-65535"
     host = m.group("host")
+    if host == "0":
+        host = ""  # host port 0 is "any free port", as when none is given
     published = parse_range(host) if host else None
     if host and published is None:
         return "host port out of range 1-65535"
@@ -538,7 +548,7 @@ def parse_port(text: str) -> tuple[str | None, r.PortRange | None, r.PortRange, 
             ipaddress.ip_address(ip)
         except ValueError:
             return f"invalid host IP {ip!r}"
-    if published and published.end - published.start not in (0, target.end - target.start) and target.start != target.end:
+    if published and _lengths_differ(published, target):
         return "host and container port ranges differ in length"
     return ip or None, published, target, proto
 
