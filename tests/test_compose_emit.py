@@ -173,3 +173,37 @@ def test_rendering_is_deterministic(tmp_path: Path) -> None:
 def test_numeric_user_becomes_a_string(tmp_path: Path) -> None:
     got = compile_to("name: usr\nservices:\n  a: {image: busybox, user: 1000}\n", tmp_path)
     assert got["services"]["a"]["user"] == "1000"
+
+
+SHORT_PORTS = [
+    "80",
+    "8080:80",
+    "127.0.0.1:8080:80",
+    "127.0.0.1::80",
+    "[::1]:8080:80",
+    "8080-8081:9000-9001",
+    "8080-8081:9000",
+    "9000-9001",
+    "8080:9000-9001",
+    "8080-8082:9000-9001",
+    "53:53/udp",
+    "5000/sctp",
+    "80/icmp",
+    "0:80",
+    "65536:80",
+    "host:80",
+]
+
+
+@pytest.mark.parametrize("spec", SHORT_PORTS)
+def test_short_port_accepted_by_topogen_iff_by_compose(spec: str, tmp_path: Path) -> None:
+    """The same port string, once in a topology and once in a hand-written Compose file."""
+    (tmp_path / "compose.yml").write_text(
+        f'name: p\nservices:\n  a:\n    image: busybox\n    ports: ["{spec}"]\n', encoding="utf-8"
+    )
+    compose_ok = compose_config(str(tmp_path / "compose.yml"), "-q").returncode == 0
+    (tmp_path / "topology.yaml").write_text(
+        f'name: p\nservices:\n  a:\n    image: busybox\n    ports: ["{spec}"]\n', encoding="utf-8"
+    )
+    topogen_ok = not pipeline.check(str(tmp_path / "topology.yaml")).failed()
+    assert topogen_ok == compose_ok, f"topogen {topogen_ok}, compose {compose_ok}"
