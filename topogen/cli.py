@@ -5,6 +5,7 @@ Exit codes: 0 clean (or warnings only), 1 problems found (or ``--check`` drift),
 
 from __future__ import annotations
 
+import gc
 import sys
 from enum import Enum
 from pathlib import Path
@@ -233,4 +234,7 @@ def main_options(
 
 
 def main() -> None:
+    # A run allocates many long-lived, acyclic objects (source map, models, IR); collecting
+    # every 700 allocations re-scans them for nothing (~20% of a 2000-service build).
+    gc.set_threshold(100_000, 50, 1000)
     app()
