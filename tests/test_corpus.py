@@ -137,12 +137,16 @@ def test_compose_accepts_what_only_we_catch(name: str, tmp_path: object) -> None
 
 
 HAND_WRITTEN = {
-    # The emitter never writes these, so the real Compose is shown the equivalent file directly.
+    # The emitter never writes these (it drops what an external volume cannot have, and so on),
+    # so the real Compose is shown the equivalent file directly.
     "network-mode-with-networks": (("services:\n  web:\n    image: nginx\n    network_mode: host\n"
                                     "    networks: [front]\nnetworks:\n  front: {}\n"),
                                    "mutually exclusive `network_mode` and `networks`"),
     "duplicate-mount-target": (("services:\n  app:\n    image: alpine\n    volumes: [\"data:/data\"]\n"
                                 "    tmpfs: [\"/data\"]\nvolumes:\n  data: {}\n"), "target /data already mounted"),
+    "external-volume-options": (("services:\n  a: {image: x, volumes: [\"v:/v\"]}\nvolumes:\n"
+                                 "  v: {external: true, driver_opts: {type: nfs}}\n"),
+                                'conflicting parameters "external" and "driver_opts"'),
     "duplicate-container-name": ("services:\n  a: {image: x, container_name: db}\n  b: {image: x, container_name: db}\n",
                                  'container name "db" is already in use'),
 }

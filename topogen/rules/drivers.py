@@ -192,6 +192,42 @@ def host_network_driver(topo: Topology) -> Iterator[Diagnostic]:
                         f"exactly one {n.driver} network", (*n.path, "driver"), hint=f"use network_mode: {mode}")
 
 
+#: Go ``strconv.ParseBool``: anything else is "failed to parse <label> value".
+GO_BOOLS = ("1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False")
+BOOL_OPTIONS = tuple(BRIDGE + k for k in ("enable_icc", "enable_ip_masquerade", "inhibit_ipv4")) + (
+    "com.docker.network.enable_ipv4", "com.docker.network.enable_ipv6")
+GATEWAY_MODES = ("nat", "routed", "nat-unprotected", "isolated")
+
+
+def _raw_option_problem(n: Network, key: str, value: object) -> str | None:
+    """Why the engine refuses (or ignores) one raw driver option, or None."""
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    if key in BOOL_OPTIONS and text not in GO_BOOLS:
+        return f"{key}={text!r} is not a boolean the engine parses (true/false, 1/0)"
+    if key == "gateway_mode":
+        return "there is no gateway_mode option: use com.docker.network.bridge.gateway_mode_ipv4 (or _ipv6), Engine 27+"
+    if key.startswith(BRIDGE + "gateway_mode_ipv") and text not in GATEWAY_MODES:
+        return f"unknown gateway mode {text!r} (one of {', '.join(GATEWAY_MODES)})"
+    if key.startswith(BRIDGE + "gateway_mode_ipv") and text == "isolated" and not n.internal:
+        return "gateway mode 'isolated' can only be used for an internal network"
+    if key == "vxlanid_list":
+        return "a bare vxlanid_list is not recognised: use com.docker.network.driver.overlay.vxlanid_list"
+    return None
+
+
+def raw_driver_option(topo: Topology) -> Iterator[Diagnostic]:
+    """A raw driver option the engine refuses or does not know: a bad boolean, a gateway mode, a misspelt key.
+
+    ``driver_opts: {com.docker.network.bridge.enable_icc: "yes", gateway_mode: routed}``.
+    """
+    for n in _managed(topo):
+        for key, value in n.driver_opts:
+            problem = _raw_option_problem(n, key, value) if key in n.raw_driver_opts else None
+            if problem:
+                yield error("invalid-driver-option", problem, (*n.path, "driver_opts", key),
+                            at_key=key in ("gateway_mode", "vxlanid_list"))  # the key is what is wrong
+
+
 RULES = (
     bridge_name,
     mtu_range,
@@ -202,4 +238,5 @@ RULES = (
     overlay_not_attachable,
     overlay_encrypted_false,
     host_network_driver,
+    raw_driver_option,
 )

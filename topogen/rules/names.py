@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator
 
@@ -95,10 +96,29 @@ def container_name(topo: Topology) -> Iterator[Diagnostic]:
         seen.setdefault(name, s.name)
 
 
+def dns_address(topo: Topology) -> Iterator[Diagnostic]:
+    """A ``dns`` server that is not an IP address (Compose: "invalid DNS address"; stacks drop it silently).
+
+    ``dns: [dns.google]``: write ``dns: [8.8.8.8]``.
+    """
+    for s in topo.services.values():
+        value = dict(s.options).get("dns")
+        servers = [value] if isinstance(value, str) else list(value or ())
+        for i, server in enumerate(servers):
+            if "$" in str(server):
+                continue
+            try:
+                ipaddress.ip_address(str(server))
+            except ValueError:
+                path = (*s.path, "dns") if isinstance(value, str) else (*s.path, "dns", i)
+                yield error("invalid-dns", f"dns server {server!r} is not an IP address", path)
+
+
 RULES = (
     invalid_key,
     project_name,
     volume_engine_name,
     hostname,
     container_name,
+    dns_address,
 )

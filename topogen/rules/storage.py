@@ -227,6 +227,24 @@ def subpath(topo: Topology) -> Iterator[Diagnostic]:
                         "volumes)", (*m.path, "subpath"))
 
 
+def external_volume_options(topo: Topology) -> Iterator[Diagnostic]:
+    """An external volume with a driver, options or labels (Compose: 'conflicting parameters "external" and ...').
+
+    ``volumes: {shared: {external: true, nfs: {server: nas, path: /x}}}``: the volume exists already, as it is.
+    """
+    for v in topo.volumes.values():
+        if not v.external:
+            continue
+        what = [k for k, present in (("driver", v.kind == "plugin" or (v.driver or "local") != "local"),
+                                     (v.kind, v.kind not in ("local", "plugin")),
+                                     ("driver_opts", v.kind == "local" and bool(v.driver_opts)),
+                                     ("labels", bool(v.labels))) if present]
+        if what:
+            yield error("external-volume-options", f'volume {v.key} is external: "{what[0]}" cannot be set '
+                        "(the existing volume is used as it is)", (*v.path, what[0]), at_key=True,
+                        hint="remove external: true to let topogen create it, or remove the options")
+
+
 def unused_volume(topo: Topology) -> Iterator[Diagnostic]:
     """A declared volume that no service mounts.
 
@@ -258,6 +276,7 @@ RULES = (
     mount_target,
     mount_option_wrong_type,
     subpath,
+    external_volume_options,
     unused_volume,
     unused_network,
 )
