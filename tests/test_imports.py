@@ -1,0 +1,67 @@
+"""The CLI start-up path imports only what the command needs (issue 6: ``validate`` must not
+load Jinja). Each check runs a fresh interpreter, since an import cannot be undone."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+from tools import EXAMPLES
+
+THREE_TIER = os.path.join(EXAMPLES, "three-tier", "topology.yaml")
+_PROBE = """
+import sys
+from topogen.cli import main
+try:
+    main()
+except SystemExit as exc:
+    print("EXIT", exc.code)
+print("\\n".join(sys.modules))
+"""
+#: Needed only to write files, only by other commands, or never by the CLI.
+EMIT_ONLY = {"jinja2", "markupsafe", "topogen.emit", "topogen.emit.compose", "topogen.emit.swarm"}
+NEVER_ON_CHECK = {"rich", "topogen.live", "topogen.schema"}
+
+
+def _modules(*argv: str) -> tuple[str, set[str]]:
+    proc = subprocess.run([sys.executable, "-c", _PROBE, *argv], capture_output=True, text=True, timeout=60)
+    lines = proc.stdout.splitlines()
+    exits = [line for line in lines if line.startswith("EXIT ")]
+    assert exits, proc.stderr
+    return exits[-1], set(lines)
+
+
+def test_validate_does_not_import_jinja_or_emitters() -> None:
+    code, mods = _modules("validate", THREE_TIER)
+    assert code == "EXIT 0"
+    assert "topogen.rules" in mods  # it did validate
+    assert mods & (EMIT_ONLY | NEVER_ON_CHECK) == set()
+
+
+def test_version_imports_neither_pydantic_nor_yaml() -> None:
+    code, mods = _modules("--version")
+    assert code == "EXIT 0"
+    assert mods & {"pydantic", "yaml", "topogen.spec", "topogen.pipeline", *EMIT_ONLY} == set()
+
+
+def test_build_imports_jinja() -> None:
+    """The control: the probe does see the emitter when a command needs it."""
+    code, mods = _modules("build", "--check", THREE_TIER)
+    assert code == "EXIT 0"
+    assert {"jinja2", "topogen.emit.compose"} <= mods
+
+
+def test_console_script_validate_importtime_has_no_jinja() -> None:
+    """The installed ``topogen`` script itself, traced with ``-X importtime`` (via its env var)."""
+    script = os.path.join(os.path.dirname(sys.executable), "topogen")
+    if not os.access(script, os.X_OK):
+        script = shutil.which("topogen") or "topogen"
+    proc = subprocess.run([script, "validate", THREE_TIER], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("import time:")]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in lines}
+    assert "topogen.pipeline" in imported
+    assert {m for m in imported if m.split(".")[0] in {"jinja2", "markupsafe"}} == set()
