@@ -10,7 +10,7 @@ import time
 import pytest
 
 from topogen import pipeline, rules
-from topogen.rules import drivers, names, ports, references, security, storage
+from topogen.rules import addressing, drivers, names, ports, references, security, storage
 
 
 def problems(text: str, file: str = "t.yaml") -> list[str]:
@@ -351,6 +351,19 @@ SECURITY = [
         services:
           a: {image: x, volumes: ["/var/run/docker.sock:/var/run/docker.sock:ro"], privileged: false}
         """, "3:27 docker-socket", id="socket-even-read-only"),
+    case("""\
+        name: t
+        services:
+          db:
+            image: mysql
+            environment:
+              MYSQL_ALLOW_EMPTY_PASSWORD: "yes"
+              MYSQL_RANDOM_ROOT_PASSWORD: "1"
+              PASSWORD_MIN_LENGTH: 12
+              TOKEN_TTL: 3600
+              MYSQL_PASSWORD_FILE: /run/secrets/db
+              MYSQL_PASSWORD: "12"
+        """, "11:23 plain-text-password", id="settings-about-secrets-are-not-secrets"),
 ]
 
 
@@ -393,7 +406,7 @@ def test_references(text: str, expected: list[str]) -> None:
 
 
 def test_every_rule_is_registered_and_documented() -> None:
-    modules = (ports, drivers, storage, names, security, references)
+    modules = (ports, drivers, storage, names, security, references, addressing)
     for module in modules:
         for rule in module.RULES:
             assert rule in rules.RULES

@@ -14,6 +14,10 @@ from ..diagnostics import Diagnostic, warning
 from ..resolved import Topology
 
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
+#: Settings *about* secrets, not secrets: MYSQL_ALLOW_EMPTY_PASSWORD, PASSWORD_MIN_LENGTH, TOKEN_TTL...
+NOT_A_SECRET = re.compile(r"_(FILE|PATH|DIR|LENGTH|LEN|TTL|TIMEOUT|EXPIR\w*|ENABLED|REQUIRED|POLICY)$|ALLOW_EMPTY|RANDOM_ROOT",
+                          re.IGNORECASE)
+FLAGS = frozenset(("yes", "no", "true", "false", "1", "0", "on", "off", "y", "n"))
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 
 
@@ -31,7 +35,8 @@ def plain_text_password(topo: Topology) -> Iterator[Diagnostic]:
     """
     for s in topo.services.values():
         for i, (key, value) in enumerate(s.environment):
-            if SECRET_NAME.search(key) and not key.upper().endswith("_FILE") and _literal(value):
+            if (SECRET_NAME.search(key) and not NOT_A_SECRET.search(key) and _literal(value)
+                    and str(value).lower() not in FLAGS):
                 yield warning("plain-text-password", f"{key} of service {s.name} is written in plain text",
                               (*s.path, "environment", i if s.environment_is_list else key),
                               hint=f"write ${{{key}}} or use secrets:")
