@@ -53,6 +53,20 @@ def topogen(*args: str, cwd: str) -> subprocess.CompletedProcess[str]:
                           timeout=60, cwd=cwd, check=False)
 
 
+class DockerOutput(yaml.SafeLoader):
+    """YAML as go-yaml prints it: a plain ``<<`` is a string there, not a merge key."""
+
+
+DockerOutput.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:merge"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def docker_model(text: str) -> Any:
+    return yaml.load(text, Loader=DockerOutput)
+
+
 def build(tmp_path: Path, text: str) -> tuple[str, dict[str, Any]]:
     """Build a swarm topology in ``tmp_path``; returns the stack text and docker's model of it."""
     (tmp_path / "topology.yaml").write_text(text)
@@ -63,7 +77,7 @@ def build(tmp_path: Path, text: str) -> tuple[str, dict[str, Any]]:
     cfg = stack_config(STACK, cwd=str(tmp_path))
     assert cfg.returncode == 0, cfg.stderr
     assert "Ignoring" not in cfg.stderr and "ignoring" not in cfg.stderr, cfg.stderr
-    return stack, yaml.safe_load(cfg.stdout)
+    return stack, docker_model(cfg.stdout)
 
 
 # ---------------------------------------------------------------------- examples
@@ -94,7 +108,7 @@ def test_example_stack_rebuilds_byte_for_byte(name: str, tmp_path: Path) -> None
 def test_swarm_overlay_is_the_seed_service_create() -> None:
     """``docker service create --name web --network multi-host-network --replicas 3 nginx``."""
     cfg = stack_config(STACK, cwd=os.path.join(EXAMPLES, "swarm-overlay"))
-    model = yaml.safe_load(cfg.stdout)
+    model = docker_model(cfg.stdout)
     net = model["networks"]["multi-host-network"]
     assert (net["driver"], net["attachable"], net["name"]) == ("overlay", True, "multi-host-network")
     assert "encrypted" not in (net.get("driver_opts") or {})
@@ -290,7 +304,7 @@ def test_docker_stack_config_does_not_read_dotenv(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "DB_PASSWORD"}
     proc = subprocess.run([docker_cli(), "stack", "config", "-c", STACK], capture_output=True, text=True,
                           timeout=60, cwd=str(tmp_path), env=env, check=False)
-    assert yaml.safe_load(proc.stdout)["services"]["a"]["environment"] == {"P": ""}
+    assert docker_model(proc.stdout)["services"]["a"]["environment"] == {"P": ""}
 
 
 def rule_ids() -> set[str]:

@@ -1,0 +1,185 @@
+"""Warnings of the swarm target: what the stack drops or does per node, without refusing."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from ... import lower
+from ...diagnostics import Diagnostic, warning
+from ...resolved import Mount, Service, Topology
+from .placement import pinned_node, source_path, spreads
+
+PER_NODE_VOLUMES = ("local", "device", "tmpfs")
+
+
+def swarm_local_volume(topo: Topology) -> Iterator[Diagnostic]:
+    """A local volume shared by services or replicas that may land on different nodes.
+
+    ``volumes: {uploads: {}}`` mounted by ``web`` (``replicas: 3``): each node's engine
+    creates its own empty ``uploads``, so tasks on different nodes see different data; use
+    ``nfs``/``cifs`` or a volume plugin, or pin the services to one node.
+    """
+    users: dict[str, list[tuple[Service, Mount]]] = {}
+    for s in topo.services.values():
+        for m in s.mounts:
+            if m.type == "volume" and m.source in topo.volumes:
+                users.setdefault(m.source, []).append((s, m))
+    for key, mounts in users.items():
+        v = topo.volumes[key]
+        if v.external or v.kind not in PER_NODE_VOLUMES:
+            continue
+        services = sorted({s.name for s, _ in mounts})
+        nodes = {pinned_node(s) for s, _ in mounts}
+        shared = len(services) > 1 and (None in nodes or len(nodes) > 1)
+        if shared or any(spreads(s) for s, _ in mounts):
+            for _s, m in mounts:
+                yield warning("swarm-local-volume", f'volume "{key}" is local to each node: {", ".join(services)} '
+                              "may see different copies of it", source_path(m),
+                              hint="use nfs/cifs or a volume plugin, or pin the services to one node")
+
+
+def swarm_host_port_replicas(topo: Topology) -> Iterator[Diagnostic]:
+    """A host-mode port on a service with several tasks per node: only one task can bind it.
+
+    ``ports: [{target: 80, published: 8080, mode: host}]`` with ``replicas: 3``; the other
+    tasks stay pending on a node that already runs one (set ``max_replicas_per_node: 1``).
+    """
+    for s in topo.services.values():
+        placement = s.deploy.get("placement") or {}
+        if (s.replicas or 1) <= 1 or placement.get("max_replicas_per_node") == 1:
+            continue
+        for p in s.ports:
+            if p.mode == "host" and p.published is not None:
+                yield warning("swarm-host-port-replicas", f"host port {p.published} of service \"{s.name}\" "
+                              f"can serve one of its {s.replicas} tasks per node", p.path,
+                              hint="set deploy.placement.max_replicas_per_node: 1, or use the ingress mode")
+
+
+def swarm_container_name(topo: Topology) -> Iterator[Diagnostic]:
+    """``container_name``: the stack names tasks ``<stack>_<service>.<slot>.<id>``.
+
+    ``container_name: web``; other services reach it by its service name.
+    """
+    for s in topo.services.values():
+        if s.container_name:
+            yield warning("swarm-container-name", f'swarm ignores container_name "{s.container_name}"; reach '
+                          f'the service as "{s.name}"', (*s.path, "container_name"))
+
+
+def swarm_build(topo: Topology) -> Iterator[Diagnostic]:
+    """``build``: the stack builds nothing and runs ``image`` as it is in the registry.
+
+    ``{image: registry/web:1, build: .}``.
+    """
+    for s in topo.services.values():
+        if s.build is not None and s.image is not None:
+            yield warning("swarm-build", f'swarm ignores build and pulls "{s.image}"', (*s.path, "build"),
+                          at_key=True, hint="push the image before docker stack deploy")
+
+
+def swarm_links(topo: Topology) -> Iterator[Diagnostic]:
+    """``links``: the stack ignores them; services on a shared network reach each other by name.
+
+    ``links: ["db:database"]`` (an alias is lost: use ``networks.<n>.aliases``).
+    """
+    for s in topo.services.values():
+        for i, (target, alias) in enumerate(s.links):
+            yield warning("swarm-links", f'swarm ignores the link to "{target}"'
+                          + (f'; the alias "{alias}" needs networks.<n>.aliases' if alias != target else ""),
+                          (*s.path, "links", i))
+
+
+def swarm_expose(topo: Topology) -> Iterator[Diagnostic]:
+    """``expose``: the stack ignores it; every port is open on the service's networks anyway.
+
+    ``expose: ["3000"]``.
+    """
+    for s in topo.services.values():
+        if s.expose:
+            yield warning("swarm-expose", "swarm ignores expose; the ports stay reachable on the service's "
+                          "networks", (*s.path, "expose"), at_key=True)
+
+
+def swarm_port_host_ip(topo: Topology) -> Iterator[Diagnostic]:
+    """A host IP on a port: a swarm port listens on every address of every node.
+
+    ``ports: ["127.0.0.1:8080:80"]`` publishes 8080 on all addresses.
+    """
+    for s in topo.services.values():
+        for p in s.ports:
+            if p.host_ip:
+                path = (*p.path, "host_ip") if p.long_form else p.path
+                yield warning("swarm-port-host-ip", f"swarm ignores the host IP {p.host_ip}: port {p.published or p.target} "
+                              "listens on all addresses", path, hint="restrict access with a firewall")
+
+
+def swarm_tmpfs_options(topo: Topology) -> Iterator[Diagnostic]:
+    """A tmpfs mode or option other than size: the stack mounts tmpfs with size only.
+
+    ``tmpfs: "/run:mode=1777,uid=1000"`` or ``{type: tmpfs, target: /x, mode: "1777"}``.
+    """
+    for s in topo.services.values():
+        for m in s.mounts:
+            opts = [o.partition("=")[0] for o in (m.tmpfs_options or "").split(",") if o]
+            dropped = [o for o in opts if o not in ("size", "ro", "rw")] + (["mode"] if m.mode is not None else [])
+            if m.type == "tmpfs" and dropped:
+                path = (*m.path, "mode") if m.mode is not None else m.path
+                yield warning("swarm-tmpfs-options", f"swarm drops the tmpfs option {dropped[0]} of {m.target}; "
+                              "it keeps only the size", path)
+
+
+def swarm_ignored_option(topo: Topology) -> Iterator[Diagnostic]:
+    """A service key the stack does not carry: it is left out of ``docker-stack.yml``.
+
+    ``privileged: true``, ``security_opt``, ``shm_size``, ``domainname``, ``mac_address``,
+    ``profiles``, ``healthcheck.start_interval``, a network's ``mac_address``/``priority``,
+    a port's ``name``/``app_protocol``, a bind's ``create_host_path``/``selinux``.
+    """
+    for s in topo.services.values():
+        found = [((*s.path, k), k) for k, _ in s.options if k in lower.DROPPED_OPTIONS]
+        found += [((*s.path, "privileged"), "privileged")] if s.privileged else []
+        found += [((*s.path, "healthcheck", k), f"healthcheck.{k}") for k in lower.DROPPED_HEALTHCHECK
+                  if k in (s.healthcheck or {})]
+        found += [((*a.path, k), f"networks.{a.network}.{k}") for a in s.attachments
+                  for k in ("mac_address", "priority") if getattr(a, k) is not None]
+        found += [((*p.path, k), f"ports {k}") for p in s.ports for k in ("name", "app_protocol") if getattr(p, k)]
+        found += [((*m.path, k), f"bind {k}") for m in s.mounts for k in ("create_host_path", "selinux")
+                  if m.type == "bind" and getattr(m, k) is not None]
+        for path, what in found:
+            yield warning("swarm-ignored-option", f'swarm does not support {what} (service "{s.name}"); '
+                          "docker-stack.yml leaves it out", path, at_key=True)
+
+
+def swarm_ipam_dropped(topo: Topology) -> Iterator[Diagnostic]:
+    """IPAM beyond the subnet, or ``enable_ipv6``: the v3 stack format carries only subnets.
+
+    ``{subnet: 10.1.0.0/24, gateway: 10.1.0.254}``: swarm picks the gateway itself.
+    """
+    for n in topo.networks.values():
+        if n.external:
+            continue
+        found = [(p.path, k) for p in n.pools for k, v in
+                 (("gateway", p.gateway_text), ("ip_range", p.ip_range_text), ("aux_addresses", p.aux_addresses)) if v]
+        found += [(n.path, k) for k, v in (("ipam_options", n.ipam_options), ("enable_ipv6", n.enable_ipv6)) if v]
+        for path, key in found:
+            yield warning("swarm-ipam-dropped", f'swarm does not support {key} on network "{n.key}"; '
+                          "docker-stack.yml keeps only the subnet", (*path, key), at_key=True)
+
+
+def swarm_dotenv(topo: Topology) -> Iterator[Diagnostic]:
+    """A ``.env`` file beside the topology: ``docker stack deploy`` does not read it.
+
+    ``environment: {DB_PASSWORD: "${DB_PASSWORD}"}`` with ``DB_PASSWORD=...`` in ``.env``:
+    Compose substitutes it, the stack substitutes the deploying shell's variable (or nothing).
+    """
+    if not os.path.isfile(os.path.join(topo.base_dir, ".env")):
+        return
+    for s in topo.services.values():
+        for key, value in (*s.environment, *s.options):
+            if "${" in str(value):
+                section = "environment" if (key, value) in s.environment else key
+                yield warning("swarm-dotenv", f'docker stack deploy does not read .env: "{s.name}" gets '
+                              f"{key}'s variables from the deploying shell", (*s.path, section), at_key=True,
+                              hint="export the variables (set -a; . ./.env; set +a) before docker stack deploy")
+                break
