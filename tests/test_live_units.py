@@ -189,6 +189,15 @@ def test_unresolved_name_and_internal_route():
     assert not seen[("a", "external")].reachable  # a default route not through a topology gateway
 
 
+def test_ping_counts_only_with_a_reply_from_the_address():
+    rt = plan.Runtime({"a": "1"}, {}, {}, {}, {})
+    probes = [plan.Probe(0, "a", "b", "ping", "10.0.0.2"), plan.Probe(1, "a", "c", "ping", "10.0.0.3")]
+    out = {0: (0, "PING 10.0.0.2 (10.0.0.2): 56 data bytes 64 bytes from 10.0.0.2: seq=0 ttl=64 time=0.1 ms"),
+           1: (0, "PING 10.0.0.3 (10.0.0.3): 56 data bytes 64 bytes from 10.0.0.9: seq=0 ttl=64 time=0.1 ms")}
+    seen = compare.observe(probes, out, rt, {}, {}, {})
+    assert seen[("a", "b")].reachable and not seen[("a", "c")].reachable
+
+
 def test_nslookup_answer_for_another_service_is_not_the_target():
     other = NSLOOKUP.replace("10.0.0.2", "10.0.0.77")
     seen = _obs({0: (0, other), 1: (1, ""), 2: (1, "")})

@@ -82,7 +82,9 @@ def observe(probes: list[Probe], results: Mapping[int, tuple[int, str]], rt: Run
             o.dns_probed = True
             if rc == 0 and resolved_addresses(out) & rt.all_addresses(owners.get(p.target, p.target)):
                 o.names.add(p.address)
-        elif rc == 0:
+        elif rc == 0 and (p.kind != "ping" or f"from {p.address}:" in out):
+            # a ping counts only with a reply from the address pinged: busybox ping matches
+            # replies by pid, and another ping in the same network namespace may share it
             o.reachable = True
             o.evidence.append(f"{p.kind} {p.address}" + (f":{p.port}" if p.port else ""))
             if p.kind == "tcp" and p.target_port is not None:

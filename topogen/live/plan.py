@@ -178,7 +178,7 @@ def command(p: Probe, timeout: int = 2) -> str:
     """The busybox command of one probe; it prints ``@@ <id> <rc> <output on one line>``."""
     body = {
         "tcp": _by_name(p) if p.by_name else f"nc -w 1 {quote(p.address)} {p.port} </dev/null >/dev/null 2>&1",
-        "ping": f"ping -c 1 -W 1 {quote(p.address)} >/dev/null 2>&1",
+        "ping": f"ping -c 1 -W 1 {quote(p.address)} 2>&1",
         "dns": f"nslookup {quote(p.address)} 2>&1",
         "route": "ip -4 route show default 2>&1",
     }[p.kind]

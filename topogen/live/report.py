@@ -88,6 +88,13 @@ def _cell(reachable: bool | None, names: Any = (), via: Any = ()) -> str:
     return text + (f" [{','.join(sorted(names))}]" if names and reachable else "")
 
 
+def _status(r: Row) -> str:
+    if not r.problems:
+        return r.status
+    seen = f" (seen: {', '.join(r.observed.evidence[:3])})" if r.observed and r.observed.evidence else ""
+    return "MISMATCH: " + "; ".join(r.problems) + seen
+
+
 def render_text(rep: Report) -> str:
     lines = [f"{d.format()}" for d in rep.diagnostics]
     lines += [f"error: {e}" for e in rep.errors]
@@ -96,7 +103,7 @@ def render_text(rep: Report) -> str:
         obs = r.observed
         table.append((r.source, r.target, _cell(r.predicted.reachable, r.predicted.names, r.predicted.via),
                       _cell(None if obs is None else obs.reachable, () if obs is None else obs.names),
-                      "MISMATCH: " + "; ".join(r.problems) if r.problems else r.status))
+                      _status(r)))
     if rep.rows:
         widths = [max(len(row[i]) for row in table) for i in range(4)]
         lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[4] for row in table]

@@ -128,7 +128,7 @@ class Session:
         probes = planner.run()
         self.report.addresses = sorted({a for p in probes if p.kind in ("tcp", "ping")
                                         for a in (p.allowed if p.by_name else (p.address,))})
-        results = self._probe(probes, rt)
+        results = self._probe(probes, rt, planner)
         owners = {s: planner.owner(s) for s in topo.services}
         nets = {s: planner.nets(s) for s in [*topo.services, plan.HOST]}
         in_host = {s: planner.in_host(s) for s in [*topo.services, plan.HOST]}
@@ -137,35 +137,38 @@ class Session:
         self.report.policies = compare.check_policies(topo, self.report.rows)
         self._storage(topo, rt)
 
-    def _probe(self, probes: list[plan.Probe], rt: plan.Runtime) -> dict[int, tuple[int, str]]:
-        by_source: dict[str, list[plan.Probe]] = {}
+    def _probe(self, probes: list[plan.Probe], rt: plan.Runtime, planner: plan.Planner) -> dict[int, tuple[int, str]]:
+        """One sidecar per network namespace, all in parallel. Sources that share a namespace
+        share a sidecar: busybox ping matches replies by its pid, and two sidecars (two pid
+        namespaces) in one network namespace could take each other's replies."""
+        groups: dict[str, list[plan.Probe]] = {}
         for p in probes:
-            by_source.setdefault(p.source, []).append(p)
+            groups.setdefault(planner.owner(p.source), []).append(p)
         results: dict[int, tuple[int, str]] = {}
-        done = 0
         with ThreadPoolExecutor(max_workers=self.opts.workers) as pool:
-            futures = {pool.submit(self._sidecar, s, ps, rt): s for s, ps in by_source.items()}
-            for fut in futures:
+            futures = [pool.submit(self._sidecar, owner, ps, rt) for owner, ps in groups.items()]
+            for done, fut in enumerate(futures, 1):
                 results.update(fut.result())
-                done += 1
-                self.say(f"probed {done}/{len(futures)} sources")
+                self.say(f"probed {done}/{len(futures)} namespaces")
         return results
 
-    def _sidecar(self, source: str, probes: list[plan.Probe], rt: plan.Runtime) -> dict[int, tuple[int, str]]:
-        if source == plan.HOST:
+    def _sidecar(self, owner: str, probes: list[plan.Probe], rt: plan.Runtime) -> dict[int, tuple[int, str]]:
+        if owner == plan.HOST:
             network = "host"
-        elif source in rt.containers:
-            network = f"container:{rt.containers[source]}"
         else:
-            return {}
+            cid = rt.containers.get(owner) or next((rt.containers[p.source] for p in probes
+                                                     if p.source in rt.containers), None)
+            if cid is None:
+                return {}
+            network = f"container:{cid}"
         name = f"{self.report.project}-probe-{uuid.uuid4().hex[:6]}"
         cp = self.engine.docker_cmd(
             "run", "--rm", "--name", name, "--label", f"{LABEL}={self.report.project}", "--network", network,
             "--entrypoint", "/bin/sh", self.opts.probe_image, "-c", plan.script(probes), timeout=90)
         found = plan.parse(cp.stdout)
         if len(found) < len(probes):
-            self.report.errors.append(f"probes from {source}: {len(probes) - len(found)} of {len(probes)} gave no "
-                                      f"result (exit {cp.returncode}): {_tail(cp.stderr, 3)}")
+            self.report.errors.append(f"probes from {owner}'s namespace: {len(probes) - len(found)} of {len(probes)} "
+                                      f"gave no result (exit {cp.returncode}): {_tail(cp.stderr, 3)}")
         return found
 
     def _storage(self, topo: Any, rt: plan.Runtime) -> None:
