@@ -77,3 +77,25 @@ def test_static_ip_equal_to_the_gateway_is_refused(docker_env, cleanup, unique_n
     run = docker_env.docker_cmd("run", "--rm", "--name", name, "--network", net, "--ip", "10.233.0.1",
                                 docker_env.image, "true", timeout=60)
     assert run.returncode != 0 and "already in use" in run.stderr.lower()
+
+
+def test_wildcard_host_port_includes_a_specific_address(docker_env, cleanup, unique_name) -> None:
+    """0.0.0.0:P then 127.0.0.1:P is refused; the same number over udp is not."""
+    text = textwrap.dedent("""\
+        name: t
+        services:
+          a: {image: x, ports: ["0.0.0.0:28081:80"]}
+          b: {image: x, ports: ["127.0.0.1:28081:80"]}
+          c: {image: x, ports: ["28081:80/udp"]}
+        """)
+    assert [(d.line, d.rule) for d in pipeline.check("t.yaml", text).diagnostics] == [(4, "duplicate-published-port")]
+
+    def run(publish: str):  # type: ignore[no-untyped-def]
+        name = cleanup.container(unique_name("p"))
+        return docker_env.docker_cmd("run", "-d", "--name", name, "-p", publish, docker_env.image, "sleep", "60",
+                                     timeout=60)
+
+    assert run("0.0.0.0:28081:80").returncode == 0
+    refused = run("127.0.0.1:28081:80")
+    assert refused.returncode != 0 and "already in use" in refused.stderr
+    assert run("28081:80/udp").returncode == 0
