@@ -334,3 +334,13 @@ networks:
         addresses = docker(swarm, "inspect", "--format", fmt, task_container(swarm, stack, "a")).stdout.split()
         assert any(a.startswith("10.211.5.") for a in addresses), addresses
         assert "10.211.5.77" not in addresses
+
+
+def test_a_failing_test_still_removes_its_stack(swarm: Any, unique_name: Any, tmp_path: Path) -> None:
+    """The clean-up runs when the body fails: nothing of the stack is left afterwards."""
+    stack = unique_name("fail")
+    stack_file = compile_stack(stubbed("swarm-overlay", stack, swarm.image), tmp_path)
+    with pytest.raises(AssertionError, match="deliberate"), deployed(swarm, stack, stack_file):
+        assert leftovers(swarm, stack)["services"], "the stack was not deployed"
+        raise AssertionError("deliberate failure inside the deployed stack")
+    assert leftovers(swarm, stack) == {"services": [], "containers": [], "networks": []}
