@@ -88,6 +88,10 @@ LABEL_KEY = st.from_regex(r"[a-z][a-z0-9]{0,5}(\.[a-z0-9-]{1,5}){0,2}", fullmatc
 NAME = st.from_regex(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,10}", fullmatch=True)
 PROJECT = st.from_regex(r"[a-z0-9][a-z0-9_-]{0,10}", fullmatch=True)
 HOSTNAME = st.from_regex(r"[a-z]([a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True)
+#: A path segment: any printable text but "/", "." and ".." (which Compose would clean away).
+SEGMENT = st.text(
+    st.characters(exclude_categories=("Cs", "Cc"), exclude_characters="/"), min_size=1, max_size=8
+).filter(lambda s: s not in (".", "..") and not _INTERPOLATION.search(s))
 IMAGE = st.from_regex(r"[a-z0-9]{1,8}(/[a-z0-9]{1,8})?(:[a-z0-9][a-z0-9.-]{0,6})?", fullmatch=True)
 
 
@@ -101,6 +105,17 @@ def topologies(draw: st.DrawFn) -> dict[str, Any]:
             "labels": draw(st.dictionaries(LABEL_KEY, AWKWARD_TEXT, max_size=2)),
         }
         for i, n in enumerate(net_names)
+    }
+    vol_names = draw(st.lists(NAME, max_size=2, unique_by=str.lower))
+    volumes = {
+        v: draw(
+            st.just({})
+            | st.builds(
+                lambda o: {"driver": "someplugin", "driver_opts": o},
+                st.dictionaries(LABEL_KEY, AWKWARD_TEXT, min_size=1, max_size=2),
+            )
+        )
+        for v in vol_names
     }
     services: dict[str, Any] = {}
     host_ports = iter(range(20000, 20100))
@@ -119,11 +134,23 @@ def topologies(draw: st.DrawFn) -> dict[str, Any]:
             }
         if draw(st.booleans()) and not (joined and all(networks[n]["internal"] for n in joined)):
             svc["ports"] = [f"{next(host_ports)}:{draw(st.integers(1, 65535))}"]
+        mounts = [
+            {"source": v, "target": f"/v{i}/{draw(SEGMENT)}"}
+            for i, v in enumerate(vol_names)
+            if j == 0 or draw(st.booleans())
+        ]  # the first service mounts every volume
+        if draw(st.booleans()):
+            mounts.append(
+                {"type": "bind", "source": f"./{draw(SEGMENT)}", "target": f"/b/{draw(SEGMENT)}"}
+            )
+        if mounts:
+            svc["mounts"] = mounts
         services[sname] = svc
     used = {n for s in services.values() for n in s.get("networks", {})}
     return {
         "name": draw(PROJECT),
         "networks": {k: v for k, v in networks.items() if k in used},
+        "volumes": volumes,
         "services": services,
     }
 
@@ -156,6 +183,10 @@ def unescape(value: Any) -> Any:
 def compile_and_load(topo: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "topology.yaml")
+        for svc in topo["services"].values():
+            for m in svc.get("mounts", ()):
+                if m.get("type") == "bind":
+                    os.makedirs(os.path.join(tmp, m["source"]), exist_ok=True)
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(as_yaml(topo))
         out = pipeline.build(path)
@@ -163,7 +194,9 @@ def compile_and_load(topo: dict[str, Any]) -> dict[str, Any]:
         pipeline.write(out.files)
         proc = compose_config(os.path.join(tmp, "docker-compose.yml"), "--format", "json")
         assert proc.returncode == 0, proc.stderr
-        return json.loads(proc.stdout)  # type: ignore[no-any-return]
+        got: dict[str, Any] = json.loads(proc.stdout)
+        got["x-dir"] = tmp
+        return got
 
 
 # No shrink phase: each example costs a Compose call, and shrinking one can take minutes.
@@ -195,6 +228,23 @@ def test_awkward_topologies_reach_compose_exactly(topo: dict[str, Any]) -> None:
             assert (actual["networks"][n] or {}).get("ipv4_address") == attach.get("ipv4_address")
         want_ports = [(p.split(":")[0], int(p.split(":")[1])) for p in svc.get("ports", [])]
         assert [(p["published"], p["target"]) for p in actual.get("ports", [])] == want_ports
+        want_mounts = [
+            (m.get("type", "volume"), m["source"], model_value(m["target"]))
+            for m in svc.get("mounts", [])
+        ]
+        have = [(m["type"], m["source"], m["target"]) for m in unescape(actual.get("volumes", []))]
+        assert [h[::2] for h in have] == [w[::2] for w in want_mounts]
+        for (kind, source, _), (_, got_source, _) in zip(want_mounts, have):
+            want_source = (
+                os.path.normpath(os.path.join(got["x-dir"], source)) if kind == "bind" else source
+            )
+            assert got_source == model_value(want_source)
+    for key, vol in topo["volumes"].items():
+        actual = got["volumes"][key]
+        assert actual["name"] == f"{topo['name']}_{key}"
+        assert actual.get("driver") == vol.get("driver")
+        want_opts = {k: model_value(v) for k, v in vol.get("driver_opts", {}).items()}
+        assert unescape(actual.get("driver_opts", {})) == want_opts
     for key, net in topo["networks"].items():
         actual = got["networks"][key]
         assert actual["name"] == f"{topo['name']}_{key}"
