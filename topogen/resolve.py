@@ -554,12 +554,18 @@ def parse_port(text: str) -> tuple[str | None, r.PortRange | None, r.PortRange, 
 
 
 def iter_strings(data: Any, path: Path = ()) -> Iterable[tuple[Path, str]]:
-    """Every string value (and mapping key) in plain data, with its path."""
-    if isinstance(data, str):
-        yield path, data
-    elif isinstance(data, dict):
-        for k, v in data.items():
-            yield from iter_strings(v, (*path, k))
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            yield from iter_strings(v, (*path, i))
+    """Every string value in plain data, with its path, depth first in document order.
+
+    An explicit stack rather than nested generators: each string then costs one ``yield``,
+    not one per level (a 20000-service topology has two million nodes).
+    """
+    stack: list[tuple[Path, Any]] = [(path, data)]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        here, node = pop()
+        if isinstance(node, str):
+            yield here, node
+        elif isinstance(node, dict):
+            push([((*here, k), v) for k, v in reversed(node.items())])
+        elif isinstance(node, list):
+            push([((*here, i), node[i]) for i in range(len(node) - 1, -1, -1)])
