@@ -120,6 +120,25 @@ def test_first_line_points_editors_at_the_schema(name: str) -> None:
         assert fh.readline().rstrip("\n") == SCHEMA_LINE
 
 
+@pytest.mark.parametrize("name", sorted(WANTED))
+def test_states_its_policies(name: str) -> None:
+    kinds = {"allow", "deny", "isolated", "no_egress"}
+    policies = topology(name).get("policies") or []
+    assert policies and all(len(kinds & set(p)) == 1 for p in policies)
+
+
+def test_three_tier_policies_are_the_labs() -> None:
+    """Step 3 of the seed's Lab 1: web-server cannot reach the database, api-server can."""
+    policies = topology("three-tier")["policies"]
+    assert {"deny": {"from": "web-server", "to": "postgres-db"}} in [
+        {k: v for k, v in p.items() if k != "description"} for p in policies
+    ]
+    assert any(
+        p.get("allow") == {"from": "api-server", "to": "postgres-db", "port": 5432}
+        for p in policies
+    )
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_validate_reports_no_errors(name: str) -> None:
     proc = topogen("validate", "topology.yaml", cwd=example_dir(name))
