@@ -92,6 +92,7 @@ def stub_ports(svc: dict[str, Any], endpoint_mode: str) -> None:
 
 
 def compile_stack(topo: dict[str, Any], workdir: Path) -> Path:
+    workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "topology.yaml"
     path.write_text(yaml.safe_dump(topo, sort_keys=False))
     result = pipeline.check(str(path))
@@ -238,14 +239,22 @@ def test_segmentation_overlays_keep_tiers_apart(swarm: Any, unique_name: Any, tm
         assert not ok, "web reached db although they share no network"
 
 
-@pytest.mark.parametrize("example", ["swarm-overlay"])
-def test_stub_keeps_the_example_shape(example: str) -> None:
-    """The stub changes images and commands only: networks and replica counts stay as declared."""
-    original = yaml.safe_load((EXAMPLES / example / "topology.yaml").read_text())
-    topo = stubbed(example, "tg-x", "img")
-    assert replicas(topo) == replicas(original)
-    assert {k: s.get("networks") for k, s in topo["services"].items()} == \
-        {k: s.get("networks") for k, s in original["services"].items()}
+@pytest.mark.parametrize("example", ["swarm-overlay", "segmentation"])
+def test_stub_keeps_the_example_shape(example: str, tmp_path: Path) -> None:
+    """The stub changes images, commands and ports only: the stack it deploys has the committed
+    example's networks and each service's networks and replica count."""
+    stub = yaml.safe_load(compile_stack(stubbed(example, "tg-x", "img"), tmp_path).read_text())
+    committed_file = EXAMPLES / example / "docker-stack.yml"
+    if not committed_file.exists():  # an example that targets swarm only in these tests
+        committed_file = compile_stack(dict(yaml.safe_load((EXAMPLES / example / "topology.yaml").read_text()),
+                                            targets=["swarm"]), tmp_path / "orig")
+    committed = yaml.safe_load(committed_file.read_text())
+    for net in (*stub["networks"].values(), *committed["networks"].values()):
+        net.pop("name", None)
+    assert stub["networks"] == committed["networks"]
+    for name, svc in committed["services"].items():
+        assert stub["services"][name]["networks"] == svc["networks"]
+        assert stub["services"][name].get("deploy", {}).get("replicas") == svc.get("deploy", {}).get("replicas")
 
 
 # ---------------------------------------------------------------------- the errors are real
