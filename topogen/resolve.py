@@ -384,34 +384,42 @@ def driver_opts(n: spec.Network) -> dict[str, Any]:
 
 
 def volume_options(v: spec.Volume) -> tuple[str, str | None, dict[str, Any]]:
-    """(kind, driver, driver_opts) of a volume: typed kinds lowered to local-driver options."""
+    """(kind, driver, driver_opts) of a volume: typed kinds lowered to local-driver options,
+    with the raw ``driver_opts`` merged over them (as for networks), never silently dropped."""
     raw = {k: "" if val is None else val for k, val in (v.driver_opts or {}).items()}
+    typed = _typed_volume(v)
+    if typed is not None:
+        kind, opts = typed
+        return kind, "local", {**opts, **raw}
+    if v.driver and v.driver != "local":
+        return "plugin", v.driver, raw
+    return "local", v.driver, raw
+
+
+def _typed_volume(v: spec.Volume) -> tuple[str, dict[str, Any]] | None:
     if v.nfs:
         o = ",".join([f"addr={v.nfs.server}", *v.nfs.options])
-        return "nfs", "local", {"type": "nfs", "o": o, "device": f":{v.nfs.path}"}
+        return "nfs", {"type": "nfs", "o": o, "device": f":{v.nfs.path}"}
     if v.cifs:
         c = v.cifs
         parts = [f"addr={c.server}"]
         parts += [f"{k}={val}" for k, val in (("username", c.username), ("password", c.password), ("domain", c.domain)) if val]
-        o = ",".join(parts + c.options)
-        return "cifs", "local", {"type": "cifs", "o": o, "device": f"//{c.server}/{c.share}"}
+        return "cifs", {"type": "cifs", "o": ",".join(parts + c.options), "device": f"//{c.server}/{c.share}"}
     if v.tmpfs:
         t = v.tmpfs
         parts = [f"{k}={val}" for k, val in (("size", t.size), ("uid", t.uid), ("gid", t.gid)) if val is not None]
         if t.mode is not None:
             parts.append(f"mode={t.mode}")
-        return "tmpfs", "local", {"type": "tmpfs", "device": "tmpfs", **({"o": ",".join(parts)} if parts else {})}
+        return "tmpfs", {"type": "tmpfs", "device": "tmpfs", **({"o": ",".join(parts)} if parts else {})}
     if v.bind:
-        return "bind", "local", {"type": "none", "o": "bind", "device": v.bind.path}
+        return "bind", {"type": "none", "o": "bind", "device": v.bind.path}
     if v.device:
         d = v.device
         opts = {"type": d.fs, "device": d.path}
         if d.options:
             opts["o"] = ",".join(d.options)
-        return "device", "local", opts
-    if v.driver and v.driver != "local":
-        return "plugin", v.driver, raw
-    return "local", v.driver, raw
+        return "device", opts
+    return None
 
 
 def labels(value: dict[str, Any] | list[str] | None) -> r.Pairs:
