@@ -207,3 +207,18 @@ def test_short_port_accepted_by_topogen_iff_by_compose(spec: str, tmp_path: Path
     )
     topogen_ok = not pipeline.check(str(tmp_path / "topology.yaml")).failed()
     assert topogen_ok == compose_ok, f"topogen {topogen_ok}, compose {compose_ok}"
+
+
+def test_raw_driver_opts_merge_over_a_typed_volume(tmp_path: Path) -> None:
+    got = compile_to(
+        "name: vols\nvolumes:\n"
+        "  share: {nfs: {server: 10.0.0.5, path: /exports/a, options: [rw]}, driver_opts: {extra: x}}\n"
+        "services:\n  a: {image: busybox, mounts: [{source: share, target: /s}]}\n",
+        tmp_path,
+    )
+    assert got["volumes"]["share"]["driver_opts"] == {
+        "type": "nfs",
+        "o": "addr=10.0.0.5,rw",
+        "device": ":/exports/a",
+        "extra": "x",
+    }
