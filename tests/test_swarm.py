@@ -307,6 +307,17 @@ def test_docker_stack_config_does_not_read_dotenv(tmp_path: Path) -> None:
     assert docker_model(proc.stdout)["services"]["a"]["environment"] == {"P": ""}
 
 
+def test_docker_stack_config_does_not_resolve_a_volume_device(tmp_path: Path) -> None:
+    """swarm-relative-volume-path's premise: service bind sources are made absolute, a volume's
+    ``device`` is not."""
+    (tmp_path / STACK).write_text('version: "3.8"\nservices:\n  a:\n    image: x\n    volumes:\n'
+                                  "      - {type: bind, source: ./rel, target: /r}\nvolumes:\n  v:\n"
+                                  "    driver: local\n    driver_opts: {type: none, o: bind, device: ./data}\n")
+    model = docker_model(stack_config(STACK, cwd=str(tmp_path)).stdout)
+    assert model["services"]["a"]["volumes"][0]["source"] == str(tmp_path / "rel")
+    assert model["volumes"]["v"]["driver_opts"]["device"] == "./data"
+
+
 def rule_ids() -> set[str]:
     return {rule.__name__.replace("_", "-") for rule in targets.RULES}
 
@@ -321,7 +332,7 @@ def test_every_target_rule_has_a_case_and_documents_the_stack() -> None:
 
 ERRORS = {"swarm-static-ip", "swarm-bind-mount", "swarm-local-network", "swarm-network-mode",
           "swarm-dnsrr-ingress", "swarm-replicas-global", "swarm-secret-source", "swarm-image-required",
-          "swarm-port-conflict"}
+          "swarm-port-conflict", "swarm-relative-volume-path"}
 
 
 def test_levels() -> None:

@@ -34,6 +34,7 @@ RULES = tuple(
         swarm_errors.swarm_static_ip,
         swarm_errors.swarm_depends_on,
         swarm_errors.swarm_bind_mount,
+        swarm_errors.swarm_relative_volume_path,
         swarm_errors.swarm_local_network,
         swarm_errors.swarm_network_mode,
         swarm_errors.swarm_dnsrr_ingress,

@@ -72,6 +72,20 @@ def _on_every_node(source: str) -> bool:
 _PIN_HINT = "pin the service with deploy.placement.constraints: [node.hostname == NAME], or use a volume"
 
 
+def swarm_relative_volume_path(topo: Topology) -> Iterator[Diagnostic]:
+    """A bind-backed volume with a relative path: the stack hands it to each node's engine as is.
+
+    ``volumes: {site: {bind: {path: ./site}}}``: ``docker stack deploy`` resolves service bind
+    sources against the file's folder but not a volume's ``device``; write an absolute path.
+    """
+    used = {m.source for s in topo.services.values() for m in s.mounts if m.type == "volume"}
+    for v in topo.volumes.values():
+        if v.kind == "bind" and v.key in used and v.host_path and not v.host_path.startswith(("/", "$")):
+            yield error("swarm-relative-volume-path", f'volume "{v.key}" binds the relative path {v.host_path}, '
+                        "which the stack does not resolve", (*v.path, "bind", "path"),
+                        hint="write the absolute path that exists on the nodes")
+
+
 def swarm_local_network(topo: Topology) -> Iterator[Diagnostic]:
     """A macvlan/ipvlan network, or a bridge with bridge-only options, has no swarm-scoped form.
 
