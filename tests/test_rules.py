@@ -460,5 +460,5 @@ def test_rules_scale_linearly_to_20000_services() -> None:
     """No rule is quadratic: from 2000 to 20000 services each rule's time grows about tenfold, not a hundredfold."""
     small, large = _rule_times(2000), _rule_times(20000)
     for name, t in large.items():
-        assert t < 2.0, f"{name} took {t:.2f}s on 20000 services"
+        assert t < 5.0, f"{name} took {t:.2f}s on 20000 services"
         assert t < 30 * max(small[name], 0.005), f"{name}: {small[name]:.4f}s -> {t:.4f}s for 10x services"
