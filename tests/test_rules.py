@@ -243,6 +243,13 @@ STORAGE = [
     case("""\
         name: t
         volumes:
+          up: {nfs: {server: 10.0.0.1, path: /exports}, driver_opts: {nfsvers: "4"}}
+        services:
+          a: {image: x, volumes: ["up:/u"]}
+        """, "3:63 unknown-volume-option", id="raw-options-of-a-typed-volume-are-checked-too"),
+    case("""\
+        name: t
+        volumes:
           v: {}
         services:
           a: {image: x, mounts: [{source: v, target: /v, subpath: sub/dir}, {type: bind, source: /, target: /h, subpath: x}]}

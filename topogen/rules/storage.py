@@ -139,15 +139,15 @@ def local_volume_options(topo: Topology) -> Iterator[Diagnostic]:
     ``driver_opts: {type: nfs, o: "addr=10.0.0.1", device: ":/x", nfsvers: "4"}`` ("invalid option").
     """
     for v in topo.volumes.values():
-        if not _is_local(v) or v.kind != "local":
-            continue
+        if not _is_local(v):
+            continue  # typed kinds (nfs, cifs, ...) are local volumes too, with raw driver_opts merged in
         opts = dict(v.driver_opts)
         for key in opts:
             if key not in LOCAL_OPTIONS:
                 yield error("unknown-volume-option", f'invalid option: "{key}" (the local driver knows only '
                             f"{', '.join(LOCAL_OPTIONS)})", (*v.path, "driver_opts", key), at_key=True,
                             hint='put mount options in o: "a,b=c"')
-        for key, needed in LOCAL_REQUIRES.items():
+        for key, needed in LOCAL_REQUIRES.items() if v.kind == "local" else ():
             missing = [n for n in needed if key in opts and n not in opts]
             if missing:
                 yield error("missing-volume-option", f'missing required option: "{missing[0]}" (needed with {key})',
