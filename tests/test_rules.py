@@ -409,6 +409,57 @@ def test_references(text: str, expected: list[str]) -> None:
     assert problems(text) == expected
 
 
+# ------------------------------------------------------------------------------------------ addressing
+
+ADDRESSING = [
+    case("""\
+        name: t
+        networks:
+          mesh: {driver: overlay, attachable: true, subnet: 10.40.0.0/24}
+          lan: {subnet: 10.40.0.0/24}
+          mesh2: {driver: overlay, attachable: true, subnet: 10.40.0.128/25}
+        services:
+          a: {image: x, networks: [mesh, lan, mesh2]}
+        """, "5:54 subnet-overlap", id="overlays-and-local-networks-are-separate-address-spaces"),
+    case("""\
+        name: t
+        networks:
+          ext: {external: true, subnet: 10.41.0.0/16}
+          lan: {subnet: 10.41.1.0/24}
+        services:
+          a: {image: x, networks: [ext, lan]}
+        """, id="external-networks-are-not-allocated-by-us"),
+    case("""\
+        name: t
+        networks:
+          lan: {subnet: 192.168.1.0/24, ip_range: 192.168.1.128/25, gateway: 192.168.1.1}
+        services:
+          a: {image: x, networks: {lan: {ipv4_address: 192.168.1.127}}}
+          b: {image: x, networks: {lan: {ipv4_address: 192.168.1.254}}}
+        """, "6:48 static-ip-in-ip-range", id="ip-range-edges"),
+    case("""\
+        name: t
+        networks:
+          lan: {subnet: 10.42.0.0/31}
+        services:
+          a: {image: x, networks: {lan: {ipv4_address: 10.42.0.0}}}
+        """, id="slash-31-has-no-network-or-broadcast-address"),
+    case("""\
+        name: t
+        networks:
+          v6: {enable_ipv6: true, subnets: [{subnet: "fd00:42::/64", gateway: "fd00:42::1"}]}
+        services:
+          a: {image: x, networks: {v6: {ipv6_address: "fd00:42::1"}}}
+          b: {image: x, networks: {v6: {ipv6_address: "fd00:43::1"}}}
+        """, "5:47 static-ip-reserved", "6:47 static-ip-outside-subnet", id="ipv6-static-addresses"),
+]
+
+
+@pytest.mark.parametrize("text,expected", ADDRESSING)
+def test_addressing(text: str, expected: list[str]) -> None:
+    assert problems(text) == expected
+
+
 # ------------------------------------------------------------------------------------------ registry
 
 
