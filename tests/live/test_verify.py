@@ -50,9 +50,12 @@ def project_leftovers(denv, prefix: str) -> list[str]:
 
 def run_verify(denv, path: str, **kw):
     cfg = dict(kw)
-    opts = Options(stub_image=denv.image, probe_image=denv.image, timeout=90,
-                   parent=denv.veth_parent if cfg.pop("veth", False) else None, env=cfg.pop("env", {}), **cfg)
+    if cfg.pop("veth", False):
+        cfg["parent"] = denv.veth_parent
+    opts = Options(stub_image=denv.image, probe_image=denv.image, timeout=90, env=cfg.pop("env", {}), **cfg)
     rep = verify(path, opts, engine_of(denv))
+    if not rep.project:  # stopped before creating anything
+        return rep
     assert rep.project.startswith("tgv-")
     assert project_leftovers(denv, rep.project) == [], "verify left resources behind"
     return rep
@@ -177,14 +180,25 @@ def test_flipped_prediction_fails_and_names_the_pair(docker_env, monkeypatch):
     assert [(p["from"], p["to"]) for p in data["pairs"] if p["status"] == "mismatch"] == [("web-server", "postgres-db")]
 
 
-def test_failed_up_leaves_nothing(docker_env, cleanup, unique_name):
-    """A subnet taken on the engine makes `up` fail half-way; verify reports it and removes
-    what it had created (the other networks)."""
+def test_engine_conflict_stops_before_anything_is_created(docker_env, cleanup, unique_name):
+    """A subnet taken on the engine: verify reports it at the topology's line (preflight) and
+    creates nothing."""
     net = cleanup.network(unique_name("taken"))
     docker_env.docker_cmd("network", "create", "--subnet", "172.22.0.0/24", net, check=True, timeout=30)
     rep = run_verify(docker_env, os.path.join(EXAMPLES, "three-tier", "topology.yaml"))
-    assert rep.exit_code == 1
-    assert any("Pool overlaps" in e or "up failed" in e for e in rep.errors), rep.errors
+    assert rep.exit_code == 1 and rep.project == "" and rep.rows == []
+    assert [(d.line, d.rule) for d in rep.diagnostics] == [(7, "engine-pool-overlap")]
+
+
+def test_failed_up_leaves_nothing(docker_env, tmp_path):
+    """`up` fails half-way (a macvlan parent that does not exist, after the bridges were
+    created): verify reports it and removes what it had created."""
+    from tests.live.test_verify_zoo import ZOO
+
+    (tmp_path / "topology.yaml").write_text(ZOO)
+    rep = run_verify(docker_env, str(tmp_path / "topology.yaml"), parent="tgnope0")
+    assert rep.exit_code == 1 and rep.project.startswith("tgv-zoo-")
+    assert any("up failed" in e and "tgnope0" in e for e in rep.errors), rep.errors
 
 
 def test_keep_leaves_the_project_up(docker_env, cleanup):
@@ -211,11 +225,12 @@ def test_interrupt_tears_everything_down(docker_env, sig):
                              "--stub-image", docker_env.image], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
+        # interrupt while the probe sidecars run: the project is up and probes are running
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not project_leftovers(docker_env, "tgv-three-tier-"):
-            time.sleep(0.2)
-        assert project_leftovers(docker_env, "tgv-three-tier-"), "the project never came up"
-        time.sleep(1)
+        probing = ""
+        while time.monotonic() < deadline and not probing and proc.poll() is None:
+            probing = docker_env.docker_cmd("ps", "-q", "--filter", "label=topogen.verify", timeout=20).stdout.strip()
+        assert probing, "the probes never started"
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=120)
     finally:

@@ -33,14 +33,14 @@ def _mine(obj: dict[str, Any], project: str) -> bool:
 
 
 
-def subnet_conflicts(topo: r.Topology, networks: list[dict[str, Any]]) -> Iterator[Diagnostic]:
+def subnet_conflicts(topo: r.Topology, networks: list[dict[str, Any]], own: str | None = None) -> Iterator[Diagnostic]:
     """Declared subnets that overlap an existing network's pool in the same address space."""
     for n in topo.networks.values():
         if n.external or n.implicit:
             continue
         scope = "swarm" if n.driver in _GLOBAL else "local"
         for other in networks:
-            if other.get("Name") == n.name or _mine(other, topo.name) or (other.get("Scope") or "local") != scope:
+            if other.get("Name") == n.name or _mine(other, own or topo.name) or (other.get("Scope") or "local") != scope:
                 continue
             for cfg in (other.get("IPAM") or {}).get("Config") or []:
                 yield from _overlap(n, other["Name"], cfg.get("Subnet", ""))
@@ -59,9 +59,10 @@ def _overlap(n: r.Network, other: str, text: str) -> Iterator[Diagnostic]:
                         (*pool.path, "subnet"), hint=f"pick a free subnet or remove network {other!r}")
 
 
-def bridge_name_conflicts(topo: r.Topology, networks: list[dict[str, Any]]) -> Iterator[Diagnostic]:
+def bridge_name_conflicts(topo: r.Topology, networks: list[dict[str, Any]],
+                          own: str | None = None) -> Iterator[Diagnostic]:
     taken = {(o.get("Options") or {}).get(BRIDGE_NAME): o["Name"] for o in networks
-             if (o.get("Options") or {}).get(BRIDGE_NAME) and not _mine(o, topo.name)}
+             if (o.get("Options") or {}).get(BRIDGE_NAME) and not _mine(o, own or topo.name)}
     for n in topo.networks.values():
         name = n.bridge_name or dict(n.driver_opts).get(BRIDGE_NAME)
         if not n.external and name in taken and taken[name] != n.name:
@@ -88,8 +89,8 @@ def _same_ip(a: str | None, b: str) -> bool:
     return a in wild or b in wild or a == b
 
 
-def port_conflicts(topo: r.Topology, containers: list[dict[str, Any]]) -> Iterator[Diagnostic]:
-    held = _host_ports(containers, topo.name)
+def port_conflicts(topo: r.Topology, containers: list[dict[str, Any]], own: str | None = None) -> Iterator[Diagnostic]:
+    held = _host_ports(containers, own or topo.name)
     for s in topo.services.values():
         for p in s.ports:
             if p.published is None:
@@ -115,9 +116,13 @@ def missing_externals(topo: r.Topology, networks: list[dict[str, Any]], volumes:
                         (*v.path, "external"), hint=f"docker volume create {name}")
 
 
-def preflight(topo: r.Topology, engine: Engine) -> list[Diagnostic]:
-    """Every conflict between the topology and the engine (unlocated: paths only)."""
+def preflight(topo: r.Topology, engine: Engine, project: str | None = "") -> list[Diagnostic]:
+    """Every conflict between the topology and the engine (unlocated: paths only).
+
+    ``project``: the Compose project whose resources are not conflicts (default: the
+    topology's name; None: none are exempt, as for a run under another project name)."""
+    own = topo.name if project == "" else (project or "\0")
     networks = engine.networks()
     containers = engine.containers()
-    return [*subnet_conflicts(topo, networks), *bridge_name_conflicts(topo, networks),
-            *port_conflicts(topo, containers), *missing_externals(topo, networks, engine.volume_names())]
+    return [*subnet_conflicts(topo, networks, own), *bridge_name_conflicts(topo, networks, own),
+            *port_conflicts(topo, containers, own), *missing_externals(topo, networks, engine.volume_names())]

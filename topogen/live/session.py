@@ -24,6 +24,7 @@ from .. import pipeline
 from ..analysis import reach
 from . import compare, plan, storage
 from .engine import DEFAULT_IMAGE, Engine, EngineError
+from .preflight import preflight
 from .report import Report
 from .runtime import collect, not_running
 from .stub import rewrite
@@ -75,6 +76,11 @@ class Session:
         why = self.engine.reachable()
         if why:
             self.report.errors.append(f"no Docker engine reachable: {why}")
+            return self.report
+        # conflicts with what the engine has: reported at the topology's lines, nothing created
+        conflicts = [result.src.finish(d) for d in preflight(topo, self.engine, project=None)]
+        if conflicts:
+            self.report.diagnostics += conflicts
             return self.report
         self.report.project = project_name(topo.name)
         self.engine.env = {**self.engine.env, **self.opts.env}
