@@ -222,3 +222,12 @@ def test_raw_driver_opts_merge_over_a_typed_volume(tmp_path: Path) -> None:
         "device": ":/exports/a",
         "extra": "x",
     }
+
+
+def test_an_empty_service_is_still_a_mapping(tmp_path: Path) -> None:
+    """Compose says "services.a must be a mapping" for a bare ``a:``; validate reports the rest."""
+    (tmp_path / "topology.yaml").write_text("name: e\nservices:\n  a: {}\n", encoding="utf-8")
+    result = pipeline.check(str(tmp_path / "topology.yaml"))
+    assert result.topology is not None
+    files = pipeline.compile(result.topology, str(tmp_path))
+    assert yaml.safe_load(files["docker-compose.yml"])["services"] == {"a": {}}
