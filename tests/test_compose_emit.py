@@ -212,15 +212,15 @@ def test_short_port_accepted_by_topogen_iff_by_compose(spec: str, tmp_path: Path
 def test_raw_driver_opts_merge_over_a_typed_volume(tmp_path: Path) -> None:
     got = compile_to(
         "name: vols\nvolumes:\n"
-        "  share: {nfs: {server: 10.0.0.5, path: /exports/a, options: [rw]}, driver_opts: {extra: x}}\n"
+        "  share:\n    nfs: {server: 10.0.0.5, path: /exports/a, options: [rw]}\n"
+        '    driver_opts: {o: "addr=10.0.0.5,ro,nfsvers=4"}\n'
         "services:\n  a: {image: busybox, mounts: [{source: share, target: /s}]}\n",
         tmp_path,
     )
     assert got["volumes"]["share"]["driver_opts"] == {
         "type": "nfs",
-        "o": "addr=10.0.0.5,rw",
+        "o": "addr=10.0.0.5,ro,nfsvers=4",
         "device": ":/exports/a",
-        "extra": "x",
     }
 
 
