@@ -322,6 +322,8 @@ class Resolver:
             configs={k: self.grantable(k, "config", g) for k, g in sorted(t.configs.items())},
             services=services,
             policies=self.policies(),
+            file_order={(name, k): i for name, section in (("services", t.services), ("networks", t.networks),
+                                                           ("volumes", t.volumes)) for i, k in enumerate(section)},
         )
 
 

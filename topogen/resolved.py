@@ -224,3 +224,11 @@ class Topology:
     configs: dict[str, Grantable]
     services: dict[str, Service]
     policies: tuple[Policy, ...] = field(default=())
+    #: Keys in the order the file wrote them (the dicts above are sorted by name), so that a rule
+    #: about a duplicate reports the later occurrence in the file, as a reader expects.
+    file_order: dict[tuple[str, str], int] = field(default_factory=dict, compare=False)
+
+    def in_file_order(self, section: str) -> list[Any]:
+        """``services``, ``networks`` or ``volumes`` in the order the file wrote them."""
+        items: dict[str, Any] = getattr(self, section)
+        return sorted(items.values(), key=lambda item: self.file_order.get((section, str(item.path[-1])), 1 << 30))
