@@ -520,3 +520,20 @@ def test_rules_scale_linearly_to_20000_services() -> None:
     for name, t in large.items():
         assert t < 5.0, f"{name} took {t:.2f}s on 20000 services"
         assert t < 30 * max(small[name], 0.005), f"{name}: {small[name]:.4f}s -> {t:.4f}s for 10x services"
+
+
+def test_duplicates_are_reported_at_the_later_occurrence_in_the_file() -> None:
+    """Names sort api < web, but web comes first in the file: the second occurrence (api) is flagged."""
+    text = """\
+        name: t
+        networks:
+          zz: {bridge_name: br0, subnet: 10.0.0.0/24}
+          aa: {bridge_name: br0}
+        services:
+          web: {image: x, ports: ["80:80"], container_name: c1, networks: {zz: {ipv4_address: 10.0.0.5}, aa: {}}}
+          api: {image: x, ports: ["80:81"], container_name: c1, networks: {zz: {ipv4_address: 10.0.0.5}}}
+        """
+    assert problems(text) == ["4:21 duplicate-bridge-name", "7:27 duplicate-published-port",
+                              "7:53 duplicate-container-name", "7:87 duplicate-static-ip"]
+    messages = [d.message for d in pipeline.check("t.yaml", textwrap.dedent(text)).diagnostics]
+    assert all(m.endswith(("network zz", "service web")) for m in messages), messages

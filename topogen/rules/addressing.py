@@ -161,7 +161,7 @@ def duplicate_static_ip(topo: Topology) -> Iterator[Diagnostic]:
     ``a: {networks: {db: {ipv4_address: 10.0.0.5}}}`` and the same for ``b``.
     """
     seen: dict[tuple[str, object], str] = {}
-    for s in topo.services.values():
+    for s in topo.in_file_order("services"):
         for a in s.attachments:
             for field, addr in (("ipv4_address", a.ipv4_address), ("ipv6_address", a.ipv6_address)):
                 if addr is None:

@@ -42,8 +42,8 @@ def _opt_path(n: Network, key: str, typed: str) -> Path:
 
 
 def _managed(topo: Topology) -> Iterator[Network]:
-    """Networks topogen creates (external and implicit ones are not ours to check)."""
-    return (n for n in topo.networks.values() if not n.external and not n.implicit)
+    """Networks topogen creates (external and implicit ones are not ours to check), in file order."""
+    return (n for n in topo.in_file_order("networks") if not n.external and not n.implicit)
 
 
 def bridge_name(topo: Topology) -> Iterator[Diagnostic]:

@@ -82,7 +82,7 @@ def container_name(topo: Topology) -> Iterator[Diagnostic]:
     ``a: {container_name: db}`` and ``b: {container_name: db}``.
     """
     seen: dict[str, str] = {}
-    for s in topo.services.values():
+    for s in topo.in_file_order("services"):
         name = s.container_name
         if not name or "$" in name:
             continue

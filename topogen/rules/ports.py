@@ -98,8 +98,8 @@ def duplicate_published_port(topo: Topology) -> Iterator[Diagnostic]:
 
     ``a: {ports: ["8080:80"]}`` and ``b: {ports: ["127.0.0.1:8080:8000"]}``: 0.0.0.0 includes 127.0.0.1.
     """
-    bindings = sorted((b for s in topo.services.values() for b in _bindings(s)),
-                      key=lambda b: (b.protocol, b.start, b.end))
+    bindings = sorted((b for s in topo.in_file_order("services") for b in _bindings(s)),
+                      key=lambda b: (b.protocol, b.start, b.end))  # stable: ties stay in file order
     reach: dict[tuple[str, str], Binding] = {}
     for b in bindings:
         rival = next((r for k in _rivals(b) if (r := reach.get((b.protocol, k))) and r.end >= b.start), None)
