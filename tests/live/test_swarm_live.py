@@ -353,3 +353,18 @@ def test_a_failing_test_still_removes_its_stack(swarm: Any, unique_name: Any, tm
         assert leftovers(swarm, stack)["services"], "the stack was not deployed"
         raise AssertionError("deliberate failure inside the deployed stack")
     assert leftovers(swarm, stack) == {"services": [], "containers": [], "networks": []}
+
+
+def test_host_networking_lowers_to_the_host_network(swarm: Any, unique_name: Any, tmp_path: Path) -> None:
+    """``network_mode: host`` (examples/host-network) becomes the external ``host`` network: the
+    task runs in the host's network namespace. The stub listens on nothing, so the host's ports
+    stay untouched."""
+    stack = unique_name("host")
+    topo = stubbed("host-network", stack, swarm.image)
+    for svc in topo["services"].values():
+        svc["command"] = stub_command(set())
+    with deployed(swarm, stack, compile_stack(topo, tmp_path)):
+        wait_for_replicas(swarm, stack, replicas(topo))
+        container = task_container(swarm, stack, "web")
+        mode = docker(swarm, "inspect", "--format", "{{.HostConfig.NetworkMode}}", container).stdout.strip()
+        assert mode == "host"
