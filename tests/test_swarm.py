@@ -517,3 +517,15 @@ def test_reference_page_is_generated_from_the_docstrings() -> None:
         with open(DOC, "w", encoding="utf-8") as fh:
             fh.write(wanted)
     assert text == wanted, "docs/swarm.md is stale: TOPOGEN_REGEN=1 pytest tests/test_swarm.py -k reference"
+
+
+@pytest.mark.parametrize("case", [*CASE_FILES, DOTENV], ids=os.path.basename)
+def test_corpus_still_lowers_to_a_valid_stack(case: str, tmp_path: Path) -> None:
+    """The lowering never writes what the v3 schema rejects, even for topologies the target
+    rules complain about: the rules, not a schema error, tell the user what is wrong."""
+    result = pipeline.check(case)
+    assert result.topology is not None
+    (tmp_path / STACK).write_text(pipeline.compile(result.topology, str(tmp_path), ["swarm"])[STACK])
+    proc = stack_config(STACK, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "gnoring" not in proc.stderr, proc.stderr

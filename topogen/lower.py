@@ -269,15 +269,15 @@ def mount(m: r.Mount, host: HostPath) -> dict[str, Any]:
 def tmpfs_mount(m: r.Mount) -> dict[str, Any]:
     """A tmpfs, also one declared with the service's ``tmpfs`` key (which the stack ignores),
     becomes a long-syntax ``type: tmpfs`` mount carrying only ``size``, in bytes; ``ro`` in
-    the shorthand becomes ``read_only``; mode and the other options are dropped."""
+    the shorthand becomes ``read_only``; mode, the other options and a size relative to the
+    memory (``50%``) are dropped."""
     opts = dict(o.partition("=")[::2] for o in (m.tmpfs_options or "").split(",") if o)
     size = m.size if m.size is not None else opts.get("size")
     out: dict[str, Any] = {"type": "tmpfs", "target": m.target}
     if m.read_only or "ro" in opts:
         out["read_only"] = True
-    if size is not None:
-        parsed = size_bytes(size)
-        out["tmpfs"] = {"size": parsed if parsed is not None else size}
+    if (parsed := size_bytes(size)) is not None:
+        out["tmpfs"] = {"size": parsed}
     return out
 
 

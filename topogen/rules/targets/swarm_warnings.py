@@ -115,18 +115,20 @@ def swarm_port_host_ip(topo: Topology) -> Iterator[Diagnostic]:
 
 
 def swarm_tmpfs_options(topo: Topology) -> Iterator[Diagnostic]:
-    """A tmpfs mode or option other than size: the stack mounts tmpfs with size only.
+    """A tmpfs mode or option other than size: the stack mounts tmpfs with a size in bytes only.
 
-    ``tmpfs: "/run:mode=1777,uid=1000"`` or ``{type: tmpfs, target: /x, mode: "1777"}``.
+    ``tmpfs: "/run:mode=1777,uid=1000,size=50%"`` or ``{type: tmpfs, target: /x, mode: "1777"}``.
     """
     for s in topo.services.values():
         for m in s.mounts:
-            opts = [o.partition("=")[0] for o in (m.tmpfs_options or "").split(",") if o]
+            opts = dict(o.partition("=")[::2] for o in (m.tmpfs_options or "").split(",") if o)
+            size = m.size if m.size is not None else opts.get("size")
             dropped = [o for o in opts if o not in ("size", "ro", "rw")] + (["mode"] if m.mode is not None else [])
+            dropped += [f"size={size}"] if size is not None and lower.size_bytes(size) is None else []
             if m.type == "tmpfs" and dropped:
                 path = (*m.path, "mode") if m.mode is not None else m.path
                 yield warning("swarm-tmpfs-options", f"swarm drops the tmpfs option {dropped[0]} of {m.target}; "
-                              "it keeps only the size", path)
+                              "a stack's tmpfs takes only a size in bytes", path)
 
 
 def swarm_ignored_option(topo: Topology) -> Iterator[Diagnostic]:
