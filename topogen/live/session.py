@@ -27,7 +27,7 @@ from .engine import DEFAULT_IMAGE, Engine, EngineError
 from .preflight import preflight
 from .report import Report
 from .runtime import collect, not_running
-from .stub import rewrite
+from .stub import probe_ports, rewrite
 
 LABEL = "topogen.verify"
 
@@ -117,7 +117,6 @@ class Session:
             _, containers = collect(self.engine, topo, self.report.project)
             missing = not_running(topo, containers)
             if not missing:
-                time.sleep(0.5)  # listeners start right after the process
                 return containers
             if time.monotonic() > deadline:
                 self.report.errors.append(f"not running after {self.opts.timeout:.0f} s: {', '.join(missing)}")
@@ -134,6 +133,8 @@ class Session:
         probes = planner.run()
         self.report.addresses = sorted({a for p in probes if p.kind in ("tcp", "ping")
                                         for a in (p.allowed if p.by_name else (p.address,))})
+        if self.opts.stub_image:
+            self._stubs_listening(topo, rt)
         results = self._probe(probes, rt, planner)
         owners = {s: planner.owner(s) for s in topo.services}
         nets = {s: planner.nets(s) for s in [*topo.services, plan.HOST]}
@@ -157,6 +158,18 @@ class Session:
                 results.update(fut.result())
                 self.say(f"probed {done}/{len(futures)} namespaces")
         return results
+
+    def _stubs_listening(self, topo: Any, rt: plan.Runtime) -> None:
+        """Wait (bounded) until every stub listens on its ports, seen from its own namespace."""
+        def ready(service: str) -> None:
+            ports = probe_ports(topo, service)
+            if ports and service in rt.containers:
+                loop = " ".join(str(p) for p in ports)
+                self.engine.docker_cmd("exec", rt.containers[service], "sh", "-c",
+                                       f"for p in {loop}; do i=0; until nc -w 1 127.0.0.1 $p </dev/null >/dev/null "
+                                       f"2>&1 || [ $i -ge 50 ]; do i=$((i+1)); sleep 0.1; done; done", timeout=30)
+        with ThreadPoolExecutor(max_workers=self.opts.workers) as pool:
+            list(pool.map(ready, sorted(topo.services)))
 
     def _sidecar(self, owner: str, probes: list[plan.Probe], rt: plan.Runtime) -> dict[int, tuple[int, str]]:
         if owner == plan.HOST:
