@@ -231,3 +231,13 @@ def test_an_empty_service_is_still_a_mapping(tmp_path: Path) -> None:
     assert result.topology is not None
     files = pipeline.compile(result.topology, str(tmp_path))
     assert yaml.safe_load(files["docker-compose.yml"])["services"] == {"a": {}}
+
+
+def test_aliases_on_the_implicit_default_network_are_kept(tmp_path: Path) -> None:
+    got = compile_to(
+        "name: dflt\nservices:\n  a: {image: busybox}\n"
+        "  b: {image: busybox, networks: {default: {aliases: [bee]}}}\n",
+        tmp_path,
+    )
+    assert got["services"]["b"]["networks"]["default"]["aliases"] == ["bee"]
+    assert set(got["services"]["a"]["networks"]) == {"default"}

@@ -163,6 +163,7 @@ def service(s: r.Service, topo: r.Topology, paths: Paths) -> dict[str, Any]:
         len(s.attachments) == 1
         and s.attachments[0].network == "default"
         and topo.networks["default"].implicit
+        and not attachment(s.attachments[0])  # aliases or addresses on default are kept
     ):
         out["networks"] = {a.network: attachment(a) for a in s.attachments}
     mounts = [mount(m, paths) for m in s.mounts if not m.from_tmpfs_key]
