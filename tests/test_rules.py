@@ -93,8 +93,8 @@ PORTS = [
     case("""\
         name: t
         services:
-          a: {image: x, network_mode: "container:abc", domainname: example.org}
-        """, "3:48 network-mode-conflict", id="container-mode-domainname"),
+          a: {image: x, network_mode: "container:abc", domainname: example.org, mac_address: "02:42:ac:11:00:02"}
+        """, "3:73 network-mode-conflict", id="container-mode-allows-domainname-not-mac"),
     case("""\
         name: t
         services:

@@ -99,3 +99,17 @@ def test_wildcard_host_port_includes_a_specific_address(docker_env, cleanup, uni
     refused = run("127.0.0.1:28081:80")
     assert refused.returncode != 0 and "already in use" in refused.stderr
     assert run("28081:80/udp").returncode == 0
+
+
+def test_container_network_mode_refuses_hostname_but_not_domainname(docker_env, cleanup, unique_name) -> None:
+    text = 'name: t\nservices:\n  a: {image: x}\n  b: {image: x, network_mode: "service:a", hostname: h, domainname: d.org}\n'
+    assert [(d.col, d.rule) for d in pipeline.check("t.yaml", text).diagnostics] == [(44, "network-mode-conflict")]
+    main = cleanup.container(unique_name("main"))
+    assert docker_env.docker_cmd("run", "-d", "--name", main, docker_env.image, "sleep", "60",
+                                 timeout=60).returncode == 0
+    refused = docker_env.docker_cmd("run", "--rm", "--network", f"container:{main}", "--hostname", "h",
+                                    docker_env.image, "true", timeout=60)
+    assert refused.returncode != 0 and "conflicting options: hostname and the network mode" in refused.stderr
+    accepted = docker_env.docker_cmd("run", "--rm", "--network", f"container:{main}", "--domainname", "d.org",
+                                     docker_env.image, "true", timeout=60)
+    assert accepted.returncode == 0, accepted.stderr

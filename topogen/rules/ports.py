@@ -17,7 +17,9 @@ from ..resolved import Service, Topology
 
 #: Keys the engine refuses next to ``network_mode: service:X``/``container:X`` (moby
 #: ``runconfig/hostconfig_unix.go``), and next to ``host`` (links and mac_address only).
-CONTAINER_MODE_CONFLICTS: tuple[str, ...] = ("ports", "expose", "hostname", "domainname", "dns", "extra_hosts", "links", "mac_address")
+#: ``domainname`` is accepted (checked on Engine 20.10).
+CONTAINER_MODE_CONFLICTS: tuple[str, ...] = (
+    "ports", "expose", "hostname", "dns", "extra_hosts", "links", "mac_address")
 HOST_MODE_CONFLICTS: tuple[str, ...] = ("links", "mac_address")
 
 _EXPOSE = re.compile(r"([0-9]+)(?:-([0-9]+))?(?:/(tcp|udp|sctp))?")
