@@ -114,6 +114,33 @@ def dns_address(topo: Topology) -> Iterator[Diagnostic]:
                 yield error("invalid-dns", f"dns server {server!r} is not an IP address", path)
 
 
+def _extra_hosts(value: object) -> list[tuple[str | int, str]]:
+    """(path key, address) of every entry of ``extra_hosts``, list or map form."""
+    if isinstance(value, dict):
+        return [(host, str(ip)) for host, ips in value.items() for ip in (ips if isinstance(ips, list) else [ips])]
+    out: list[tuple[str | int, str]] = []
+    for i, entry in enumerate(value if isinstance(value, list) else ()):
+        sep = "=" if "=" in str(entry) else ":"
+        out.append((i, str(entry).partition(sep)[2]))
+    return out
+
+
+def extra_host_address(topo: Topology) -> Iterator[Diagnostic]:
+    """An ``extra_hosts`` entry whose address is not an IP or host-gateway (engine: "invalid IP address in add-host").
+
+    ``extra_hosts: ["db:database.internal"]``: the value must be an address.
+    """
+    for s in topo.services.values():
+        for key, address in _extra_hosts(dict(s.options).get("extra_hosts")):
+            if "$" in address or address == "host-gateway":
+                continue
+            try:
+                ipaddress.ip_address(address.strip("[]"))
+            except ValueError:
+                yield error("invalid-extra-host", f"extra_hosts address {address!r} is not an IP address "
+                            "(or host-gateway)", (*s.path, "extra_hosts", key))
+
+
 RULES = (
     invalid_key,
     project_name,
@@ -121,4 +148,5 @@ RULES = (
     hostname,
     container_name,
     dns_address,
+    extra_host_address,
 )
