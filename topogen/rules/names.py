@@ -6,7 +6,7 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
-from ..diagnostics import Diagnostic, error
+from ..diagnostics import Diagnostic, error, warning
 from ..resolved import Topology
 
 #: compose-spec schema ``patternProperties`` for services, networks, volumes, secrets, configs.
@@ -97,9 +97,9 @@ def container_name(topo: Topology) -> Iterator[Diagnostic]:
 
 
 def dns_address(topo: Topology) -> Iterator[Diagnostic]:
-    """A ``dns`` server that is not an IP address (Compose: "invalid DNS address"; stacks drop it silently).
+    """A ``dns`` server that is not an IP address (warning: the container's resolver ignores it; stacks drop it).
 
-    ``dns: [dns.google]``: write ``dns: [8.8.8.8]``.
+    ``dns: [dns.google]``: write ``dns: [8.8.8.8]``. Compose 2.40 and Engine 20.10 accept it without a word.
     """
     for s in topo.services.values():
         value = dict(s.options).get("dns")
@@ -111,7 +111,8 @@ def dns_address(topo: Topology) -> Iterator[Diagnostic]:
                 ipaddress.ip_address(str(server))
             except ValueError:
                 path = (*s.path, "dns") if isinstance(value, str) else (*s.path, "dns", i)
-                yield error("invalid-dns", f"dns server {server!r} is not an IP address", path)
+                yield warning("invalid-dns", f"dns server {server!r} is not an IP address: the container's "
+                              "resolver ignores it", path, hint="write the server's IP address")
 
 
 def _extra_hosts(value: object) -> list[tuple[str | int, str]]:
