@@ -173,7 +173,7 @@ def _schema_diagnostic(path: Path, rule: str, messages: list[str], vocab: list[s
 
 
 def _message(err: Any) -> str:
-    msg = str(err["msg"])
+    msg = str(err["msg"]).removeprefix("Value error, ")
     msg = msg.replace("Input should be", "expected").replace("a valid dictionary", "a mapping")
     msg = re.sub(r" or instance of \w+", "", msg)  # a model's class name means nothing to the user
     return msg[:1].lower() + msg[1:]

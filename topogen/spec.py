@@ -10,9 +10,10 @@ The JSON Schema printed by ``topogen schema`` is generated from these models.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 Scalar = Union[str, int, float, bool]
 StrMap = dict[str, Union[str, int, float, bool, None]]
@@ -20,7 +21,27 @@ Labels = Annotated[
     Union[dict[str, Union[str, int, float, bool]], list[str]],
     Field(description="Labels, as a mapping or a list of KEY=VALUE strings."),
 ]
-Duration = Annotated[str, Field(description="A Go duration such as 30s, 1m30s or 500ms.")]
+_DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+|\$\{[^}]+\}")
+
+
+def _duration(value: str) -> str:
+    if not _DURATION.fullmatch(value):
+        raise ValueError(f"{value!r} is not a duration: write e.g. 30s, 1m30s or 500ms")
+    return value
+
+
+def _cpus(value: float | str) -> float | str:
+    text = str(value)
+    if not (text.startswith("${") or re.fullmatch(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+", text)):
+        raise ValueError(f"{value!r} is not a number of CPUs: write e.g. 0.5 or 2")
+    return value
+
+
+Duration = Annotated[
+    str,
+    AfterValidator(_duration),
+    Field(description="A Go duration such as 30s, 1m30s or 500ms."),
+]
 Size = Annotated[
     Union[str, int], Field(description="A byte size: a number of bytes or 100m, 1g, 512k.")
 ]
@@ -352,7 +373,7 @@ class Build(Model):
 
 
 class Resources(Model):
-    cpus: float | str | None = Field(None, description="CPUs, e.g. 0.5.")
+    cpus: Annotated[float | str, AfterValidator(_cpus)] | None = Field(None, description="CPUs, e.g. 0.5.")
     memory: Size | None = Field(None, description="Memory, e.g. 512m.")
     pids: int | None = Field(None, description="Maximum number of processes.")
 
@@ -404,7 +425,7 @@ class Deploy(Model):
     mode: Literal["replicated", "global", "replicated-job", "global-job"] | None = Field(
         None, description="replicated (default), global, replicated-job or global-job."
     )
-    replicas: int | None = Field(None, description="Number of containers (replicated mode).")
+    replicas: int | None = Field(None, ge=0, description="Number of containers (replicated mode).")
     endpoint_mode: Literal["vip", "dnsrr"] | None = Field(
         None, description="Swarm service discovery: vip (default) or dnsrr."
     )
