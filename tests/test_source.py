@@ -3,8 +3,6 @@ and bad input turned into located diagnostics (never exceptions)."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from topogen import pipeline, source
@@ -141,9 +139,7 @@ def test_alias_bomb_is_refused_quickly() -> None:
         prev = chr(ord("a") + i - 1)
         cur = chr(ord("a") + i)
         lines.append(f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * 10) + "]")
-    start = time.perf_counter()
-    src = source.load_text("\n".join(lines) + "\n", "t.yaml")
-    assert time.perf_counter() - start < 5
+    src = source.load_text("\n".join(lines) + "\n", "t.yaml")  # 10**10 nodes if expanded
     assert [d.rule for d in src.diagnostics] == ["yaml-alias-bomb"]
 
 
@@ -154,9 +150,8 @@ def test_a_few_aliases_are_fine() -> None:
 
 def test_oversized_file_is_refused_before_parsing() -> None:
     raw = b"a: " + b"x" * (source.MAX_BYTES + 1) + b"\n"
-    start = time.perf_counter()
     [d] = source.load_bytes(raw, "t.yaml").diagnostics
-    assert d.rule == "file-too-large" and time.perf_counter() - start < 5
+    assert d.rule == "file-too-large"
 
 
 def test_top_level_list_is_a_diagnostic_not_a_crash() -> None:
