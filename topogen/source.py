@@ -68,7 +68,8 @@ class Source:
 
     @property
     def positions(self) -> dict[Path, Pos]:
-        """Every path of the file with its 1-based :class:`Pos` (built on demand)."""
+        """Every path of the file with its 1-based :class:`Pos`, built on each call (O(file):
+        use :meth:`locate` for single lookups)."""
         return {path: _pos(marks) for path, marks in self.marks.items()}
 
     def locate(self, path: Path, *, at_key: bool = False) -> tuple[int, int]:
