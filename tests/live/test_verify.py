@@ -208,6 +208,10 @@ def test_keep_leaves_the_project_up(docker_env, cleanup):
         assert rep.exit_code == 0, rep.render()
         cp = docker_env.docker_cmd("ps", "-q", "--filter", f"label=com.docker.compose.project={rep.project}")
         assert len(cp.stdout.split()) == 3
+        assert rep.kept.startswith(f"docker-compose -p {rep.project} -f ") and rep.kept in rep.render()
+        down = docker_env.run(rep.kept.replace("docker-compose", docker_env.compose, 1).split(), timeout=120)
+        assert down.returncode == 0, down.stderr
+        assert project_leftovers(docker_env, rep.project) == []
     finally:
         cp = docker_env.docker_cmd("ps", "-aq", "--filter", f"label=com.docker.compose.project={rep.project}")
         if cp.stdout.split():
@@ -215,6 +219,8 @@ def test_keep_leaves_the_project_up(docker_env, cleanup):
         nets = docker_env.docker_cmd("network", "ls", "-q", "--filter", f"label=com.docker.compose.project={rep.project}")
         if nets.stdout.split():
             docker_env.docker_cmd("network", "rm", *nets.stdout.split(), timeout=60)
+        if " -f " in rep.kept:  # the compiled file kept for the user
+            shutil.rmtree(os.path.dirname(rep.kept.split(" -f ")[1].split()[0]), ignore_errors=True)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

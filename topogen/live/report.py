@@ -22,6 +22,7 @@ class Report:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     seconds: float = 0.0
     addresses: list[str] = field(default_factory=list)  # every address a probe connected or pinged to
+    kept: str = ""  # with --keep: the command that removes the project
 
     @property
     def mismatches(self) -> list[Row]:
@@ -51,6 +52,7 @@ class Report:
             "storage": [vars(s) for s in self.storage],
             "summary": self.summary(),
             "probed_addresses": self.addresses,
+            "kept": self.kept,
         }
 
     def summary(self) -> dict[str, int]:
@@ -112,6 +114,8 @@ def render_text(rep: Report) -> str:
         lines.append(f"policy {p.policy.kind} ({what}): {p.status.upper()} - {p.detail}")
     for s in rep.storage:
         lines.append(f"storage {s.check} {s.service}:{s.target}: {s.status.upper()} - {s.detail}")
+    if rep.kept:
+        lines.append(f"kept running; remove with: {rep.kept}")
     sm = rep.summary()
     lines.append(f"{rep.file}: {sm['agree']}/{sm['probed']} probed pairs agree with the analysis, "
                  f"{sm['mismatches']} mismatches, {sm['policies_violated']} policies violated, "

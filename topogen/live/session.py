@@ -210,7 +210,7 @@ class Session:
         if not self.report.project:
             return
         if self.opts.keep:
-            self.say(f"kept: docker-compose -p {self.report.project} -f {self.compose_file} down -v")
+            self.report.kept = f"docker-compose -p {self.report.project} -f {self.compose_file} down -v -t 1"
             return
         old = _ignore_sigint()
         try:
