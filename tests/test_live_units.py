@@ -82,6 +82,19 @@ def test_parent_swap_only_touches_macvlan(tmp_path):
     assert [n["driver_opts"]["parent"] for n in nets.values() if n.get("driver") == "macvlan"] == ["tgveth0"]
 
 
+def test_profiles_are_dropped_so_every_service_runs(tmp_path):
+    res = topo_of(tmp_path, """
+        name: prof
+        services:
+          a: {image: x}
+          debug: {image: x, profiles: [debug]}
+        """)
+    files = pipeline.compile(res.topology, str(tmp_path), ["compose"])
+    doc = yaml.safe_load(files["docker-compose.yml"])
+    assert doc["services"]["debug"]["profiles"] == ["debug"]
+    assert "profiles" not in stub.rewrite(doc, res.topology)["services"]["debug"]
+
+
 def test_stub_script_without_ports_still_waits():
     assert "nc" not in stub.stub_script(())
     assert "trap 'exit 0' TERM" in stub.stub_script((80,))

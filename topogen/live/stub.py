@@ -51,6 +51,8 @@ def rewrite(compose: dict[str, Any], topo: r.Topology, *, stub_image: str | None
             parent: str | None = None) -> dict[str, Any]:
     """A copy of the Compose document with stub services and/or the macvlan/ipvlan parent swapped."""
     doc = copy.deepcopy(compose)
+    for svc in (doc.get("services") or {}).values():
+        svc.pop("profiles", None)  # verify the whole topology, not only the default profile
     if stub_image:
         for name, svc in (doc.get("services") or {}).items():
             if name in topo.services:
