@@ -113,3 +113,16 @@ def test_container_network_mode_refuses_hostname_but_not_domainname(docker_env, 
     accepted = docker_env.docker_cmd("run", "--rm", "--network", f"container:{main}", "--domainname", "d.org",
                                      docker_env.image, "true", timeout=60)
     assert accepted.returncode == 0, accepted.stderr
+
+
+def test_hostname_longer_than_64_fails_to_start(docker_env, cleanup, unique_name) -> None:
+    ok64 = "h" * 31 + "." + "h" * 32
+    text = f"name: t\nservices:\n  a: {{image: x, hostname: {'h' * 65}}}\n  b: {{image: x, hostname: {ok64}}}\n"
+    assert [(d.line, d.rule, d.level.value) for d in pipeline.check("t.yaml", text).diagnostics] == [
+        (3, "invalid-hostname", "error")]
+    name = cleanup.container(unique_name("h"))
+    long = docker_env.docker_cmd("run", "--rm", "--name", name, "--hostname", "h" * 65, docker_env.image, "true",
+                                 timeout=60)
+    assert long.returncode != 0 and "sethostname" in long.stderr
+    ok = docker_env.docker_cmd("run", "--rm", "--hostname", ok64, docker_env.image, "hostname", timeout=60)
+    assert ok.returncode == 0 and ok.stdout.strip() == ok64

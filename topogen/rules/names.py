@@ -63,17 +63,21 @@ def volume_engine_name(topo: Topology) -> Iterator[Diagnostic]:
 
 
 def hostname(topo: Topology) -> Iterator[Diagnostic]:
-    """A ``hostname`` that is not an RFC 1123 name or is longer than 64 characters (Linux HOST_NAME_MAX).
+    """A ``hostname`` longer than 64 characters (error: runc's sethostname fails), or not RFC 1123 (warning).
 
-    ``hostname: web_server`` (underscore) or ``hostname: -web``.
+    ``hostname: web_server`` (underscore: accepted by the engine, refused by many resolvers and tools).
     """
     for s in topo.services.values():
         name = s.hostname
         if not name or "$" in name:
             continue
-        if len(name) > HOST_NAME_MAX or not all(LABEL.fullmatch(label) for label in name.split(".")):
-            yield error("invalid-hostname", f"hostname {name!r} is not a valid host name (RFC 1123: labels of "
-                        f"letters, digits and '-', at most {HOST_NAME_MAX} characters)", (*s.path, "hostname"))
+        path = (*s.path, "hostname")
+        if len(name) > HOST_NAME_MAX:
+            yield error("invalid-hostname", f"hostname {name!r} has {len(name)} characters; Linux allows "
+                        f"{HOST_NAME_MAX} (the container fails to start: sethostname: invalid argument)", path)
+        elif not all(LABEL.fullmatch(label) for label in name.split(".")):
+            yield warning("invalid-hostname", f"hostname {name!r} is not an RFC 1123 name (labels of letters, "
+                          "digits and '-', not starting or ending with '-')", path)
 
 
 def container_name(topo: Topology) -> Iterator[Diagnostic]:
