@@ -64,7 +64,8 @@ def collect(engine: Engine, topo: r.Topology, project: str) -> tuple[Runtime, di
 
 
 def not_running(topo: r.Topology, containers: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """Services with no running container (a one-off job is fine once it exited 0)."""
+    """Services with no running container. Probes run in each service's namespace, so every
+    service must keep running (a one-off job does with ``--stub-image``)."""
     bad = []
     for name in topo.services:
         items = containers.get(name, [])
