@@ -126,3 +126,20 @@ def test_hostname_longer_than_64_fails_to_start(docker_env, cleanup, unique_name
     assert long.returncode != 0 and "sethostname" in long.stderr
     ok = docker_env.docker_cmd("run", "--rm", "--hostname", ok64, docker_env.image, "hostname", timeout=60)
     assert ok.returncode == 0 and ok.stdout.strip() == ok64
+
+
+def test_loop_is_not_a_kernel_mount_option(docker_env, cleanup, unique_name) -> None:
+    """The seed's o=loop reaches mount(2) as fs data and the first mount fails; noatime (a flag) works."""
+    text = ("name: t\nvolumes:\n  bad: {driver_opts: {type: tmpfs, device: tmpfs, o: \"size=10m,loop\"}}\n"
+            "  good: {driver_opts: {type: tmpfs, device: tmpfs, o: \"size=10m,noatime\"}}\n"
+            "services:\n  a: {image: x, volumes: [\"bad:/b\", \"good:/g\"]}\n")
+    assert [(d.line, d.rule) for d in pipeline.check("t.yaml", text).diagnostics] == [(3, "not-a-kernel-mount-option")]
+    results = {}
+    for opts in ("size=10m,loop", "size=10m,noatime"):
+        volume = cleanup.volume(unique_name("vol"))
+        assert docker_env.docker_cmd("volume", "create", "--opt", "type=tmpfs", "--opt", "device=tmpfs",
+                                     "--opt", f"o={opts}", volume, timeout=30).returncode == 0
+        results[opts] = docker_env.docker_cmd("run", "--rm", "-v", f"{volume}:/data", docker_env.image, "true",
+                                              timeout=60)
+    assert results["size=10m,loop"].returncode != 0 and "invalid argument" in results["size=10m,loop"].stderr
+    assert results["size=10m,noatime"].returncode == 0, results["size=10m,noatime"].stderr
