@@ -143,3 +143,16 @@ def test_loop_is_not_a_kernel_mount_option(docker_env, cleanup, unique_name) -> 
                                               timeout=60)
     assert results["size=10m,loop"].returncode != 0 and "invalid argument" in results["size=10m,loop"].stderr
     assert results["size=10m,noatime"].returncode == 0, results["size=10m,noatime"].stderr
+
+
+def test_mtu_below_68_fails_at_the_first_container(docker_env, cleanup, unique_name) -> None:
+    """The engine creates the network; the kernel refuses the veth MTU when a container joins."""
+    assert "mtu-out-of-range" in rules_of("mtu-out-of-range.yaml")
+    results = {}
+    for mtu in ("20", "68"):
+        net = unique_name(f"mtu{mtu}")
+        assert create(docker_env, cleanup, net, "-o", f"com.docker.network.driver.mtu={mtu}").returncode == 0
+        results[mtu] = docker_env.docker_cmd("run", "--rm", "--network", net, docker_env.image,
+                                             "cat", "/sys/class/net/eth0/mtu", timeout=60)
+    assert results["20"].returncode != 0 and "failed to set MTU" in results["20"].stderr
+    assert results["68"].returncode == 0 and results["68"].stdout.strip() == "68"
