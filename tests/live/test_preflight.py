@@ -107,3 +107,30 @@ def test_no_engine_is_an_error_not_a_traceback(monkeypatch, tmp_path):
     res = CliRunner().invoke(app, ["validate", "--engine", THREE_TIER])
     assert res.exit_code == 1 and "engine-unreachable" in res.output
     assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+def test_static_address_taken_on_an_external_network(engine, docker_env, cleanup, unique_name, tmp_path):
+    net, c = cleanup.network(unique_name("extip")), unique_name("holder")
+    docker_env.docker_cmd("network", "create", "--subnet", "10.250.20.0/24", net, check=True, timeout=30)
+    docker_env.docker_cmd("run", "-d", "--name", cleanup.container(c), "--network", net, "--ip", "10.250.20.10",
+                          docker_env.image, "sleep", "120", check=True, timeout=60)
+    f = tmp_path / "topology.yaml"
+    f.write_text(textwrap.dedent(f"""\
+        name: extip
+        networks:
+          shared: {{external: true, name: {net}}}
+        services:
+          a:
+            image: busybox
+            networks:
+              shared: {{ipv4_address: 10.250.20.10}}
+          b:
+            image: busybox
+            networks:
+              shared: {{ipv4_address: 10.250.20.11}}
+        """))
+    assert diags(str(f), engine) == [(8, "engine-address-in-use")]
+    # the engine agrees
+    clash = docker_env.docker_cmd("run", "--rm", "--network", net, "--ip", "10.250.20.10", docker_env.image, "true",
+                                  timeout=60)
+    assert clash.returncode != 0 and "Address already in use" in clash.stderr

@@ -7,6 +7,7 @@ before anything is created:
   included): ``Pool overlaps with other one on this address space`` at ``up``;
 - a bridge interface name another network already uses;
 - a published host port that a running container already holds;
+- a static address on an external network that a container there already has;
 - an external network or volume that does not exist.
 
 Resources of the topology's own Compose project (label ``com.docker.compose.project``) are
@@ -103,6 +104,21 @@ def port_conflicts(topo: r.Topology, containers: list[dict[str, Any]], own: str 
                     break
 
 
+def address_conflicts(topo: r.Topology, networks: list[dict[str, Any]]) -> Iterator[Diagnostic]:
+    """Static addresses on an existing (external) network that a container there already has."""
+    by_name = {o.get("Name"): o for o in networks}
+    for s in topo.services.values():
+        for a in s.attachments:
+            net = topo.networks.get(a.network)
+            other = by_name.get(net.name) if net is not None and net.external else None
+            if other is None or a.ipv4_address is None:
+                continue
+            for c in (other.get("Containers") or {}).values():
+                if str(c.get("IPv4Address", "")).split("/")[0] == str(a.ipv4_address):
+                    yield error("engine-address-in-use", f"{a.ipv4_address} is already used by container "
+                                f"{c.get('Name', '?')!r} on network {net.name!r}", (*a.path, "ipv4_address"))
+
+
 def missing_externals(topo: r.Topology, networks: list[dict[str, Any]], volumes: set[str]) -> Iterator[Diagnostic]:
     names = {o.get("Name") for o in networks}
     for n in topo.networks.values():
@@ -125,4 +141,5 @@ def preflight(topo: r.Topology, engine: Engine, project: str | None = "") -> lis
     networks = engine.networks()
     containers = engine.containers()
     return [*subnet_conflicts(topo, networks, own), *bridge_name_conflicts(topo, networks, own),
-            *port_conflicts(topo, containers, own), *missing_externals(topo, networks, engine.volume_names())]
+            *port_conflicts(topo, containers, own), *address_conflicts(topo, networks),
+            *missing_externals(topo, networks, engine.volume_names())]
