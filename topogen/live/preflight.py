@@ -110,9 +110,9 @@ def address_conflicts(topo: r.Topology, networks: list[dict[str, Any]]) -> Itera
     for s in topo.services.values():
         for a in s.attachments:
             net = topo.networks.get(a.network)
-            other = by_name.get(net.name) if net is not None and net.external else None
-            if other is None or a.ipv4_address is None:
+            if net is None or not net.external or a.ipv4_address is None or net.name not in by_name:
                 continue
+            other = by_name[net.name]
             for c in (other.get("Containers") or {}).values():
                 if str(c.get("IPv4Address", "")).split("/")[0] == str(a.ipv4_address):
                     yield error("engine-address-in-use", f"{a.ipv4_address} is already used by container "
