@@ -156,3 +156,18 @@ def test_mtu_below_68_fails_at_the_first_container(docker_env, cleanup, unique_n
                                              "cat", "/sys/class/net/eth0/mtu", timeout=60)
     assert results["20"].returncode != 0 and "failed to set MTU" in results["20"].stderr
     assert results["68"].returncode == 0 and results["68"].stdout.strip() == "68"
+
+
+def test_tmpfs_options_and_duplicate_targets(docker_env) -> None:
+    """What invalid-tmpfs-option and duplicate-mount-target report, the engine refuses; good options pass."""
+    assert "invalid-tmpfs-option" in rules_of("invalid-tmpfs-option.yaml")
+    assert "duplicate-mount-target" in rules_of("duplicate-mount-target.yaml")
+    image = docker_env.image
+    bad = docker_env.docker_cmd("run", "--rm", "--tmpfs", "/run:huge=always", image, "true", timeout=60)
+    assert bad.returncode != 0 and "invalid tmpfs option" in bad.stderr
+    dup = docker_env.docker_cmd("run", "--rm", "--mount", "type=tmpfs,target=/cache", "--mount",
+                                "type=tmpfs,target=/cache", image, "true", timeout=60)
+    assert dup.returncode != 0 and "Duplicate mount point" in dup.stderr
+    good = docker_env.docker_cmd("run", "--rm", "--tmpfs", "/run:rw,noexec,nosuid,size=50%,nr_inodes=1k,uid=1000",
+                                 image, "true", timeout=60)
+    assert good.returncode == 0, good.stderr
