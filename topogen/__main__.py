@@ -1,5 +1,5 @@
 """``python -m topogen``."""
 
-from .cli import main
+from .entry import main
 
 main()
