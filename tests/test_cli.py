@@ -118,3 +118,16 @@ def test_output_dir_keeps_relative_bind_sources_pointing_at_the_same_place(tmp_p
     bind = next(v for v in volumes if v["type"] == "bind")
     assert bind["source"] == os.path.join(str(tmp_path), "site")
     assert bind["read_only"] is True
+
+
+def test_build_refuses_a_target_the_topology_does_not_declare(tmp_path: Path) -> None:
+    """Swarm rules run only for topologies that target swarm, so `--target swarm` alone would
+    silently drop what the stack cannot do (static IPs here)."""
+    path = write(tmp_path, GOOD)
+    proc = run("build", "--target", "swarm", str(path))
+    assert proc.returncode == 1
+    assert "[error] the topology does not target swarm" in proc.stderr and "(undeclared-target)" in proc.stderr
+    assert not (tmp_path / "docker-stack.yml").exists()
+    declared = write(tmp_path, GOOD.replace("name: demo\n", "name: demo\ntargets: [compose, swarm]\n"))
+    proc = run("validate", str(declared))
+    assert proc.returncode == 1 and "(swarm-static-ip)" in proc.stderr, proc.stderr

@@ -221,6 +221,15 @@ def build(file: str, out_dir: str | None = None, targets: Iterable[str] | None =
     out = Build(result)
     if result.failed(strict=strict) or result.topology is None:
         return out
+    undeclared = [t for t in targets or () if t not in result.topology.targets]
+    if undeclared:
+        problem = error(
+            "undeclared-target",
+            f"the topology does not target {undeclared[0]}, so its {undeclared[0]} rules did not run",
+            ("targets",), at_key=True, hint=f"add {undeclared[0]} to targets: [...]",
+        )
+        result.diagnostics = dg.sort([*result.diagnostics, result.src.finish(problem)])
+        return out
     directory = out_dir if out_dir is not None else os.path.dirname(os.path.abspath(file))
     for name, text in compile(result.topology, directory, targets).items():
         path = os.path.join(directory, name)
