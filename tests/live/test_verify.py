@@ -74,27 +74,12 @@ def assert_agrees(rep, services) -> None:
     assert rep.exit_code == 0
 
 
-MESH_GAP = pytest.mark.xfail(strict=True, reason="known analysis gap, reported: a namespace-sharing pair "
-                             "resolves the owner's name (app-proxy <-> main-app); reach predicts only localhost")
-
-
-@pytest.mark.parametrize("example", [pytest.param(e, marks=MESH_GAP) if e == "service-mesh" else e
-                                     for e in sorted(RUNNABLE)])
+@pytest.mark.parametrize("example", sorted(RUNNABLE))
 def test_example_observed_equals_predicted(docker_env, example):
     path = os.path.join(EXAMPLES, example, "topology.yaml")
     rep = run_verify(docker_env, path, **RUNNABLE[example])
     services = {r.source for r in rep.rows} - {"host", "external"}
     assert_agrees(rep, services)
-
-
-def test_service_mesh_only_known_gap(docker_env):
-    """Everything but the two namespace-sharing name rows agrees (see the xfail above)."""
-    rep = run_verify(docker_env, os.path.join(EXAMPLES, "service-mesh", "topology.yaml"))
-    assert rep.errors == []
-    bad = {(r.source, r.target): r.problems for r in rep.mismatches}
-    assert set(bad) <= {("app-proxy", "main-app"), ("main-app", "app-proxy")}, rep.render()
-    assert all(p.startswith("names:") for ps in bad.values() for p in ps)
-    assert not [p for p in rep.policies if p.status == "violated"]
 
 
 def test_three_tier_isolation_claims_hold(docker_env):

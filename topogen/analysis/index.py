@@ -189,8 +189,13 @@ class Index:
         if b.kind in ("none", "unknown"):
             return Pair(source, target, False, (), (), ())
         if a.owner == b.owner:
-            same = (VIA_HOST,) if a.kind == "host" else (VIA_NAMESPACE,)
-            return Pair(source, target, True, same, ports, ("localhost",))
+            if a.kind == "host":
+                return Pair(source, target, True, (VIA_HOST,), ports, ("localhost",))
+            # one namespace, one resolver: the owner's own names answer with the shared address
+            # (checked on Engine 20.10.24: app-proxy resolves main-app, and back)
+            dns = self.names(a.owner, a.owner, list(a.nets))
+            names = tuple(sorted({"localhost", *(n for _net, found in dns for n in found)}))
+            return Pair(source, target, True, (VIA_NAMESPACE,), ports, names, (), dns)
         if b.kind == "host":
             up = self.to_host(a)
             return Pair(source, target, bool(up), up, ports, ())
