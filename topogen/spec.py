@@ -32,7 +32,13 @@ def _duration(value: str) -> str:
 
 def _cpus(value: float | str) -> float | str:
     text = str(value)
-    if not (text.startswith("${") or re.fullmatch(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+", text)):
+    if text.startswith("${"):
+        return value
+    try:
+        number = float(text)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < float("inf"):
         raise ValueError(f"{value!r} is not a number of CPUs: write e.g. 0.5 or 2")
     return value
 
