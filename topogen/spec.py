@@ -11,14 +11,14 @@ The JSON Schema printed by ``topogen schema`` is generated from these models.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-Scalar = Union[str, int, float, bool]
-StrMap = dict[str, Union[str, int, float, bool, None]]
+Scalar = str | int | float | bool
+StrMap = dict[str, str | int | float | bool | None]
 Labels = Annotated[
-    Union[dict[str, Union[str, int, float, bool]], list[str]],
+    dict[str, str | int | float | bool] | list[str],
     Field(description="Labels, as a mapping or a list of KEY=VALUE strings."),
 ]
 _DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+|\$\{[^}]+\}")
@@ -49,10 +49,10 @@ Duration = Annotated[
     Field(description="A Go duration such as 30s, 1m30s or 500ms."),
 ]
 Size = Annotated[
-    Union[str, int], Field(description="A byte size: a number of bytes or 100m, 1g, 512k.")
+    str | int, Field(description="A byte size: a number of bytes or 100m, 1g, 512k.")
 ]
 Mode = Annotated[
-    Union[str, int],
+    str | int,
     Field(description='A file mode in octal digits, such as "1777" or "0755" (quote it).'),
 ]
 
@@ -595,6 +595,10 @@ class Policy(Model):
 # --------------------------------------------------------------------------- topology
 
 
+def _compose_only() -> list[Literal["compose", "swarm"]]:
+    return ["compose"]
+
+
 class Topology(Model):
     """A topology: networks, volumes and services, compiled to Compose and swarm stack files."""
 
@@ -605,7 +609,7 @@ class Topology(Model):
     name: str = Field(description="The project name (lowercase letters, digits, - and _).")
     description: str | None = Field(None, description="What this topology is for.")
     targets: list[Literal["compose", "swarm"]] = Field(
-        default_factory=lambda: ["compose"], description="What to emit: compose, swarm or both."
+        default_factory=_compose_only, description="What to emit: compose, swarm or both."
     )
     networks: dict[str, Network | None] = Field(
         default_factory=dict, description="Networks by key."

@@ -8,16 +8,28 @@ rule yields several ids.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from ..diagnostics import Diagnostic
 from ..resolved import Topology
-from . import addressing, drivers, names, policies, ports, references, security, storage, targets
+from . import (
+    addressing,
+    drivers,
+    names,
+    policies,
+    ports,
+    references,
+    security,
+    services,
+    storage,
+    targets,
+)
 
 Rule = Callable[[Topology], Iterable[Diagnostic]]
 
 RULES: tuple[Rule, ...] = (
     *references.RULES,
+    *services.RULES,
     *addressing.RULES,
     *ports.RULES,
     *drivers.RULES,
