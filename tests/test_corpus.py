@@ -105,6 +105,12 @@ COMPOSE_REJECTS = {  # several problems in one file: Compose names one of them, 
     "invalid-tmpfs-size": "invalid size: 'big'",
     "invalid-name": "not allowed",
     "duplicate-container-name": "does not match pattern",
+    "missing-image": 'service "worker" has neither an image nor a build context specified',
+    "invalid-healthcheck": 'healthcheck.test must start either by "CMD", "CMD-SHELL" or "NONE"',
+    "empty-key": "additional properties '' not allowed",
+    "env-file-missing": "missing.env not found",
+    "invalid-command": "'services[web].command' invalid command line string",
+    "invalid-secret-source": "file|environment",
 }
 #: Cases the real Compose accepts although the engine (or the kernel) refuses them at `up`:
 #: only topogen reports these before deployment.
@@ -112,7 +118,7 @@ COMPOSE_ACCEPTS = [
     "bridge-name-too-long", "duplicate-bridge-name", "shared-parent-ipvlan", "mtu-out-of-range",
     "seed-loop-encryption", "unknown-volume-option", "static-ip-reserved", "duplicate-static-ip",
     "subnet-overlap", "gateway-outside-subnet", "network-mode-conflict", "host-network-driver",
-    "ports-duplicate", "invalid-mount-target", "overlay-not-attachable",
+    "ports-duplicate", "invalid-mount-target", "overlay-not-attachable", "aux-address-is-gateway",
 ]
 
 
@@ -181,3 +187,80 @@ def test_compose_renames_an_invalid_project_name(tmp_path: object) -> None:
     assert json.loads(proc.stdout)["name"] == "three-tier"
     [d] = pipeline.check(os.path.join(HERE, "cases", "invalid", "invalid-project-name.yaml")).diagnostics
     assert '"three-tier"' in d.message
+
+
+#: The same text is a topology and a Compose file: the real Compose rejects it with this message, and
+#: topogen reports this rule (each side checked on the very same bytes).
+SAME_TEXT = {
+    "config-without-source": ("services:\n  a: {image: x, configs: [c]}\nconfigs:\n  c: {}\n",
+                              "configs.c: one of file|environment|content must be set", "invalid-config-source"),
+    "config-two-sources": ("services:\n  a: {image: x}\nconfigs:\n  c: {environment: HOME, content: hi}\n",
+                           "configs.c: file|environment|content attributes are mutually exclusive",
+                           "invalid-config-source"),
+    "secret-without-source": ("services:\n  a: {image: x}\nsecrets:\n  s: {name: s}\n",
+                              "secrets.s: one of file|environment must be set", "invalid-secret-source"),
+    "environment-empty-name": ('services:\n  a: {image: x, environment: {"": x}}\n',
+                               "services.a.environment additional properties '' not allowed", "empty-key"),
+    "sysctl-empty-name": ('services:\n  a: {image: x, sysctls: {"": 1}}\n',
+                          "services.a.sysctls additional properties '' not allowed", "empty-key"),
+    "healthcheck-lowercase-cmd": ('services:\n  a: {image: x, healthcheck: {test: ["cmd", "true"]}}\n',
+                                  'healthcheck.test must start either by "CMD"', "invalid-healthcheck"),
+    "entrypoint-open-quote": ('services:\n  a: {image: x, entrypoint: "sh -c \\"echo hi"}\n',
+                              "'services[a].entrypoint' invalid command line string", "invalid-command"),
+    "command-trailing-backslash": ('services:\n  a: {image: x, command: "echo hi\\\\"}\n',
+                                   "'services[a].command' invalid command line string", "invalid-command"),
+    "env-file-absent": ("services:\n  a: {image: x, env_file: absent.env}\n", "absent.env not found",
+                        "env-file-missing"),
+    "no-image-no-build": ("services:\n  a: {command: [run]}\n", "has neither an image nor a build context",
+                          "missing-image"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAME_TEXT))
+def test_compose_and_topogen_reject_the_same_text(name: str, tmp_path: object) -> None:
+    from tools import compose_config
+
+    text, message, rule = SAME_TEXT[name]
+    out = os.path.join(str(tmp_path), "topology.yaml")
+    with open(out, "w", encoding="utf-8") as fh:
+        fh.write("name: t\n" + text)
+    proc = compose_config(out, "-q")
+    assert proc.returncode != 0 and message in proc.stderr, proc.stderr
+    got = [(d.rule, d.is_error) for d in pipeline.check(out).diagnostics]
+    assert got == [(rule, True)], got
+
+
+def test_compose_runs_only_the_words_before_a_shell_operator(tmp_path: object) -> None:
+    """Compose splits a string command with shell-words and stops at an unquoted ``;``: the reason for
+    command-shell-operator; a quoted one is kept, and topogen says nothing about it."""
+    import json
+
+    from tools import compose_config
+
+    out = os.path.join(str(tmp_path), "topology.yaml")
+    with open(out, "w", encoding="utf-8") as fh:
+        fh.write("name: t\nservices:\n  a: {image: x, command: \"echo start; sleep 10\"}\n"
+                 "  b: {image: x, command: \"sh -c 'a; b'\"}\n")
+    proc = compose_config(out, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    services = json.loads(proc.stdout)["services"]
+    assert services["a"]["command"] == ["echo", "start"]
+    assert services["b"]["command"] == ["sh", "-c", "a; b"]
+    assert [(d.rule, d.path) for d in pipeline.check(out).diagnostics] == [
+        ("command-shell-operator", ("services", "a", "command"))]
+
+
+def test_compose_accepts_bind_consistency_suffixes(tmp_path: object) -> None:
+    """``:cached``, ``:delegated`` and ``:consistent`` (Docker Desktop for Mac) are accepted and dropped by
+    Compose; topogen accepts them too, and the file it writes is accepted."""
+    from tools import compose_config
+
+    os.mkdir(os.path.join(str(tmp_path), "src"))
+    top = os.path.join(str(tmp_path), "topology.yaml")
+    with open(top, "w", encoding="utf-8") as fh:
+        fh.write("name: t\nvolumes: {data: {}}\nservices:\n  a:\n    image: x\n    volumes: "
+                 '["./src:/src:cached", "./src:/ro:ro,delegated", "data:/data:nocopy,consistent"]\n')
+    assert compose_config(top, "-q").returncode == 0  # the same text, as a Compose file
+    assert pipeline.check(top).diagnostics == []
+    proc = compose_config(_compiled(top, str(tmp_path)), "-q")
+    assert proc.returncode == 0, proc.stderr

@@ -337,7 +337,9 @@ def resolve(topo: spec.Topology, file: str) -> tuple[r.Topology, list[Diagnostic
 # ---------------------------------------------------------------------- lowering helpers
 
 PROPAGATIONS = ("rprivate", "private", "rshared", "shared", "rslave", "slave")
-SHORT_OPTIONS = frozenset(("ro", "rw", "nocopy", "z", "Z", *PROPAGATIONS))
+#: Bind-mount consistency (Docker Desktop for Mac): Compose accepts and drops them; no-ops on Linux.
+CONSISTENCY = ("cached", "delegated", "consistent")
+SHORT_OPTIONS = frozenset(("ro", "rw", "nocopy", "z", "Z", *PROPAGATIONS, *CONSISTENCY))
 
 
 def split_colons(text: str) -> list[str]:

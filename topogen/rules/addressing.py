@@ -75,6 +75,18 @@ def pool_addresses(topo: Topology) -> Iterator[Diagnostic]:
                             (*p.path, "aux_addresses", name))
 
 
+def aux_address_is_gateway(topo: Topology) -> Iterator[Diagnostic]:
+    """An aux address is the network's gateway (the engine: "failed to allocate secondary ip address ... Address already in use").
+
+    ``{subnet: 10.5.0.0/24, gateway: 10.5.0.1, aux_addresses: {router: 10.5.0.1}}``.
+    """
+    for _n, p in _pools(topo):
+        for name, addr, _text in p.aux_addresses:
+            if addr is not None and addr == p.gateway:
+                yield error("aux-address-is-gateway", f"aux address {name}={addr} is the gateway of the network",
+                            (*p.path, "aux_addresses", name), hint="the gateway is reserved already; drop the aux address")
+
+
 def ipv6_without_enable(topo: Topology) -> Iterator[Diagnostic]:
     """An IPv6 subnet or address on a network without ``enable_ipv6: true`` (silently not allocated).
 
@@ -199,6 +211,7 @@ RULES = (
     subnet_host_bits,
     subnet_overlap,
     pool_addresses,
+    aux_address_is_gateway,
     ipv6_without_enable,
     bridge_multiple_subnets,
     static_ip,

@@ -1,0 +1,177 @@
+"""Services: what Compose refuses in a service's own keys (image, healthcheck, keys, env files, commands)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from collections.abc import Iterator
+from typing import Any
+
+from ..diagnostics import Diagnostic, Path, error, warning
+from ..resolved import Service, Topology
+
+#: The first word of a healthcheck ``test`` list (Compose: 'must start either by "CMD", "CMD-SHELL" or "NONE"').
+HEALTHCHECK_KINDS = ("CMD", "CMD-SHELL", "NONE")
+#: Characters that end a command line for Compose's shell-words parser when unquoted: it keeps only the
+#: words before them (``echo a; echo b`` runs ``echo a``).
+SHELL_OPERATORS = frozenset(";|&<>")
+
+
+def missing_image(topo: Topology) -> Iterator[Diagnostic]:
+    """A service has neither ``image`` nor ``build`` (Compose: "has neither an image nor a build context specified").
+
+    ``services: {web: {command: nginx}}``.
+    """
+    for s in topo.services.values():
+        if not s.image and s.build is None:
+            yield error("missing-image", f'service "{s.name}" has neither an image nor a build context', s.path,
+                        at_key=True, hint="add image: NAME or build: DIR")
+
+
+def invalid_healthcheck(topo: Topology) -> Iterator[Diagnostic]:
+    """A ``healthcheck.test`` list does not start with CMD, CMD-SHELL or NONE (Compose rejects the file).
+
+    ``healthcheck: {test: ["curl", "-f", "http://localhost"]}``: write ``["CMD", "curl", ...]``.
+    """
+    for s in topo.services.values():
+        test = (s.healthcheck or {}).get("test")
+        if isinstance(test, list) and test and test[0] not in HEALTHCHECK_KINDS:
+            yield error("invalid-healthcheck", f'healthcheck.test of service "{s.name}" must start with "CMD", '
+                        f'"CMD-SHELL" or "NONE", not {str(test[0])!r}', (*s.path, "healthcheck", "test", 0),
+                        hint=f"write {json.dumps(['CMD', *map(str, test)])} or a shell string")
+
+
+def _keys(s: Service) -> Iterator[tuple[str, list[str], Path, bool]]:
+    """(section, key names, path of the section, written as a list) for environment, labels and sysctls."""
+    yield "environment", [k for k, _v in s.environment], (*s.path, "environment"), s.environment_is_list
+    yield "labels", [k for k, _v in s.labels], (*s.path, "labels"), False  # sorted: the key "" locates a mapping
+    sysctls: Any = dict(s.options).get("sysctls") or {}
+    names = [str(i).partition("=")[0] for i in sysctls] if isinstance(sysctls, list) else [str(k) for k in sysctls]
+    yield "sysctls", names, (*s.path, "sysctls"), isinstance(sysctls, list)
+
+
+def empty_key(topo: Topology) -> Iterator[Diagnostic]:
+    """An environment variable, label or sysctl has an empty name (Compose: "additional properties '' not allowed").
+
+    ``environment: ["=production"]`` or ``labels: {"": x}``.
+    """
+    for s in topo.services.values():
+        for section, names, path, is_list in _keys(s):
+            if "" not in names:
+                continue
+            where = names.index("") if is_list else ""
+            yield error("empty-key", f'service "{s.name}" has an entry with an empty name in {section}',
+                        (*path, where), at_key=not is_list, hint="write NAME=VALUE")
+
+
+def env_file_missing(topo: Topology) -> Iterator[Diagnostic]:
+    """An ``env_file`` does not exist relative to the topology file (Compose: "env file ... not found").
+
+    ``env_file: app.env`` with no app.env beside the topology.
+    """
+    for s in topo.services.values():
+        files: Any = dict(s.options).get("env_file")
+        items = files if isinstance(files, list) else [files] if files else []
+        for i, name in enumerate(items):
+            if "$" in name or name.startswith("~"):
+                continue
+            full = os.path.normpath(os.path.join(topo.base_dir, name))
+            if not os.path.isfile(full):
+                path = (*s.path, "env_file", i) if isinstance(files, list) else (*s.path, "env_file")
+                yield error("env-file-missing", f"env file {full} not found", path,
+                            hint="create it, or remove it from env_file")
+
+
+def _first_operator(text: str) -> str | None:
+    """The first unquoted, unescaped shell operator character in ``text`` (POSIX quoting), or None."""
+    quote = ""
+    escaped = False
+    for ch in text:
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in SHELL_OPERATORS:
+            return ch
+    return None
+
+
+def invalid_command(topo: Topology) -> Iterator[Diagnostic]:
+    """A string ``command`` or ``entrypoint`` has an unterminated quote or a trailing backslash.
+
+    ``command: "sh -c 'echo hi"`` (Compose: "invalid command line string"). An unquoted ``;``, ``|``,
+    ``&``, ``<`` or ``>`` is a warning: Compose keeps only the words before it (``echo a; echo b`` runs
+    ``echo a``).
+    """
+    for s in topo.services.values():
+        for key in ("command", "entrypoint"):
+            text = dict(s.options).get(key)
+            if not isinstance(text, str):
+                continue
+            path = (*s.path, key)
+            try:
+                shlex.split(text)
+            except ValueError as exc:
+                yield error("invalid-command", f'{key} of service "{s.name}" is not a valid command line: '
+                            f"{str(exc).lower()}", path, hint="close the quote, or write the command as a list")
+                continue
+            op = _first_operator(text)
+            if op is not None:
+                yield warning("command-shell-operator", f'{key} of service "{s.name}" contains an unquoted {op!r}: '
+                              "Compose runs only the words before it", path,
+                              hint=f'write ["sh", "-c", {text!r}] to run it in a shell')
+
+
+def link_without_network(topo: Topology) -> Iterator[Diagnostic]:
+    """A service links to a service with which it shares no network: the link name does not resolve.
+
+    ``a: {networks: [front], links: [db]}`` with ``db: {networks: [back]}`` (verified on Engine 20.10).
+    """
+    for s in topo.services.values():
+        if s.network_mode:
+            continue
+        mine = {a.network for a in s.attachments}
+        for i, (target, _alias) in enumerate(s.links):
+            other = topo.services.get(target)
+            if other is None or other.network_mode or target == s.name:
+                continue
+            if not mine & {a.network for a in other.attachments}:
+                yield warning("link-without-network", f'service "{s.name}" links to "{target}" but they share no '
+                              "network: the link name will not resolve", (*s.path, "links", i),
+                              hint="attach both to one network (and prefer its aliases to links)")
+
+
+def _sources(g: Any) -> list[str]:
+    return [k for k in ("file", "environment", "content") if getattr(g, k) is not None]
+
+
+def secret_source(topo: Topology) -> Iterator[Diagnostic]:
+    """A secret or config that is not external has no source, or more than one (Compose rejects the file).
+
+    ``secrets: {db: {file: ./db.txt, environment: DB_PASSWORD}}``; ``configs: {c: {}}``.
+    """
+    for kind, items in (("secret", topo.secrets), ("config", topo.configs)):
+        allowed = "file|environment" if kind == "secret" else "file|environment|content"
+        for g in items.values():
+            found = _sources(g)
+            if g.external or len(found) == 1:
+                continue
+            problem = "sets no source" if not found else f"sets {' and '.join(found)}"
+            yield error(f"invalid-{kind}-source", f"{kind} {g.key} {problem}: one of {allowed} is needed",
+                        g.path, at_key=True, hint="keep exactly one, or set external: true")
+
+
+RULES = (
+    missing_image,
+    invalid_healthcheck,
+    empty_key,
+    env_file_missing,
+    invalid_command,
+    link_without_network,
+    secret_source,
+)
