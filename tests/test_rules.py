@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from topogen import pipeline, rules
-from topogen.rules import addressing, drivers, names, ports, references, security, storage
+from topogen.rules import addressing, drivers, names, ports, references, security, services, storage
 
 
 def problems(text: str, file: str = "t.yaml") -> list[str]:
@@ -459,11 +459,82 @@ def test_addressing(text: str, expected: list[str]) -> None:
     assert problems(text) == expected
 
 
+# ------------------------------------------------------------------------------------------ services
+
+SERVICES = [
+    case("""\
+        name: t
+        services:
+          a: {image: x, healthcheck: {test: "curl -f http://localhost"}}
+          b: {image: x, healthcheck: {test: ["NONE"]}}
+          c: {image: x, healthcheck: {test: ["CMD-SHELL", "true"]}}
+          d: {build: ., healthcheck: {test: ["CMD"]}}
+          e: {image: x, healthcheck: {test: ["Cmd", "true"]}}
+        """, "7:38 invalid-healthcheck", id="healthcheck-forms-and-case"),
+    case("""\
+        name: t
+        services:
+          a: {image: x, environment: [HOME, "A=", "B==c"], labels: ["x=", "=y"], sysctls: ["=1"]}
+        """, "3:52 empty-key", "3:84 empty-key", id="empty-names-in-lists"),  # labels are sorted: at the key
+    case("""\
+        name: t
+        services:
+          a: {image: x, command: ["sh", "-c", "a; b"], entrypoint: 'sh -c "a | b"'}
+          b: {image: x, command: 'echo x \\; y', entrypoint: "it's"}
+          c: {image: x, command: "a > out"}
+        """, "4:53 invalid-command", "5:26 command-shell-operator", id="command-quoting"),
+    case("""\
+        name: t
+        networks: {n: {}}
+        services:
+          a: {image: x, links: [b, "c:cee"]}
+          b: {image: x}
+          c: {image: x, networks: [n]}
+          d: {image: x, network_mode: host}
+          e: {image: x, networks: [n], links: ["c"]}
+        """, "4:28 link-without-network", "7:31 host-network", id="links-on-the-default-network"),
+    case("""\
+        name: t
+        secrets:
+          s: {external: true}
+          f: {environment: S}
+        configs:
+          c: {external: true}
+          e: {environment: C}
+          g: {file: ./x, environment: C}
+        services:
+          a: {image: x, secrets: [s, f], configs: [c, e, g]}
+        """, "8:3 invalid-config-source", id="external-and-single-sources"),
+    case("""\
+        name: t
+        networks:
+          lan: {subnet: 10.1.0.0/24, aux_addresses: {r: 10.1.0.1}}
+          far: {subnet: 10.3.0.0/24, gateway: 10.3.0.9, aux_addresses: {r: 10.3.0.1}}
+          gw: {subnet: 10.2.0.0/24, gateway: 10.2.0.254, aux_addresses: {r: 10.2.0.1, s: 10.2.0.254}}
+        services:
+          a: {image: x, networks: [lan, gw, far]}
+        """, "3:49 aux-address-is-gateway", "5:82 aux-address-is-gateway", id="aux-address-vs-gateway"),
+]
+
+
+@pytest.mark.parametrize("text,expected", SERVICES)
+def test_services(text: str, expected: list[str]) -> None:
+    assert problems(text) == expected
+
+
+def test_env_file_is_relative_to_the_topology(tmp_path: object) -> None:
+    base = str(tmp_path)
+    os.mkdir(os.path.join(base, "env"))
+    open(os.path.join(base, "env", "app.env"), "w").close()
+    text = "name: t\nservices:\n  a: {image: x, env_file: env/app.env}\n  b: {image: x, env_file: app.env}\n"
+    assert problems(text, os.path.join(base, "topology.yaml")) == ["4:27 env-file-missing"]
+
+
 # ------------------------------------------------------------------------------------------ registry
 
 
 def test_every_rule_is_registered_and_documented() -> None:
-    modules = (ports, drivers, storage, names, security, references, addressing)
+    modules = (ports, drivers, storage, names, security, references, addressing, services)
     for module in modules:
         for rule in module.RULES:
             assert rule in rules.RULES
@@ -522,3 +593,49 @@ def test_duplicates_are_reported_at_the_later_occurrence_in_the_file() -> None:
                               "7:53 duplicate-container-name", "7:87 duplicate-static-ip"]
     messages = [d.message for d in pipeline.check("t.yaml", textwrap.dedent(text)).diagnostics]
     assert all(m.endswith(("network zz", "service web")) for m in messages), messages
+
+
+# ------------------------------------------------------------------------------------------ catalog
+
+RULES_DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "rules.md")
+
+
+def test_rules_page_is_generated_from_the_docstrings() -> None:
+    """docs/rules.md is the catalog's output (like docs/swarm.md); TOPOGEN_REGEN=1 rewrites it."""
+    from topogen.rules import catalog
+
+    wanted = catalog.markdown()
+    if os.environ.get("TOPOGEN_REGEN"):
+        with open(RULES_DOC, "w", encoding="utf-8") as fh:
+            fh.write(wanted)
+    with open(RULES_DOC, encoding="utf-8") as fh:
+        assert fh.read() == wanted, "docs/rules.md is stale: python -m topogen.rules.catalog > docs/rules.md"
+
+
+def test_catalog_lists_every_id_and_level_the_corpus_reports() -> None:
+    """The ids read from the rules' sources are complete: every diagnostic of every corpus case is
+    in the catalog with its level, or comes from a stage before the rules."""
+    import glob
+
+    from topogen.rules import catalog
+
+    listed: dict[str, set[str]] = {}
+    for rule in rules.RULES:
+        for rid, levels in catalog.rule_ids(rule).items():
+            listed.setdefault(rid, set()).update(levels)
+    before = {i for ids in catalog.stage_ids().values() for i in ids}
+    cases = glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "cases", "**", "*.yaml"),
+                      recursive=True)
+    seen = {(d.rule, d.level.value) for c in cases for d in pipeline.check(c).diagnostics}
+    assert len(seen) > 80
+    assert {(r, lvl) for r, lvl in seen if r not in before and lvl not in listed.get(r, ())} == set()
+    assert set(listed) - {r for r, _ in seen} == set(), "every rule id has a corpus case"
+
+
+def test_the_cli_does_not_import_the_catalog() -> None:
+    import subprocess
+    import sys
+
+    probe = "import sys, topogen.cli, topogen.pipeline, topogen.rules; print('topogen.rules.catalog' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert proc.stdout.strip() == "False"

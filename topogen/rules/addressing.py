@@ -78,12 +78,16 @@ def pool_addresses(topo: Topology) -> Iterator[Diagnostic]:
 def aux_address_is_gateway(topo: Topology) -> Iterator[Diagnostic]:
     """An aux address is the network's gateway (the engine: "failed to allocate secondary ip address ... Address already in use").
 
-    ``{subnet: 10.5.0.0/24, gateway: 10.5.0.1, aux_addresses: {router: 10.5.0.1}}``.
+    ``{subnet: 10.5.0.0/24, aux_addresses: {router: 10.5.0.1}}``: without ``gateway`` it is the subnet's first address.
     """
-    for _n, p in _pools(topo):
+    for n, p in _pools(topo):
+        subnet = p.subnet
+        assert subnet is not None
+        gateway = p.gateway or (subnet.network_address + 1 if subnet.num_addresses > 2 else None)
         for name, addr, _text in p.aux_addresses:
-            if addr is not None and addr == p.gateway:
-                yield error("aux-address-is-gateway", f"aux address {name}={addr} is the gateway of the network",
+            if addr is not None and addr == gateway and not n.external:
+                implicit = "" if p.gateway else " (the first address, when no gateway is set)"
+                yield error("aux-address-is-gateway", f"aux address {name}={addr} is the gateway of network {n.key}{implicit}",
                             (*p.path, "aux_addresses", name), hint="the gateway is reserved already; drop the aux address")
 
 
