@@ -264,3 +264,46 @@ def test_compose_accepts_bind_consistency_suffixes(tmp_path: object) -> None:
     assert pipeline.check(top).diagnostics == []
     proc = compose_config(_compiled(top, str(tmp_path)), "-q")
     assert proc.returncode == 0, proc.stderr
+
+
+#: A string command as the real Compose splits it (None: "invalid command line string"), and what
+#: topogen reports about it: both columns written by hand, both checked.
+COMMANDS = [
+    ("echo a; echo b", ["echo", "a"], "command-shell-operator"),
+    ("a && b", ["a"], "command-shell-operator"),
+    ("a>f", ["a"], "command-shell-operator"),
+    ("echo a; 'b", ["echo", "a"], "command-shell-operator"),  # Compose stops reading at the ';'
+    ('echo "a;b" c', ["echo", "a;b", "c"], None),
+    ("a\\;b c", ["a;b", "c"], None),
+    ("sh -c 'a | b'", ["sh", "-c", "a | b"], None),
+    ("echo `a;b`", ["echo", "`a;b`"], None),
+    ("a\\(b", ["a(b"], None),
+    ("x # y", ["x", "#", "y"], None),
+    ("it's", None, "invalid-command"),
+    ('a "b\\"', None, "invalid-command"),
+    ("echo hi\\", None, "invalid-command"),
+    ("echo `x", None, "invalid-command"),
+    ("echo $(x", None, "invalid-command"),
+    ("echo $((1+2))", None, "invalid-command"),
+    ("(cd /app)", None, "invalid-command"),
+    ("a)b", None, "invalid-command"),
+]
+
+
+@pytest.mark.parametrize("text,words,rule", COMMANDS, ids=[c[0] for c in COMMANDS])
+def test_command_splitting_matches_compose(text: str, words: list[str] | None, rule: str | None,
+                                           tmp_path: object) -> None:
+    import json
+
+    from tools import compose_config
+
+    out = os.path.join(str(tmp_path), "topology.yaml")
+    with open(out, "w", encoding="utf-8") as fh:
+        fh.write(f"name: t\nservices:\n  a:\n    image: x\n    command: {json.dumps(text)}\n")
+    proc = compose_config(out, "--format", "json")
+    if words is None:
+        assert proc.returncode != 0 and "invalid command line string" in proc.stderr, proc.stdout
+    else:
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["services"]["a"]["command"] == words
+    assert [d.rule for d in pipeline.check(out).diagnostics] == ([rule] if rule else [])

@@ -83,11 +83,13 @@ def env_file_missing(topo: Topology) -> Iterator[Diagnostic]:
                             hint="create it, or remove it from env_file")
 
 
-def _first_operator(text: str) -> str | None:
-    """The first unquoted, unescaped shell operator character in ``text`` (POSIX quoting), or None."""
-    quote = ""
-    escaped = False
-    for ch in text:
+def _scan(text: str) -> tuple[int, str | None]:
+    """Read ``text`` as Compose's shell-words parser does: (index of the first unquoted operator or
+    ``len(text)``, the problem met before it). ``$(...)`` and backquotes are kept as words; any
+    other unquoted parenthesis is refused; quotes and backslashes are left to :func:`shlex.split`."""
+    quote, escaped, i = "", False, 0
+    while i < len(text):
+        ch = text[i]
         if escaped:
             escaped = False
         elif ch == "\\" and quote != "'":
@@ -96,17 +98,26 @@ def _first_operator(text: str) -> str | None:
             quote = "" if ch == quote else quote
         elif ch in "'\"":
             quote = ch
+        elif ch == "`" or text.startswith("$(", i):
+            closing = "`" if ch == "`" else ")"
+            end = text.find(closing, i + (1 if ch == "`" else 2))
+            if end < 0:
+                return i, f"unterminated {'`' if ch == '`' else '$('}"
+            i = end
+        elif ch in "()":
+            return i, f"unquoted {ch!r}"
         elif ch in SHELL_OPERATORS:
-            return ch
-    return None
+            return i, None
+        i += 1
+    return i, None
 
 
 def invalid_command(topo: Topology) -> Iterator[Diagnostic]:
-    """A string ``command`` or ``entrypoint`` has an unterminated quote or a trailing backslash.
+    """A string ``command`` or ``entrypoint`` that Compose cannot split into words ("invalid command line string").
 
-    ``command: "sh -c 'echo hi"`` (Compose: "invalid command line string"). An unquoted ``;``, ``|``,
-    ``&``, ``<`` or ``>`` is a warning: Compose keeps only the words before it (``echo a; echo b`` runs
-    ``echo a``).
+    ``command: "sh -c 'echo hi"`` (open quote), ``"echo hi\\"`` (trailing backslash), ``"echo $(date"``
+    or ``"(cd /app)"`` (unquoted parenthesis). An unquoted ``;``, ``|``, ``&``, ``<`` or ``>`` is a
+    warning: Compose keeps only the words before it (``echo a; echo b`` runs ``echo a``).
     """
     for s in topo.services.values():
         for key in ("command", "entrypoint"):
@@ -114,16 +125,18 @@ def invalid_command(topo: Topology) -> Iterator[Diagnostic]:
             if not isinstance(text, str):
                 continue
             path = (*s.path, key)
-            try:
-                shlex.split(text)
-            except ValueError as exc:
-                yield error("invalid-command", f'{key} of service "{s.name}" is not a valid command line: '
-                            f"{str(exc).lower()}", path, hint="close the quote, or write the command as a list")
-                continue
-            op = _first_operator(text)
-            if op is not None:
-                yield warning("command-shell-operator", f'{key} of service "{s.name}" contains an unquoted {op!r}: '
-                              "Compose runs only the words before it", path,
+            end, problem = _scan(text)
+            if problem is None:
+                try:
+                    shlex.split(text[:end])
+                except ValueError as exc:
+                    problem = str(exc).lower()
+            if problem is not None:
+                yield error("invalid-command", f'{key} of service "{s.name}" is not a valid command line: {problem}',
+                            path, hint="quote it, or write the command as a list")
+            elif end < len(text):
+                yield warning("command-shell-operator", f'{key} of service "{s.name}" contains an unquoted '
+                              f"{text[end]!r}: Compose runs only the words before it", path,
                               hint=f'write ["sh", "-c", {text!r}] to run it in a shell')
 
 
