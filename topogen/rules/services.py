@@ -120,8 +120,9 @@ def invalid_command(topo: Topology) -> Iterator[Diagnostic]:
     warning: Compose keeps only the words before it (``echo a; echo b`` runs ``echo a``).
     """
     for s in topo.services.values():
+        options = dict(s.options)
         for key in ("command", "entrypoint"):
-            text = dict(s.options).get(key)
+            text = options.get(key)
             if not isinstance(text, str):
                 continue
             path = (*s.path, key)
