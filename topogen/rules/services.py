@@ -52,7 +52,7 @@ def _keys(s: Service) -> Iterator[tuple[str, list[str], Path, bool]]:
 
 
 def empty_key(topo: Topology) -> Iterator[Diagnostic]:
-    """An environment variable, label or sysctl has an empty name (Compose: "additional properties '' not allowed").
+    """An environment variable, label (of a service, network or volume) or sysctl has an empty name (Compose: "additional properties '' not allowed").
 
     ``environment: ["=production"]`` or ``labels: {"": x}``.
     """
@@ -63,6 +63,11 @@ def empty_key(topo: Topology) -> Iterator[Diagnostic]:
             where = names.index("") if is_list else ""
             yield error("empty-key", f'service "{s.name}" has an entry with an empty name in {section}',
                         (*path, where), at_key=not is_list, hint="write NAME=VALUE")
+    for kind, items in (("network", topo.networks), ("volume", topo.volumes)):
+        for item in items.values():
+            if any(key == "" for key, _v in item.labels):
+                yield error("empty-key", f"{kind} {item.key} has a label with an empty name",
+                            (*item.path, "labels", ""), at_key=True, hint="write NAME=VALUE")
 
 
 def env_file_missing(topo: Topology) -> Iterator[Diagnostic]:
