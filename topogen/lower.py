@@ -12,12 +12,10 @@ Pure functions, no Jinja and no I/O; :mod:`topogen.emit.swarm` renders the resul
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from . import resolved as r
-
-HostPath = Callable[[str], str]
+from .emit.common import HostPath, grant, option_value, plain_option, volume
 
 #: The baseline format: 3.8 carries max_replicas_per_node, rollback_config and init.
 BASE_VERSION = "3.8"
@@ -80,7 +78,7 @@ def network(n: r.Network, topo: r.Topology) -> dict[str, Any]:
         return out
     overlay = n.driver in OVERLAY_DRIVERS
     out["driver"] = "overlay" if overlay else n.driver
-    opts = {k: _opt(v) for k, v in n.driver_opts
+    opts = {k: option_value(v) for k, v in n.driver_opts
             if not (overlay and k.startswith(BRIDGE_OPTION_PREFIX)) and k != "encrypted"}
     if n.encrypted:
         opts["encrypted"] = ""
@@ -123,24 +121,6 @@ def host_network() -> dict[str, Any]:
     return {"name": HOST_NETWORK, "external": True}
 
 
-def volume(v: r.Volume, host: HostPath) -> dict[str, Any]:
-    """A volume keeps its driver and options; every node creates it on first use."""
-    out: dict[str, Any] = {}
-    if v.name:
-        out["name"] = v.name
-    if v.external:
-        out["external"] = True
-        return out
-    if v.driver:
-        out["driver"] = v.driver
-    if v.driver_opts:
-        opts = {k: _opt(val) for k, val in v.driver_opts}
-        if v.kind == "bind":
-            opts["device"] = host(str(opts["device"]))
-        out["driver_opts"] = opts
-    if v.labels:
-        out["labels"] = dict(v.labels)
-    return out
 
 
 def grantable(g: r.Grantable, host: HostPath) -> dict[str, Any]:
@@ -155,8 +135,6 @@ def grantable(g: r.Grantable, host: HostPath) -> dict[str, Any]:
     return out
 
 
-def _opt(v: Any) -> Any:
-    return v if isinstance(v, (str, int, float)) and not isinstance(v, bool) else str(v).lower()
 
 
 # ---------------------------------------------------------------------- services
@@ -189,17 +167,11 @@ def service(s: r.Service, topo: r.Topology, host: HostPath) -> dict[str, Any]:
         out["labels"] = dict(s.labels)
     for key, value in s.options:
         if key not in DROPPED_OPTIONS:
-            out[key] = _host_paths(key, value, host)
+            out[key] = plain_option(key, value, host)
     out.update(s.x_swarm)
     return out
 
 
-def _host_paths(key: str, value: Any, host: HostPath) -> Any:
-    if key == "env_file":
-        return [host(v) for v in value] if isinstance(value, list) else host(value)
-    if key == "user":
-        return str(value)  # the v3 schema wants a string: "services.a.user must be a string"
-    return value
 
 
 def attachments(s: r.Service, topo: r.Topology) -> dict[str, Any]:
@@ -281,15 +253,6 @@ def tmpfs_mount(m: r.Mount) -> dict[str, Any]:
     return out
 
 
-def grant(g: r.FileGrant) -> Any:
-    """A secret or config grant, short or long form as written."""
-    if not g.long_form:
-        return g.source
-    out: dict[str, Any] = {"source": g.source}
-    for key in ("target", "uid", "gid", "mode"):
-        if getattr(g, key) is not None:
-            out[key] = getattr(g, key)
-    return out
 
 
 def healthcheck(h: dict[str, Any]) -> dict[str, Any]:

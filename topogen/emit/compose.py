@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import resolved as r
 from . import HEADER, render
+from .common import grant, option_value, plain_option, volume
 
 FILENAME = "docker-compose.yml"
 
@@ -24,7 +25,7 @@ def emit(topo: r.Topology, out_dir: str) -> dict[str, str]:
                 "networks",
                 {n.key: network(n, topo) for n in topo.networks.values() if not n.implicit},
             ),
-            ("volumes", {v.key: volume(v, paths) for v in topo.volumes.values()}),
+            ("volumes", {v.key: volume(v, paths.host) for v in topo.volumes.values()}),
             ("secrets", {g.key: grantable(g, paths) for g in topo.secrets.values()}),
             ("configs", {g.key: grantable(g, paths) for g in topo.configs.values()}),
         ),
@@ -63,7 +64,7 @@ def network(n: r.Network, topo: r.Topology) -> dict[str, Any]:
         return out
     out["driver"] = n.driver
     if n.driver_opts:
-        out["driver_opts"] = {k: _opt(v) for k, v in n.driver_opts}
+        out["driver_opts"] = {k: option_value(v) for k, v in n.driver_opts}
     if n.internal:
         out["internal"] = True
     if n.attachable is not None:
@@ -100,27 +101,8 @@ def ipam_block(n: r.Network, *, subnet_only: bool = False) -> dict[str, Any]:
     return ipam
 
 
-def _opt(v: Any) -> Any:
-    return v if isinstance(v, (str, int, float)) and not isinstance(v, bool) else str(v).lower()
 
 
-def volume(v: r.Volume, paths: Paths) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if v.name:
-        out["name"] = v.name
-    if v.external:
-        out["external"] = True
-        return out
-    if v.driver:
-        out["driver"] = v.driver
-    if v.driver_opts:
-        opts = {k: _opt(val) for k, val in v.driver_opts}
-        if v.kind == "bind":
-            opts["device"] = paths.host(str(opts["device"]))
-        out["driver_opts"] = opts
-    if v.labels:
-        out["labels"] = dict(v.labels)
-    return out
 
 
 def grantable(g: r.Grantable, paths: Paths) -> dict[str, Any]:
@@ -188,7 +170,7 @@ def service(s: r.Service, topo: r.Topology, paths: Paths) -> dict[str, Any]:
     if s.links:
         out["links"] = [t if t == a else f"{t}:{a}" for t, a in s.links]
     for key, value in s.options:
-        out[key] = paths_in(key, value, paths)
+        out[key] = plain_option(key, value, paths.host)
     out.update(s.x_compose)
     return out
 
@@ -201,13 +183,6 @@ def _build(build: Any, paths: Paths) -> Any:
     return out
 
 
-def paths_in(key: str, value: Any, paths: Paths) -> Any:
-    """A plain option in Compose form: host paths re-based, ``user`` a string (``1000``)."""
-    if key == "env_file":
-        return [paths.host(v) for v in value] if isinstance(value, list) else paths.host(value)
-    if key == "user":
-        return str(value)  # Compose: "services.x.user must be a string"
-    return value
 
 
 def depends_on(s: r.Service) -> dict[str, Any]:
@@ -297,12 +272,3 @@ def mount(m: r.Mount, paths: Paths) -> dict[str, Any]:
             out["tmpfs"] = opts
     return out
 
-
-def grant(g: r.FileGrant) -> Any:
-    if not g.long_form:
-        return g.source
-    out: dict[str, Any] = {"source": g.source}
-    for key in ("target", "uid", "gid", "mode"):
-        if getattr(g, key) is not None:
-            out[key] = getattr(g, key)
-    return out

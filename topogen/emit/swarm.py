@@ -11,6 +11,7 @@ from typing import Any
 from .. import lower
 from .. import resolved as r
 from . import HEADER, render
+from .common import volume
 from .compose import Paths
 
 FILENAME = "docker-stack.yml"
@@ -26,7 +27,7 @@ def emit(topo: r.Topology, out_dir: str) -> dict[str, str]:
         services={s.name: lower.service(s, topo, paths.host) for s in topo.services.values()},
         sections=(
             ("networks", networks(topo)),
-            ("volumes", {v.key: lower.volume(v, paths.host) for v in topo.volumes.values()}),
+            ("volumes", {v.key: volume(v, paths.host) for v in topo.volumes.values()}),
             ("secrets", {g.key: lower.grantable(g, paths.host) for g in topo.secrets.values()}),
             ("configs", {g.key: lower.grantable(g, paths.host) for g in topo.configs.values()}),
         ),
