@@ -8,11 +8,14 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from .pipeline import Result
 
 app = typer.Typer(
     add_completion=False,
@@ -136,6 +139,18 @@ def build(
             typer.echo(f"wrote {path}", err=True)
 
 
+def _checked(file: Path) -> Result:
+    """Check a topology for a command that reads it; print its diagnostics; exit 1 when it
+    could not be resolved."""
+    from .pipeline import check
+
+    result = check(str(file))
+    _emit(result.diagnostics)
+    if result.topology is None:
+        raise typer.Exit(1)
+    return result
+
+
 @app.command()
 def reach(
     file: Annotated[Path, typer.Argument(help="The topology file.")],
@@ -154,12 +169,9 @@ def reach(
 
     from .analysis import reach as analysis
     from .analysis import table
-    from .pipeline import check
 
-    result = check(str(file))
-    _emit(result.diagnostics)
-    if result.topology is None:
-        raise typer.Exit(1)
+    result = _checked(file)
+    assert result.topology is not None
     matrix = analysis.analyze(result.topology, sources, targets)
     unknown = sorted({*(sources or ()), *(targets or ())} - set(matrix.endpoints))
     if unknown:
@@ -184,12 +196,10 @@ def graph(
 ) -> None:
     """Draw the topology: networks as groups, services, mounts and policies."""
     from .emit import graph as diagram
-    from .pipeline import check, write
+    from .pipeline import write
 
-    result = check(str(file))
-    _emit(result.diagnostics)
-    if result.topology is None:
-        raise typer.Exit(1)
+    result = _checked(file)
+    assert result.topology is not None
     text = diagram.emit(result.topology, "mermaid" if fmt is GraphFormat.mermaid else "dot")
     try:
         text = diagram.svg(text) if fmt is GraphFormat.svg else text

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from . import resolved as r
-from .emit.common import HostPath, grant, option_value, plain_option, volume
+from .forms import HostPath, grant, option_value, plain_option, volume
 
 #: The baseline format: 3.8 carries max_replicas_per_node, rollback_config and init.
 BASE_VERSION = "3.8"

@@ -11,7 +11,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from . import resolved as r
 from . import spec
@@ -102,10 +103,9 @@ class Resolver:
     # ------------------------------------------------------------------ volumes
     def volume(self, key: str, v: spec.Volume) -> r.Volume:
         kind, driver, opts = volume_options(v)
-        default_name = None if not v.external else None
         return r.Volume(
             key=key,
-            name=v.name or default_name,
+            name=v.name,
             kind=kind,
             driver=driver,
             driver_opts=tuple(opts.items()),

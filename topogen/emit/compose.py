@@ -6,8 +6,8 @@ import os
 from typing import Any
 
 from .. import resolved as r
+from ..forms import grant, option_value, plain_option, volume
 from . import HEADER, render
-from .common import grant, option_value, plain_option, volume
 
 FILENAME = "docker-compose.yml"
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from .. import lower
 from .. import resolved as r
+from ..forms import volume
 from . import HEADER, render
-from .common import volume
 from .compose import Paths
 
 FILENAME = "docker-stack.yml"

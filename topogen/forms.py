@@ -1,11 +1,12 @@
-"""Pieces that the Compose file and the swarm stack write the same way."""
+"""Output forms that the Compose file and the swarm stack write the same way (no Jinja here:
+the swarm rules import the lowering, and validate must stay light)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from .. import resolved as r
+from . import resolved as r
 
 #: Re-expresses a host path of the topology relative to where the output is written.
 HostPath = Callable[[str], str]
