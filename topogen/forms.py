@@ -17,6 +17,17 @@ def option_value(v: Any) -> Any:
     return v if isinstance(v, (str, int, float)) and not isinstance(v, bool) else str(v).lower()
 
 
+def network_identity(n: r.Network, topo: r.Topology) -> dict[str, Any]:
+    """A network's ``name`` (only when it is not the default ``<project>_<key>``, or ``<key>``
+    for an external one) and ``external``: all an external network gets."""
+    out: dict[str, Any] = {}
+    if n.name != (n.key if n.external else f"{topo.name}_{n.key}"):
+        out["name"] = n.name
+    if n.external:
+        out["external"] = True
+    return out
+
+
 def volume(v: r.Volume, host: HostPath) -> dict[str, Any]:
     """A named volume keeps its driver and options (a swarm node creates it on first use)."""
     out: dict[str, Any] = {}

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from . import resolved as r
-from .forms import HostPath, grant, option_value, plain_option, volume
+from .forms import HostPath, grant, network_identity, option_value, plain_option, volume
 
 #: The baseline format: 3.8 carries max_replicas_per_node, rollback_config and init.
 BASE_VERSION = "3.8"
@@ -69,12 +69,8 @@ def network(n: r.Network, topo: r.Topology) -> dict[str, Any]:
     lower to ``driver: overlay``; ``attachable`` is kept as declared and ``encrypted`` is
     emitted only when true, since its mere presence turns IPsec on. Other drivers pass
     through (the target rules reject the local-scope ones)."""
-    out: dict[str, Any] = {}
-    default_name = n.key if n.external else f"{topo.name}_{n.key}"
-    if n.name != default_name:
-        out["name"] = n.name
+    out = network_identity(n, topo)
     if n.external:
-        out["external"] = True
         return out
     overlay = n.driver in OVERLAY_DRIVERS
     out["driver"] = "overlay" if overlay else n.driver

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from .. import resolved as r
-from ..forms import grant, option_value, plain_option, volume
+from ..forms import grant, network_identity, option_value, plain_option, volume
 from . import HEADER, render
 
 FILENAME = "docker-compose.yml"
@@ -55,12 +55,8 @@ class Paths:
 
 
 def network(n: r.Network, topo: r.Topology) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    default_name = n.key if n.external else f"{topo.name}_{n.key}"
-    if n.name != default_name:
-        out["name"] = n.name
+    out = network_identity(n, topo)
     if n.external:
-        out["external"] = True
         return out
     out["driver"] = n.driver
     if n.driver_opts:
