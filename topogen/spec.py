@@ -58,7 +58,10 @@ Mode = Annotated[
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    # defer_build: a model's validator is built on its first use, so validating a Topology
+    # builds one validator for the whole tree instead of one per nested model at import
+    # (~20 ms of every `topogen validate`).
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, defer_build=True)
 
 
 # --------------------------------------------------------------------------- networks
