@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -83,6 +82,8 @@ def has_errors(diags: Iterable[Diagnostic], *, strict: bool = False) -> bool:
 def render(diags: Sequence[Diagnostic], fmt: str = "text") -> str:
     """Render for humans (``text``), machines (``json``) or GitHub workflow annotations."""
     if fmt == "json":
+        import json  # only for --format json: not on the common path
+
         return json.dumps([d.as_dict() for d in diags], indent=2) + "\n"
     if fmt == "github":
         return "".join(_github(d) + "\n" for d in diags)

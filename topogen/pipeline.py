@@ -7,7 +7,6 @@ rules and returns a :class:`Result`; :func:`compile` emits files for a clean res
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -160,6 +159,8 @@ def schema_problems(exc: ValidationError, data: Any) -> Iterator[Diagnostic]:
 
 def _schema_diagnostic(path: Path, rule: str, messages: list[str], vocab: list[str]) -> Iterator[Diagnostic]:
     if rule == "unknown-key":
+        import difflib  # only for an unknown key: not on the common path
+
         key = path[-1] if path else messages[0]
         close = difflib.get_close_matches(str(key), vocab, n=1, cutoff=0.7)
         hint = f"did you mean {close[0]!r}?" if close else ""

@@ -7,7 +7,6 @@ the path that breaks it.
 
 from __future__ import annotations
 
-import difflib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
@@ -17,6 +16,8 @@ from ..resolved import Policy, Topology
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:
+    import difflib  # only when a name is unknown: not on the common path
+
     close = difflib.get_close_matches(name, list(known), n=1)
     return f"did you mean {close[0]!r}?" if close else ""
 

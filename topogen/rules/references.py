@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Iterator
 
 from ..diagnostics import Diagnostic, Path, error
@@ -10,6 +9,8 @@ from ..resolved import Service, Topology
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:
+    import difflib  # only when a name is unknown: not on the common path
+
     close = difflib.get_close_matches(name, list(known), n=1)
     return f"did you mean {close[0]!r}?" if close else ""
 
