@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tools import EXAMPLES, ROOT, compose_binary, compose_config, examples
+from tools import EXAMPLES, ROOT, compose_binary, compose_config, examples, unescape
 
 SCHEMA = os.path.join(ROOT, "schemas", "topology.schema.json")
 OUTPUT = "docker-compose.yml"
@@ -86,17 +86,6 @@ def model(name: str) -> dict[str, Any]:
     )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
-
-
-def unescape(value: Any) -> Any:
-    """`config` re-escapes every `$` of the model as `$$` (see test_config_output_escapes_dollars)."""
-    if isinstance(value, str):
-        return value.replace("$$", "$")
-    if isinstance(value, list):
-        return [unescape(v) for v in value]
-    if isinstance(value, dict):
-        return {k: unescape(v) for k, v in value.items()}
-    return value
 
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?+][^}]*)?\}")

@@ -17,7 +17,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from tools import compose_config
+from tools import compose_config, unescape
 
 from topogen import pipeline
 from topogen.interpolation import escape
@@ -167,17 +167,6 @@ def as_yaml(data: dict[str, Any]) -> str:
 def model_value(text: str) -> str:
     """What a topology string means in Compose's model: `$$` is one `$`, a lone `$` is literal."""
     return escape(text).replace("$$", "$")
-
-
-def unescape(value: Any) -> Any:
-    """`docker-compose config` prints every `$` of the model as `$$` (see test_examples)."""
-    if isinstance(value, str):
-        return value.replace("$$", "$")
-    if isinstance(value, list):
-        return [unescape(v) for v in value]
-    if isinstance(value, dict):
-        return {k: unescape(v) for k, v in value.items()}
-    return value
 
 
 def compile_and_load(topo: dict[str, Any]) -> dict[str, Any]:

@@ -30,16 +30,17 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import importlib.util
 import os
 import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import pytest
+
+from topogen.live.engine import find_compose
 
 BUSYBOX_IMAGE = os.environ.get("TOPOGEN_TEST_IMAGE", "topogen/busybox:latest")
 VETH_PARENT = os.environ.get("TOPOGEN_TEST_VETH", "tgveth0")
@@ -114,22 +115,6 @@ class DockerEnv:
         return self.run([self.compose, *args], **kw)
 
 
-def _find_compose() -> str | None:
-    env_path = os.environ.get("TOPOGEN_COMPOSE")
-    if env_path and os.access(env_path, os.X_OK):
-        return env_path
-    try:
-        spec = importlib.util.find_spec("compose")
-    except (ImportError, ValueError):
-        spec = None
-    if spec is not None:
-        for loc in list(spec.submodule_search_locations or []):
-            cand = Path(loc) / "docker-compose"
-            if cand.is_file() and os.access(cand, os.X_OK):
-                return str(cand)
-    return shutil.which("docker-compose")
-
-
 def _find_docker() -> str | None:
     return os.environ.get("TOPOGEN_DOCKER") or shutil.which("docker") or (
         "/usr/bin/docker" if os.access("/usr/bin/docker", os.X_OK) else None
@@ -166,7 +151,7 @@ def _probe() -> tuple[DockerEnv | None, str]:
     return (
         DockerEnv(
             docker=docker,
-            compose=_find_compose(),
+            compose=find_compose(),
             image=BUSYBOX_IMAGE,
             veth_parent=VETH_PARENT,
             env=env,
@@ -252,7 +237,7 @@ def _remove_new(denv: DockerEnv, before: dict[str, set[str]], deadline_s: float 
     Returns what was found leaking (before removal).  Bounded in time.
     """
     start = time.monotonic()
-    left = lambda: max(5.0, deadline_s - (time.monotonic() - start))  # noqa: E731
+    left = lambda: max(5.0, deadline_s - (time.monotonic() - start))
     now = _snapshot(denv)
     leaked = {k: now[k] - before.get(k, set()) for k in now}
     # report networks by name, ignoring the engine's own (ingress, docker_gwbridge)
