@@ -65,3 +65,14 @@ def test_console_script_validate_importtime_has_no_jinja() -> None:
     imported = {line.rsplit("|", 1)[-1].strip() for line in lines}
     assert "topogen.pipeline" in imported
     assert {m for m in imported if m.split(".")[0] in {"jinja2", "markupsafe"}} == set()
+
+
+def test_validate_of_a_clean_file_loads_no_json_and_no_asyncio() -> None:
+    """json only serves ``--format json`` and one hint; asyncio came with typing_extensions < 4.16
+    (its ``deprecated`` imported it when pydantic-core starts), which pyproject now excludes."""
+    probe = _PROBE.replace("from topogen.cli import main", "from topogen.entry import main")
+    proc = subprocess.run([sys.executable, "-c", probe, "validate", THREE_TIER], capture_output=True,
+                          text=True, timeout=60, check=False)
+    mods = set(proc.stdout.splitlines())
+    assert "EXIT 0" in mods and "topogen.rules" in mods, proc.stderr
+    assert mods & {"json", "asyncio", "difflib", "typer", "click"} == set()

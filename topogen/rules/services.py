@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 from collections.abc import Iterator
@@ -37,6 +36,8 @@ def invalid_healthcheck(topo: Topology) -> Iterator[Diagnostic]:
     for s in topo.services.values():
         test = (s.healthcheck or {}).get("test")
         if isinstance(test, list) and test and test[0] not in HEALTHCHECK_KINDS:
+            import json  # only for this hint: validate does not otherwise load json
+
             yield error("invalid-healthcheck", f'healthcheck.test of service "{s.name}" must start with "CMD", '
                         f'"CMD-SHELL" or "NONE", not {str(test[0])!r}', (*s.path, "healthcheck", "test", 0),
                         hint=f"write {json.dumps(['CMD', *map(str, test)])} or a shell string")
