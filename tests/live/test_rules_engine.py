@@ -171,3 +171,36 @@ def test_tmpfs_options_and_duplicate_targets(docker_env) -> None:
     good = docker_env.docker_cmd("run", "--rm", "--tmpfs", "/run:rw,noexec,nosuid,size=50%,nr_inodes=1k,uid=1000",
                                  image, "true", timeout=60)
     assert good.returncode == 0, good.stderr
+
+
+def _compose_create(docker_env, cleanup, unique_name, tmp_path, restart: str):  # type: ignore[no-untyped-def]
+    """``docker-compose create`` of one container with ``restart``; returns (result, container)."""
+    project, name = unique_name("rs"), cleanup.container(unique_name("rc"))
+    path = tmp_path / f"{project}.yml"
+    path.write_text(f"services:\n  a:\n    image: {docker_env.image}\n    container_name: {name}\n"
+                    f"    network_mode: none\n    command: [\"true\"]\n    restart: \"{restart}\"\n")
+    return docker_env.compose_cmd("-p", project, "-f", str(path), "create", timeout=60), name
+
+
+@pytest.mark.parametrize(("restart", "refusal"), [("sometimes", "invalid restart policy"),
+                                                  ("always:3", "maximum retry count cannot be used")])
+def test_restart_policies_the_rule_reports_are_refused(docker_env, cleanup, unique_name, tmp_path,
+                                                       restart: str, refusal: str) -> None:
+    text = f'name: t\nservices:\n  a: {{image: x, restart: "{restart}"}}\n'
+    assert [d.rule for d in pipeline.check("t.yaml", text).diagnostics] == ["invalid-restart"]
+    created, _ = _compose_create(docker_env, cleanup, unique_name, tmp_path, restart)
+    assert created.returncode != 0 and refusal in created.stderr, created.stderr
+
+
+def test_restart_count_compose_cannot_read_becomes_no_limit(docker_env, cleanup, unique_name, tmp_path) -> None:
+    """``on-failure:3x`` passes Compose and the engine as on-failure with no retry limit (0): silently
+    not what was written, so the rule reports it; ``on-failure:3`` keeps its count."""
+    assert [d.rule for d in pipeline.check("t.yaml", 'name: t\nservices:\n  a: {image: x, restart: "on-failure:3x"}\n')
+            .diagnostics] == ["invalid-restart"]
+    assert pipeline.check("t.yaml", 'name: t\nservices:\n  a: {image: x, restart: "on-failure:3"}\n').diagnostics == []
+    for restart, count in (("on-failure:3x", "0"), ("on-failure:3", "3")):
+        created, name = _compose_create(docker_env, cleanup, unique_name, tmp_path, restart)
+        assert created.returncode == 0, created.stderr
+        policy = docker_env.docker_cmd("inspect", "-f", "{{.HostConfig.RestartPolicy.Name}} "
+                                       "{{.HostConfig.RestartPolicy.MaximumRetryCount}}", name, timeout=30)
+        assert policy.stdout.split() == ["on-failure", count]
