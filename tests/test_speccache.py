@@ -198,3 +198,27 @@ def test_cli_with_cache_off_writes_nothing(tmp_path: Any) -> None:
     out, _ = _run_validate(env, os.path.join(EXAMPLES, "three-tier", "topology.yaml"))
     assert "EXIT 0" in out and "LOADER True" in out
     assert not (tmp_path / "c").exists()
+
+
+def test_spec_imports_no_other_topogen_module() -> None:
+    """The cache key covers spec.py only, so the models and validators must all live there."""
+    import ast
+
+    with open(spec.__file__, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    imported = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    relative = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level]
+    assert not relative and not {m for m in imported if m.split(".")[0] == "topogen"}
+
+
+def test_editing_spec_changes_the_key(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    copy = tmp_path / "spec.py"
+    with open(spec.__file__, "rb") as f:
+        copy.write_bytes(f.read())
+    monkeypatch.setattr(spec, "__file__", str(copy))
+    before = speccache._key()
+    copy.write_bytes(copy.read_bytes().replace(b"description=", b"description =", 1))
+    after = speccache._key()
+    assert before != after and before[1] == after[1]
+    assert speccache._file_name(before) == speccache._file_name(after)  # the entry is replaced, not added

@@ -7,8 +7,10 @@ disabled. The core schema itself is plain data except for references to topogen.
 classes and validator functions, so the first run stores it and later runs hand it straight
 to pydantic-core (~2 ms). The result is the very validator pydantic would have built.
 
-- An entry is keyed on spec.py's path, size and mtime and on the Python, pydantic and
-  pydantic-core versions; a stale, unreadable or foreign entry is ignored and rewritten.
+- An entry is keyed on spec.py's path and a checksum of its text (the models and their
+  validators live there and nowhere else: ``tests/test_speccache.py`` keeps it so) and on the
+  topogen, Python, pydantic and pydantic-core versions; a stale, unreadable or foreign entry
+  is ignored and rewritten.
 - Nothing from the cache is executed: it is ``marshal`` data (no code objects are used), and
   a reference can only name an attribute of :mod:`topogen.spec` or the builtins dict and list.
 - Pydantic's JSON-schema hooks (the ``metadata`` of each schema node) are not stored; the
@@ -28,7 +30,7 @@ from typing import Any, Protocol
 import pydantic
 import pydantic_core
 
-from . import spec
+from . import __version__, spec
 
 #: Bumped when the stored layout changes.
 FORMAT = 1
@@ -62,7 +64,7 @@ def validator(directory: str | None = None) -> Validator:
     directory = cache_dir() if directory is None else directory
     try:
         key = _key()
-    except OSError:  # spec.py is not a plain file (zipapp, frozen): nothing to key on
+    except OSError:  # spec.py is not a readable file (zipapp, frozen): nothing to key on
         directory = ""
     path = os.path.join(directory, _file_name(key)) if directory else ""
     loaded = _load(path, key) if path else None
@@ -86,14 +88,15 @@ def cache_dir() -> str:
 
 
 def _key() -> tuple[Any, ...]:
-    st = os.stat(spec.__file__)
-    versions = (sys.version, pydantic.VERSION, pydantic_core.__version__)
-    return (FORMAT, spec.__file__, st.st_size, st.st_mtime_ns, *versions)
+    with open(spec.__file__, "rb") as f:
+        text = f.read()
+    versions = (__version__, sys.version, pydantic.VERSION, pydantic_core.__version__)
+    return (FORMAT, spec.__file__, len(text), zlib.crc32(text), *versions)
 
 
 def _file_name(key: tuple[Any, ...]) -> str:
     # One file per installation and versions: editing spec.py replaces its entry.
-    (fmt, where, _size, _mtime, *versions) = key
+    (fmt, where, _size, _checksum, *versions) = key
     return f"spec-{zlib.crc32(repr((fmt, where, versions)).encode()):08x}.marshal"
 
 
