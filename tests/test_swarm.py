@@ -139,7 +139,9 @@ def test_pids_limit_raises_the_version(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("restart", "policy"), [
     ("no", {"condition": "none"}),
+    ("none", {"condition": "none"}),  # Compose reads none as no; swarm's default would be any
     ("always", {"condition": "any"}),
+    ("any", {"condition": "any"}),
     ("unless-stopped", {"condition": "any"}),
     ("on-failure", {"condition": "on-failure"}),
     ("on-failure:3", {"condition": "on-failure", "max_attempts": 3}),
@@ -148,6 +150,13 @@ def test_restart_becomes_restart_policy(tmp_path: Path, restart: str, policy: di
     stack, model = build(tmp_path, HEAD + f"services:\n  a: {{image: busybox, restart: \"{restart}\"}}\n")
     assert "restart:" not in stack  # the stack would warn "Ignoring unsupported options: restart"
     assert model["services"]["a"]["deploy"]["restart_policy"] == policy
+
+
+def test_interpolated_restart_is_left_to_the_stack(tmp_path: Path) -> None:
+    """docker stack deploy lowers ``restart`` itself when no restart_policy is given."""
+    _, model = build(tmp_path, HEAD + 'services:\n  a: {image: busybox, restart: "${R:-on-failure:2}"}\n')
+    assert model["services"]["a"]["restart"] == "on-failure:2"
+    assert "restart_policy" not in model["services"]["a"].get("deploy", {})
 
 
 def test_declared_restart_policy_wins(tmp_path: Path) -> None:

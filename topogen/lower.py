@@ -159,6 +159,8 @@ def service(s: r.Service, topo: r.Topology, host: HostPath) -> dict[str, Any]:
         out["healthcheck"] = healthcheck(s.healthcheck)
     if d := deploy(s):
         out["deploy"] = d
+    if s.restart and "$" in s.restart and "restart_policy" not in s.deploy:
+        out["restart"] = s.restart  # see restart_policy: the stack lowers it once interpolated
     if s.labels:
         out["labels"] = dict(s.labels)
     for key, value in s.options:
@@ -287,15 +289,18 @@ def resources(res: dict[str, Any]) -> dict[str, Any]:
 
 
 def restart_policy(restart: str | None) -> dict[str, Any] | None:
-    """``restart`` becomes ``deploy.restart_policy``: ``no`` -> ``condition: none``,
-    ``always`` and ``unless-stopped`` -> ``any``, ``on-failure[:N]`` -> ``on-failure`` with
-    ``max_attempts: N``. Without either, swarm restarts tasks on any exit."""
-    if restart is None:
+    """``restart`` becomes ``deploy.restart_policy``: ``no`` (and Compose's ``none``) ->
+    ``condition: none``, ``always``, ``unless-stopped`` (and ``any``) -> ``any``,
+    ``on-failure[:N]`` -> ``on-failure`` with ``max_attempts: N``. Without either, swarm
+    restarts tasks on any exit. A ``${VAR}`` restart stays ``restart:``, which
+    ``docker stack deploy`` lowers the same way once interpolated (it prints "Ignoring
+    unsupported options: restart", and uses it)."""
+    if restart is None or "$" in restart:
         return None
     kind, _, count = restart.partition(":")
-    if kind == "no":
+    if kind in ("no", "none"):
         return {"condition": "none"}
-    if kind in ("always", "unless-stopped") and not count:
+    if kind in ("always", "unless-stopped", "any") and not count:
         return {"condition": "any"}
     if kind == "on-failure":
         policy: dict[str, Any] = {"condition": "on-failure"}
