@@ -119,6 +119,7 @@ COMPOSE_ACCEPTS = [
     "seed-loop-encryption", "unknown-volume-option", "static-ip-reserved", "duplicate-static-ip",
     "subnet-overlap", "gateway-outside-subnet", "network-mode-conflict", "host-network-driver",
     "ports-duplicate", "invalid-mount-target", "overlay-not-attachable", "aux-address-is-gateway",
+    "invalid-restart",
 ]
 
 
@@ -213,6 +214,18 @@ SAME_TEXT = {
                         "env-file-missing"),
     "no-image-no-build": ("services:\n  a: {command: [run]}\n", "has neither an image nor a build context",
                           "missing-image"),
+    # Counts Compose decodes as uint64 ("-1 overflows uint"):
+    "negative-retries": ('services:\n  a: {image: x, healthcheck: {test: "true", retries: -1}}\n',
+                         "'services[a].healthcheck.retries' cannot parse value as 'uint64'", "invalid-value"),
+    "negative-max-attempts": ("services:\n  a: {image: x, deploy: {restart_policy: {max_attempts: -1}}}\n",
+                              "'services[a].deploy.restart_policy.max_attempts' cannot parse value as 'uint64'",
+                              "invalid-value"),
+    "negative-parallelism": ("services:\n  a: {image: x, deploy: {update_config: {parallelism: -1}}}\n",
+                             "'services[a].deploy.update_config.parallelism' cannot parse value as 'uint64'",
+                             "invalid-value"),
+    "negative-max-replicas": ("services:\n  a: {image: x, deploy: {placement: {max_replicas_per_node: -1}}}\n",
+                              "'services[a].deploy.placement.max_replicas_per_node' cannot parse value as 'uint64'",
+                              "invalid-value"),
 }
 
 

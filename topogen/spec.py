@@ -360,7 +360,7 @@ class Healthcheck(Model):
         None, description="Time after which one check counts as failed."
     )
     retries: int | None = Field(
-        None, description="Consecutive failures needed to report unhealthy."
+        None, ge=0, description="Consecutive failures needed to report unhealthy."
     )
     start_period: Duration | None = Field(
         None, description="Start-up time during which failures do not count."
@@ -400,7 +400,7 @@ class Placement(Model):
         None, description='e.g. [{spread: "node.labels.zone"}]'
     )
     max_replicas_per_node: int | None = Field(
-        None, description="Swarm: at most this many replicas per node."
+        None, ge=0, description="Swarm: at most this many replicas per node."
     )
 
 
@@ -409,14 +409,14 @@ class RestartPolicy(Model):
         None, description="none, on-failure or any."
     )
     delay: Duration | None = Field(None, description="Wait between restart attempts.")
-    max_attempts: int | None = Field(None, description="Give up after this many attempts.")
+    max_attempts: int | None = Field(None, ge=0, description="Give up after this many attempts.")
     window: Duration | None = Field(
         None, description="How long to wait before deciding a restart succeeded."
     )
 
 
 class UpdateConfig(Model):
-    parallelism: int | None = Field(None, description="Containers updated at once.")
+    parallelism: int | None = Field(None, ge=0, description="Containers updated at once.")
     delay: Duration | None = Field(None, description="Wait between updating groups.")
     failure_action: Literal["continue", "rollback", "pause"] | None = Field(
         None, description="continue, rollback or pause on failure."
