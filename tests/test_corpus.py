@@ -119,7 +119,7 @@ COMPOSE_ACCEPTS = [
     "seed-loop-encryption", "unknown-volume-option", "static-ip-reserved", "duplicate-static-ip",
     "subnet-overlap", "gateway-outside-subnet", "network-mode-conflict", "host-network-driver",
     "ports-duplicate", "invalid-mount-target", "overlay-not-attachable", "aux-address-is-gateway",
-    "invalid-restart",
+    "invalid-restart", "invalid-image", "invalid-expose",
 ]
 
 

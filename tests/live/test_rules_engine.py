@@ -204,3 +204,40 @@ def test_restart_count_compose_cannot_read_becomes_no_limit(docker_env, cleanup,
         policy = docker_env.docker_cmd("inspect", "-f", "{{.HostConfig.RestartPolicy.Name}} "
                                        "{{.HostConfig.RestartPolicy.MaximumRetryCount}}", name, timeout=30)
         assert policy.stdout.split() == ["on-failure", count]
+
+
+@pytest.mark.parametrize("image", ["My-App:latest", "nginx:"])
+def test_image_references_the_rule_reports_are_refused(docker_env, cleanup, unique_name, tmp_path,
+                                                       image: str) -> None:
+    """Compose passes the string on; the engine cannot parse it (no registry is contacted: the
+    reference fails before any pull). The local image under a valid name is the near miss."""
+    assert [d.rule for d in pipeline.check("t.yaml", f'name: t\nservices:\n  a: {{image: "{image}"}}\n')
+            .diagnostics] == ["invalid-image"]
+    project, name = unique_name("im"), cleanup.container(unique_name("ic"))
+    for candidate, ok in ((image, False), (docker_env.image, True)):
+        path = tmp_path / "c.yml"
+        path.write_text(f"services:\n  a:\n    image: \"{candidate}\"\n    container_name: {name}\n"
+                        "    network_mode: none\n    pull_policy: never\n    command: [\"true\"]\n")
+        created = docker_env.compose_cmd("-p", project, "-f", str(path), "create", timeout=60)
+        assert (created.returncode == 0) is ok, created.stderr
+        if not ok:
+            assert "invalid reference format" in created.stderr, created.stderr
+
+
+def test_expose_entries_the_rule_reports_are_stored_as_written(docker_env, cleanup, unique_name, tmp_path) -> None:
+    """Neither Compose nor the engine refuses a malformed expose entry: the container's
+    ExposedPorts holds the string itself, a port that exposes nothing (hence an error here)."""
+    bad = ["http", "90-80", "70000"]
+    text = f"name: t\nservices:\n  a: {{image: x, expose: {bad + ['8000-8001', '53/udp']}}}\n"
+    assert [d.rule for d in pipeline.check("t.yaml", text).diagnostics] == ["invalid-expose"] * len(bad)
+    project, name = unique_name("ex"), cleanup.container(unique_name("ec"))
+    path = tmp_path / "c.yml"
+    path.write_text(f"services:\n  a:\n    image: {docker_env.image}\n    container_name: {name}\n"
+                    f"    network_mode: none\n    pull_policy: never\n    command: [\"true\"]\n"
+                    f"    expose: {bad + ['53/udp']}\n")
+    created = docker_env.compose_cmd("-p", project, "-f", str(path), "create", timeout=60)
+    assert created.returncode == 0, created.stderr
+    exposed = docker_env.docker_cmd("inspect", "-f", "{{json .Config.ExposedPorts}}", name, timeout=30)
+    import json
+
+    assert set(json.loads(exposed.stdout)) == {*bad, "53/udp"}

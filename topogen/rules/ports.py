@@ -128,6 +128,23 @@ def invalid_host_ip(topo: Topology) -> Iterator[Diagnostic]:
                 yield error("invalid-host-ip", f"host_ip {p.host_ip!r} is not an IP address", (*p.path, "host_ip"))
 
 
+def invalid_expose(topo: Topology) -> Iterator[Diagnostic]:
+    """An ``expose`` entry is not PORT, PORT-PORT or either with /tcp, /udp or /sctp (Compose and the
+    engine store it as written and expose nothing).
+
+    ``expose: ["http"]`` or ``expose: ["90-80"]``.
+    """
+    for s in topo.services.values():
+        for i, text in enumerate(s.expose):
+            if "$" in text:
+                continue
+            m = _EXPOSE.fullmatch(text)
+            start, end = (int(m.group(1)), int(m.group(2) or m.group(1))) if m else (0, 0)
+            if not 0 < start <= end <= 65535:
+                yield error("invalid-expose", f'service "{s.name}": expose {text!r} is not a port or port range',
+                            (*s.path, "expose", i), hint='write e.g. "3000", "8000-8010" or "53/udp"')
+
+
 def ports_with_host_network(topo: Topology) -> Iterator[Diagnostic]:
     """``ports`` on a service with ``network_mode: host`` are discarded by the engine.
 
@@ -183,6 +200,7 @@ def network_mode_conflict(topo: Topology) -> Iterator[Diagnostic]:
 RULES = (
     duplicate_published_port,
     invalid_host_ip,
+    invalid_expose,
     ports_with_host_network,
     ports_on_internal_network,
     network_mode_conflict,

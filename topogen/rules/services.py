@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +18,14 @@ HEALTHCHECK_KINDS = ("CMD", "CMD-SHELL", "NONE")
 SHELL_OPERATORS = frozenset(";|&<>")
 #: ``restart`` conditions Compose passes on (it maps none -> no and any -> always); the engine refuses others.
 RESTART_CONDITIONS = ("no", "none", "always", "any", "unless-stopped", "on-failure")
+#: An image reference as the engine parses it (distribution/reference): [registry[:port]/]path[:tag][@digest],
+#: the path lowercase, each component alphanumerics joined by ".", "_", "__" or dashes.
+_PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_HOST = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])"
+IMAGE_REFERENCE = re.compile(
+    rf"(?:{_HOST}(?::[0-9]+)?/)?{_PATH}(?:/{_PATH})*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
+)
 
 
 def missing_image(topo: Topology) -> Iterator[Diagnostic]:
@@ -43,6 +52,27 @@ def invalid_healthcheck(topo: Topology) -> Iterator[Diagnostic]:
             yield error("invalid-healthcheck", f'healthcheck.test of service "{s.name}" must start with "CMD", '
                         f'"CMD-SHELL" or "NONE", not {str(test[0])!r}', (*s.path, "healthcheck", "test", 0),
                         hint=f"write {json.dumps(['CMD', *map(str, test)])} or a shell string")
+
+
+def invalid_image(topo: Topology) -> Iterator[Diagnostic]:
+    """``image`` is not a valid image reference (Compose passes it on; pulling, building or creating fails).
+
+    ``image: My-App:latest``: repository names are lowercase; also an empty tag (``nginx:``) or
+    a space. Form: ``[registry[:port]/]name[:tag][@digest]``.
+    """
+    for s in topo.services.values():
+        image = s.image
+        if not image or "$" in image or IMAGE_REFERENCE.fullmatch(image):
+            continue
+        name = image.partition("@")[0]
+        if len(name) > 255:
+            problem = "is longer than 255 characters"
+        elif IMAGE_REFERENCE.fullmatch(image.lower()):
+            problem = "has upper-case letters in its repository name (it must be lowercase)"
+        else:
+            problem = "is not an image reference"
+        yield error("invalid-image", f'service "{s.name}": image {image!r} {problem}', (*s.path, "image"),
+                    hint="write [registry[:port]/]name[:tag][@digest], the name lowercase, e.g. my-app:1.0")
 
 
 def invalid_restart(topo: Topology) -> Iterator[Diagnostic]:
@@ -213,6 +243,7 @@ def secret_source(topo: Topology) -> Iterator[Diagnostic]:
 
 RULES = (
     missing_image,
+    invalid_image,
     invalid_healthcheck,
     invalid_restart,
     empty_key,
