@@ -214,6 +214,10 @@ SAME_TEXT = {
                         "env-file-missing"),
     "no-image-no-build": ("services:\n  a: {command: [run]}\n", "has neither an image nor a build context",
                           "missing-image"),
+    "shm-size-suffix": ("services:\n  a: {image: x, shm_size: 64x}\n", "'services[a].shm_size' invalid suffix: 'x'",
+                        "invalid-size"),
+    "memory-not-a-size": ("services:\n  a: {image: x, deploy: {resources: {limits: {memory: lots}}}}\n",
+                          "'services[a].deploy.resources.limits.memory' invalid size: 'lots'", "invalid-size"),
     # Counts Compose decodes as uint64 ("-1 overflows uint"):
     "negative-retries": ('services:\n  a: {image: x, healthcheck: {test: "true", retries: -1}}\n',
                          "'services[a].healthcheck.retries' cannot parse value as 'uint64'", "invalid-value"),

@@ -639,3 +639,32 @@ def test_the_cli_does_not_import_the_catalog() -> None:
     probe = "import sys, topogen.cli, topogen.pipeline, topogen.rules; print('topogen.rules.catalog' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert proc.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(("text", "ns"), [
+    ("0s", 0), ("1ms", 1e6), ("500us", 5e5), ("900µs", 9e5), ("1m30s", 90e9), ("1.5h", 5400e9), (".5s", 5e8),
+    ("10", None), ("1x", None), ("", None), ("s", None), ("1s ", None), ("-1s", None),
+])
+def test_go_durations(text: str, ns: float | None) -> None:
+    from topogen.rules.runtime import duration_ns
+
+    assert duration_ns(text) == ns
+
+
+@pytest.mark.parametrize(("signal", "ok"), [
+    ("SIGTERM", True), ("term", True), ("SIGRTMIN+3", True), ("RTMAX-14", True), ("9", True), ("255", True),
+    ("SIGFOO", False), ("0", False), ("256", False), ("SIGRTMIN+16", False), ("${STOP_SIGNAL}", True),
+])
+def test_stop_signals(signal: str, ok: bool) -> None:
+    text = f'name: t\nservices:\n  a: {{image: x, stop_signal: "{signal}"}}\n'
+    assert [d.rule for d in pipeline.check("t.yaml", text).diagnostics] == ([] if ok else ["invalid-stop-signal"])
+
+
+@pytest.mark.parametrize(("restart", "ok"), [
+    ("no", True), ("none", True), ("always", True), ("any", True), ("unless-stopped", True), ("on-failure", True),
+    ("on-failure:0", True), ("on-failure:12", True), ("${RESTART:-always}", True),
+    ("On-Failure", False), ("on-failure:", False), ("on-failure:-1", False), ("unless-stopped:2", False), ("", True),
+])
+def test_restart_values(restart: str, ok: bool) -> None:
+    text = f'name: t\nservices:\n  a: {{image: x, restart: "{restart}"}}\n'
+    assert [d.rule for d in pipeline.check("t.yaml", text).diagnostics] == ([] if ok else ["invalid-restart"])

@@ -241,3 +241,40 @@ def test_expose_entries_the_rule_reports_are_stored_as_written(docker_env, clean
     import json
 
     assert set(json.loads(exposed.stdout)) == {*bad, "53/udp"}
+
+
+#: A service key the rule reports, and what the engine says when Compose creates and starts it.
+REFUSED_AT_UP = {
+    "invalid-healthcheck-duration": ('healthcheck: {test: ["CMD", "true"], timeout: 10us}',
+                                     "Timeout in Healthcheck cannot be less than 1ms"),
+    "invalid-stop-signal": ("stop_signal: SIGFOO", "Invalid signal: SIGFOO"),
+    "invalid-ulimit": ("ulimits: {nofil: 10}", "wrong rlimit value"),
+}
+#: The near misses: the same keys with values the rules accept, which start.
+ACCEPTED_AT_UP = ['healthcheck: {test: ["CMD", "true"], interval: 0s, timeout: 1ms}', "stop_signal: quit",
+                  "ulimits: {nofile: {soft: 1024, hard: 2048}, nproc: 1000}"]
+
+
+@pytest.mark.parametrize("rule", sorted(REFUSED_AT_UP))
+def test_service_values_the_rules_report_fail_at_up(docker_env, cleanup, unique_name, tmp_path, rule: str) -> None:
+    key, refusal = REFUSED_AT_UP[rule]
+    assert [d.rule for d in pipeline.check("t.yaml", f"name: t\nservices:\n  a:\n    image: x\n    {key}\n")
+            .diagnostics] == [rule]
+    up = _compose_up(docker_env, cleanup, unique_name, tmp_path, key)
+    assert up.returncode != 0 and refusal in up.stderr, up.stderr
+
+
+@pytest.mark.parametrize("key", ACCEPTED_AT_UP)
+def test_service_values_the_rules_accept_run(docker_env, cleanup, unique_name, tmp_path, key: str) -> None:
+    assert pipeline.check("t.yaml", f"name: t\nservices:\n  a:\n    image: x\n    {key}\n").diagnostics == []
+    up = _compose_up(docker_env, cleanup, unique_name, tmp_path, key)
+    assert up.returncode == 0, up.stderr
+
+
+def _compose_up(docker_env, cleanup, unique_name, tmp_path, key: str):  # type: ignore[no-untyped-def]
+    """``docker-compose up`` of one short-lived container with ``key`` (no network, no pull)."""
+    project, name = unique_name("up"), cleanup.container(unique_name("uc"))
+    path = tmp_path / f"{project}.yml"
+    path.write_text(f"services:\n  a:\n    image: {docker_env.image}\n    container_name: {name}\n"
+                    f"    network_mode: none\n    pull_policy: never\n    command: [\"true\"]\n    {key}\n")
+    return docker_env.compose_cmd("-p", project, "-f", str(path), "up", "--abort-on-container-exit", timeout=90)

@@ -19,6 +19,7 @@ from . import (
     policies,
     ports,
     references,
+    runtime,
     security,
     services,
     storage,
@@ -30,6 +31,7 @@ Rule = Callable[[Topology], Iterable[Diagnostic]]
 RULES: tuple[Rule, ...] = (
     *references.RULES,
     *services.RULES,
+    *runtime.RULES,
     *addressing.RULES,
     *ports.RULES,
     *drivers.RULES,

@@ -16,8 +16,6 @@ HEALTHCHECK_KINDS = ("CMD", "CMD-SHELL", "NONE")
 #: Characters that end a command line for Compose's shell-words parser when unquoted: it keeps only the
 #: words before them (``echo a; echo b`` runs ``echo a``).
 SHELL_OPERATORS = frozenset(";|&<>")
-#: ``restart`` conditions Compose passes on (it maps none -> no and any -> always); the engine refuses others.
-RESTART_CONDITIONS = ("no", "none", "always", "any", "unless-stopped", "on-failure")
 #: An image reference as the engine parses it (distribution/reference): [registry[:port]/]path[:tag][@digest],
 #: the path lowercase, each component alphanumerics joined by ".", "_", "__" or dashes.
 _PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -73,29 +71,6 @@ def invalid_image(topo: Topology) -> Iterator[Diagnostic]:
             problem = "is not an image reference"
         yield error("invalid-image", f'service "{s.name}": image {image!r} {problem}', (*s.path, "image"),
                     hint="write [registry[:port]/]name[:tag][@digest], the name lowercase, e.g. my-app:1.0")
-
-
-def invalid_restart(topo: Topology) -> Iterator[Diagnostic]:
-    """``restart`` is not no, always, unless-stopped or on-failure[:N] (the engine refuses to create the container).
-
-    ``restart: sometimes``. A count goes with on-failure only, and must be a whole number: Compose
-    reads ``on-failure:3x`` as on-failure with no limit.
-    """
-    for s in topo.services.values():
-        value = s.restart
-        if value is None or "$" in value:
-            continue
-        condition, colon, count = value.partition(":")
-        if condition not in RESTART_CONDITIONS:
-            problem = f"{value!r} is not a restart policy"
-        elif colon and condition != "on-failure":
-            problem = f"restart {value!r}: a retry count goes with on-failure only"
-        elif colon and not count.isdigit():
-            problem = f"restart {value!r}: the retry count {count!r} is not a whole number"
-        else:
-            continue
-        yield error("invalid-restart", f'service "{s.name}": {problem}',
-                    (*s.path, "restart"), hint="write no, always, unless-stopped, on-failure or on-failure:N")
 
 
 def _keys(s: Service) -> Iterator[tuple[str, list[str], Path, bool]]:
@@ -245,7 +220,6 @@ RULES = (
     missing_image,
     invalid_image,
     invalid_healthcheck,
-    invalid_restart,
     empty_key,
     env_file_missing,
     invalid_command,

@@ -1,0 +1,142 @@
+"""Runtime: a container's restart policy, sizes, healthcheck timings, stop signal and ulimits.
+
+Compose passes these on and the engine refuses them when it creates or starts the container
+(sizes Compose already refuses); ``tests/live/test_rules_engine.py`` shows each refusal on a
+real engine."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from ..diagnostics import Diagnostic, error
+from ..resolved import Topology
+from .storage import RAM_SIZE
+
+#: ``restart`` conditions Compose passes on (it maps none -> no and any -> always); the engine refuses others.
+RESTART_CONDITIONS = ("no", "none", "always", "any", "unless-stopped", "on-failure")
+#: Signal names the engine knows (moby/sys/signal, Linux), without SIG; numbers 1-255 work too.
+SIGNALS = frozenset([
+    "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT", "KILL", "PIPE", "POLL",
+    "PROF", "PWR", "QUIT", "SEGV", "STKFLT", "STOP", "SYS", "TERM", "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1",
+    "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ", "RTMIN", "RTMAX",
+    *(f"RTMIN+{i}" for i in range(1, 16)), *(f"RTMAX-{i}" for i in range(1, 15)),
+])
+#: Resource limits runc can set (go-units ulimit names); another name fails at container start.
+ULIMITS = frozenset(["core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc",
+                     "rss", "rtprio", "rttime", "sigpending", "stack"])
+_GO_DURATION = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h)")
+_NANOSECONDS = {"ns": 1, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9}
+HEALTHCHECK_DURATIONS = ("interval", "timeout", "start_period", "start_interval")
+
+
+def duration_ns(text: str) -> float | None:
+    """A Go duration (``1m30s``, ``500ms``) in nanoseconds, or None if it is not one."""
+    parts = list(_GO_DURATION.finditer(text))
+    if not parts or "".join(m.group() for m in parts) != text:
+        return None
+    return sum(float(m.group(1)) * _NANOSECONDS[m.group(2)] for m in parts)
+
+
+def invalid_restart(topo: Topology) -> Iterator[Diagnostic]:
+    """``restart`` is not no, always, unless-stopped or on-failure[:N] (the engine refuses to create the container).
+
+    ``restart: sometimes``. A count goes with on-failure only, and must be a whole number: Compose
+    reads ``on-failure:3x`` as on-failure with no limit.
+    """
+    for s in topo.services.values():
+        value = s.restart
+        if not value or "$" in value:  # "" is what Compose sends when restart is unset
+            continue
+        condition, colon, count = value.partition(":")
+        if condition not in RESTART_CONDITIONS:
+            problem = f"{value!r} is not a restart policy"
+        elif colon and condition != "on-failure":
+            problem = f"restart {value!r}: a retry count goes with on-failure only"
+        elif colon and not count.isdigit():
+            problem = f"restart {value!r}: the retry count {count!r} is not a whole number"
+        else:
+            continue
+        yield error("invalid-restart", f'service "{s.name}": {problem}',
+                    (*s.path, "restart"), hint="write no, always, unless-stopped, on-failure or on-failure:N")
+
+
+def invalid_size(topo: Topology) -> Iterator[Diagnostic]:
+    """``shm_size`` or a ``deploy.resources`` memory is not a byte size (Compose refuses the file).
+
+    ``shm_size: 64x``: write a number of bytes or 64m, 1g, 512k.
+    """
+    for s in topo.services.values():
+        sizes = [((*s.path, k), v) for k, v in s.options if k == "shm_size"]
+        resources = s.deploy.get("resources") or {}
+        sizes += [((*s.path, "deploy", "resources", kind, "memory"), (resources.get(kind) or {}).get("memory"))
+                  for kind in ("limits", "reservations")]
+        for path, size in sizes:
+            if isinstance(size, str) and "$" not in size and not RAM_SIZE.fullmatch(size) or (
+                    isinstance(size, int) and size < 0):
+                yield error("invalid-size", f'service "{s.name}": {path[-1]} {size!r} is not a byte size', path,
+                            hint="write a number of bytes or one with a unit: 512k, 64m, 1g")
+
+
+def invalid_healthcheck_duration(topo: Topology) -> Iterator[Diagnostic]:
+    """A healthcheck ``interval``, ``timeout``, ``start_period`` or ``start_interval`` is under 1ms
+    but not 0 (the engine refuses to create the container; 0 means the default).
+
+    ``healthcheck: {test: "true", interval: 500us}``.
+    """
+    for s in topo.services.values():
+        for key in HEALTHCHECK_DURATIONS:
+            value = (s.healthcheck or {}).get(key)
+            ns = duration_ns(value) if isinstance(value, str) else None
+            if ns is not None and 0 < ns < 1e6:
+                yield error("invalid-healthcheck-duration", f'service "{s.name}": healthcheck {key} {value!r} is '
+                            "under 1ms", (*s.path, "healthcheck", key), hint="write 1ms or more (0 for the default)")
+
+
+def invalid_stop_signal(topo: Topology) -> Iterator[Diagnostic]:
+    """``stop_signal`` is not a signal the engine knows (it refuses to create the container).
+
+    ``stop_signal: SIGFOO``: write e.g. SIGTERM, SIGQUIT, SIGINT or a number.
+    """
+    for s in topo.services.values():
+        for key, value in s.options:
+            if key != "stop_signal" or not isinstance(value, str) or "$" in value:
+                continue
+            name = value.upper().removeprefix("SIG")
+            if name not in SIGNALS and not (value.isdigit() and 0 < int(value) < 256):
+                yield error("invalid-stop-signal", f'service "{s.name}": {value!r} is not a signal',
+                            (*s.path, key), hint="write e.g. SIGTERM, SIGQUIT or SIGINT")
+
+
+def invalid_ulimit(topo: Topology) -> Iterator[Diagnostic]:
+    """A ``ulimits`` entry names no resource limit, or its soft limit is above its hard one (the
+    container fails to start: "wrong rlimit value", "error setting rlimits").
+
+    ``ulimits: {nofile: {soft: 20000, hard: 10000}}`` or ``ulimits: {open_files: 1024}``.
+    """
+    for s in topo.services.values():
+        for key, value in s.options:
+            if key != "ulimits" or not isinstance(value, dict):
+                continue
+            for name, limit in value.items():
+                path = (*s.path, "ulimits", name)
+                if name not in ULIMITS:
+                    yield error("invalid-ulimit", f'service "{s.name}": {name!r} is not a resource limit', path,
+                                at_key=True, hint="one of " + ", ".join(sorted(ULIMITS)))
+                elif isinstance(limit, dict) and _above(limit.get("soft"), limit.get("hard")):
+                    yield error("invalid-ulimit", f'service "{s.name}": ulimit {name} soft limit {limit["soft"]} '
+                                f'is above its hard limit {limit["hard"]}', (*path, "soft"))
+
+
+def _above(soft: Any, hard: Any) -> bool:
+    return isinstance(soft, int) and isinstance(hard, int) and hard >= 0 and soft > hard
+
+
+RULES = (
+    invalid_restart,
+    invalid_size,
+    invalid_healthcheck_duration,
+    invalid_stop_signal,
+    invalid_ulimit,
+)
