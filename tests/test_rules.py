@@ -394,7 +394,7 @@ REFERENCES = [
           a: {image: x, depends_on: [b, c]}
           b: {image: x, depends_on: [c]}
           c: {image: x, depends_on: {b: {condition: service_healthy}}}
-        """, "5:30 dependency-cycle", id="cycle-not-through-the-root"),
+        """, "5:30 dependency-cycle", "5:45 dependency-without-healthcheck", id="cycle-not-through-the-root"),
     case("""\
         name: t
         services:

@@ -278,3 +278,30 @@ def _compose_up(docker_env, cleanup, unique_name, tmp_path, key: str):  # type: 
     path.write_text(f"services:\n  a:\n    image: {docker_env.image}\n    container_name: {name}\n"
                     f"    network_mode: none\n    pull_policy: never\n    command: [\"true\"]\n    {key}\n")
     return docker_env.compose_cmd("-p", project, "-f", str(path), "up", "--abort-on-container-exit", timeout=90)
+
+
+@pytest.mark.parametrize(("healthcheck", "level"), [("", "warning"), ("    healthcheck: {disable: true}\n", "error")])
+def test_waiting_for_health_without_a_healthcheck_stops_up(docker_env, cleanup, unique_name, tmp_path,
+                                                           healthcheck: str, level: str) -> None:
+    """The busybox image has no HEALTHCHECK, so both forms stop ``up``; with one declared it starts."""
+    def text(image: str, check: str) -> str:
+        return (f"services:\n  a:\n    image: {image}\n    depends_on: {{b: {{condition: service_healthy}}}}\n"
+                f"    command: [sleep, \"60\"]\n    network_mode: none\n  b:\n    image: {image}\n"
+                f"    command: [sleep, \"60\"]\n    network_mode: none\n{check}")
+
+    found = pipeline.check("t.yaml", "name: t\n" + text("x", healthcheck)).diagnostics
+    assert [(d.rule, d.level.value) for d in found] == [("dependency-without-healthcheck", level)]
+    healthy = '    healthcheck: {test: ["CMD", "true"], interval: 1s, start_period: 1s}\n'
+    assert pipeline.check("t.yaml", "name: t\n" + text("x", healthy)).diagnostics == []
+    for check, ok in ((healthcheck, False), (healthy, True)):
+        project = unique_name("hc")
+        path = tmp_path / f"{project}.yml"
+        path.write_text(text(docker_env.image, check).replace("    network_mode", "    pull_policy: never\n"
+                                                                "    network_mode"))
+        try:
+            up = docker_env.compose_cmd("-p", project, "-f", str(path), "up", "-d", "--wait", timeout=120)
+            assert (up.returncode == 0) is ok, up.stderr
+            if not ok:
+                assert "has no healthcheck configured" in up.stderr, up.stderr
+        finally:
+            docker_env.compose_cmd("-p", project, "-f", str(path), "down", "-t", "0", timeout=60)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from ..diagnostics import Diagnostic, Path, error
+from ..diagnostics import Diagnostic, Path, error, warning
 from ..resolved import Service, Topology
 
 
@@ -69,6 +69,29 @@ def undefined_dependency(topo: Topology) -> Iterator[Diagnostic]:
             if target not in topo.services:
                 yield error("undefined-dependency", f'service "{s.name}" links to undefined service "{target}"',
                             (*s.path, "links", i), hint=_suggest(target, topo.services))
+
+
+def dependency_without_healthcheck(topo: Topology) -> Iterator[Diagnostic]:
+    """``condition: service_healthy`` on a service whose healthcheck is disabled (an error), or that
+    declares none and so relies on its image's HEALTHCHECK (a warning). Without one, ``up`` stops:
+    "dependency failed to start: container ... has no healthcheck configured".
+
+    ``web: {depends_on: {db: {condition: service_healthy}}}`` with ``db: {image: postgres}``.
+    """
+    for s in topo.services.values():
+        for d in s.depends_on:
+            target = topo.services.get(d.service)
+            if d.condition != "service_healthy" or target is None or d.required is False:
+                continue
+            check = target.healthcheck or {}
+            test = check.get("test")
+            if check.get("disable") is True or test == "NONE" or isinstance(test, list) and test[:1] == ["NONE"]:
+                yield error("dependency-without-healthcheck", f'service "{s.name}" waits for "{d.service}" to be '
+                            "healthy, but its healthcheck is disabled", (*d.path, "condition"))
+            elif not test:
+                yield warning("dependency-without-healthcheck", f'service "{s.name}" waits for "{d.service}" to be '
+                              "healthy, but it declares no healthcheck (its image must have one)",
+                              (*d.path, "condition"), hint=f"add healthcheck: {{test: ...}} to {d.service}")
 
 
 def network_mode(topo: Topology) -> Iterator[Diagnostic]:
@@ -145,6 +168,7 @@ RULES = (
     undefined_volume,
     undefined_secret_or_config,
     undefined_dependency,
+    dependency_without_healthcheck,
     network_mode,
     network_mode_with_networks,
     dependency_cycle,
