@@ -468,7 +468,7 @@ SERVICES = [
           a: {image: x, healthcheck: {test: "curl -f http://localhost"}}
           b: {image: x, healthcheck: {test: ["NONE"]}}
           c: {image: x, healthcheck: {test: ["CMD-SHELL", "true"]}}
-          d: {build: ., healthcheck: {test: ["CMD"]}}
+          d: {image: x, healthcheck: {test: ["CMD"]}}
           e: {image: x, healthcheck: {test: ["Cmd", "true"]}}
         """, "7:38 invalid-healthcheck", id="healthcheck-forms-and-case"),
     case("""\

@@ -236,6 +236,7 @@ def test_deploy_keys_are_carried_over(tmp_path: Path) -> None:
 
 
 def test_dropped_keys_are_left_out(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM busybox\n")  # build: . (a context that exists)
     _, model = build(tmp_path, HEAD + """networks:
   n: {subnet: 10.32.0.0/24}
 services:

@@ -305,3 +305,27 @@ def test_waiting_for_health_without_a_healthcheck_stops_up(docker_env, cleanup, 
                 assert "has no healthcheck configured" in up.stderr, up.stderr
         finally:
             docker_env.compose_cmd("-p", project, "-f", str(path), "down", "-t", "0", timeout=60)
+
+
+def test_builds_the_rule_reports_fail_and_the_near_miss_builds(docker_env, cleanup, unique_name, tmp_path) -> None:
+    """``docker-compose build`` on the engine: a missing context and a missing dockerfile fail as the
+    rule says; the context that exists (FROM the local busybox image: nothing is pulled) builds."""
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "Dockerfile").write_text(f"FROM {docker_env.image}\nCMD [\"true\"]\n")
+    cases = [("./nope", "unable to prepare context"),
+             ("{context: ./ctx, dockerfile: Nope.Dockerfile}", "failed to read dockerfile"),
+             ("./ctx", None)]
+    for build, refusal in cases:
+        topology = tmp_path / "topology.yaml"
+        topology.write_text(f"name: t\nservices:\n  a: {{build: {build}}}\n")
+        assert [d.rule for d in pipeline.check(str(topology)).diagnostics] == (["build-context-missing"] if refusal
+                                                                                else [])
+        tag = unique_name("img") + ":1"
+        cleanup.add("rmi", "-f", tag)
+        compose = tmp_path / "c.yml"
+        compose.write_text(f"services:\n  a:\n    build: {build}\n    image: {tag}\n    pull_policy: build\n")
+        built = docker_env.compose_cmd("-p", unique_name("b"), "-f", str(compose), "build", timeout=180)
+        if refusal:
+            assert built.returncode != 0 and refusal in built.stderr, built.stderr
+        else:
+            assert built.returncode == 0, built.stderr

@@ -119,6 +119,32 @@ def env_file_missing(topo: Topology) -> Iterator[Diagnostic]:
                             hint="create it, or remove it from env_file")
 
 
+def build_context_missing(topo: Topology) -> Iterator[Diagnostic]:
+    """A ``build`` context folder, or the ``dockerfile`` in it (default: Dockerfile), does not
+    exist (the build fails: "unable to prepare context", "failed to read dockerfile").
+
+    ``build: ./api`` with no api/ folder beside the topology. Git and URL contexts are not checked.
+    """
+    for s in topo.services.values():
+        build = {"context": s.build} if isinstance(s.build, str) else s.build
+        if not isinstance(build, dict):
+            continue
+        context = str(build.get("context") or ".")
+        if "$" in context or "://" in context or context.startswith(("git@", "~")):
+            continue
+        here = (*s.path, "build") if isinstance(s.build, str) else (*s.path, "build", "context")
+        folder = os.path.normpath(os.path.join(topo.base_dir, context))
+        dockerfile = build.get("dockerfile", "Dockerfile")
+        if not os.path.isdir(folder):
+            yield error("build-context-missing", f"build context {folder} is not a folder", here,
+                        hint="create it, or correct the path (relative to the topology file)")
+        elif isinstance(dockerfile, str) and "$" not in dockerfile and not os.path.isfile(
+                full := os.path.normpath(os.path.join(folder, dockerfile))):
+            at = (*s.path, "build", "dockerfile") if "dockerfile" in build else here
+            yield error("build-context-missing", f"dockerfile {full} not found", at,
+                        hint="the dockerfile path is relative to the build context")
+
+
 def _scan(text: str) -> tuple[int, str | None]:
     """Read ``text`` as Compose's shell-words parser does: (index of the first unquoted operator or
     ``len(text)``, the problem met before it). ``$(...)`` and backquotes are kept as words; any
@@ -222,6 +248,7 @@ RULES = (
     invalid_healthcheck,
     empty_key,
     env_file_missing,
+    build_context_missing,
     invalid_command,
     link_without_network,
     secret_source,
