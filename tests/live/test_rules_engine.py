@@ -173,13 +173,15 @@ def test_tmpfs_options_and_duplicate_targets(docker_env) -> None:
     assert good.returncode == 0, good.stderr
 
 
-def _compose_create(docker_env, cleanup, unique_name, tmp_path, restart: str):  # type: ignore[no-untyped-def]
-    """``docker-compose create`` of one container with ``restart``; returns (result, container)."""
-    project, name = unique_name("rs"), cleanup.container(unique_name("rc"))
+def _one_container(docker_env, cleanup, unique_name, tmp_path, key: str, *action: str,  # type: ignore[no-untyped-def]
+                   image: str = ""):
+    """``docker-compose ACTION`` on one short-lived container (no network, nothing pulled) with the
+    service key ``key``; returns (result, container name)."""
+    project, name = unique_name("one"), cleanup.container(unique_name("c"))
     path = tmp_path / f"{project}.yml"
-    path.write_text(f"services:\n  a:\n    image: {docker_env.image}\n    container_name: {name}\n"
-                    f"    network_mode: none\n    command: [\"true\"]\n    restart: \"{restart}\"\n")
-    return docker_env.compose_cmd("-p", project, "-f", str(path), "create", timeout=60), name
+    path.write_text(f"services:\n  a:\n    image: \"{image or docker_env.image}\"\n    container_name: {name}\n"
+                    f"    network_mode: none\n    pull_policy: never\n    command: [\"true\"]\n    {key}\n")
+    return docker_env.compose_cmd("-p", project, "-f", str(path), *action, timeout=90), name
 
 
 @pytest.mark.parametrize(("restart", "refusal"), [("sometimes", "invalid restart policy"),
@@ -188,7 +190,7 @@ def test_restart_policies_the_rule_reports_are_refused(docker_env, cleanup, uniq
                                                        restart: str, refusal: str) -> None:
     text = f'name: t\nservices:\n  a: {{image: x, restart: "{restart}"}}\n'
     assert [d.rule for d in pipeline.check("t.yaml", text).diagnostics] == ["invalid-restart"]
-    created, _ = _compose_create(docker_env, cleanup, unique_name, tmp_path, restart)
+    created, _ = _one_container(docker_env, cleanup, unique_name, tmp_path, f'restart: "{restart}"', "create")
     assert created.returncode != 0 and refusal in created.stderr, created.stderr
 
 
@@ -199,7 +201,7 @@ def test_restart_count_compose_cannot_read_becomes_no_limit(docker_env, cleanup,
             .diagnostics] == ["invalid-restart"]
     assert pipeline.check("t.yaml", 'name: t\nservices:\n  a: {image: x, restart: "on-failure:3"}\n').diagnostics == []
     for restart, count in (("on-failure:3x", "0"), ("on-failure:3", "3")):
-        created, name = _compose_create(docker_env, cleanup, unique_name, tmp_path, restart)
+        created, name = _one_container(docker_env, cleanup, unique_name, tmp_path, f'restart: "{restart}"', "create")
         assert created.returncode == 0, created.stderr
         policy = docker_env.docker_cmd("inspect", "-f", "{{.HostConfig.RestartPolicy.Name}} "
                                        "{{.HostConfig.RestartPolicy.MaximumRetryCount}}", name, timeout=30)
@@ -213,12 +215,8 @@ def test_image_references_the_rule_reports_are_refused(docker_env, cleanup, uniq
     reference fails before any pull). The local image under a valid name is the near miss."""
     assert [d.rule for d in pipeline.check("t.yaml", f'name: t\nservices:\n  a: {{image: "{image}"}}\n')
             .diagnostics] == ["invalid-image"]
-    project, name = unique_name("im"), cleanup.container(unique_name("ic"))
     for candidate, ok in ((image, False), (docker_env.image, True)):
-        path = tmp_path / "c.yml"
-        path.write_text(f"services:\n  a:\n    image: \"{candidate}\"\n    container_name: {name}\n"
-                        "    network_mode: none\n    pull_policy: never\n    command: [\"true\"]\n")
-        created = docker_env.compose_cmd("-p", project, "-f", str(path), "create", timeout=60)
+        created, _ = _one_container(docker_env, cleanup, unique_name, tmp_path, "", "create", image=candidate)
         assert (created.returncode == 0) is ok, created.stderr
         if not ok:
             assert "invalid reference format" in created.stderr, created.stderr
@@ -230,12 +228,8 @@ def test_expose_entries_the_rule_reports_are_stored_as_written(docker_env, clean
     bad = ["http", "90-80", "70000"]
     text = f"name: t\nservices:\n  a: {{image: x, expose: {bad + ['8000-8001', '53/udp']}}}\n"
     assert [d.rule for d in pipeline.check("t.yaml", text).diagnostics] == ["invalid-expose"] * len(bad)
-    project, name = unique_name("ex"), cleanup.container(unique_name("ec"))
-    path = tmp_path / "c.yml"
-    path.write_text(f"services:\n  a:\n    image: {docker_env.image}\n    container_name: {name}\n"
-                    f"    network_mode: none\n    pull_policy: never\n    command: [\"true\"]\n"
-                    f"    expose: {bad + ['53/udp']}\n")
-    created = docker_env.compose_cmd("-p", project, "-f", str(path), "create", timeout=60)
+    created, name = _one_container(docker_env, cleanup, unique_name, tmp_path, f"expose: {bad + ['53/udp']}",
+                                   "create")
     assert created.returncode == 0, created.stderr
     exposed = docker_env.docker_cmd("inspect", "-f", "{{json .Config.ExposedPorts}}", name, timeout=30)
     import json
@@ -260,24 +254,15 @@ def test_service_values_the_rules_report_fail_at_up(docker_env, cleanup, unique_
     key, refusal = REFUSED_AT_UP[rule]
     assert [d.rule for d in pipeline.check("t.yaml", f"name: t\nservices:\n  a:\n    image: x\n    {key}\n")
             .diagnostics] == [rule]
-    up = _compose_up(docker_env, cleanup, unique_name, tmp_path, key)
+    up, _ = _one_container(docker_env, cleanup, unique_name, tmp_path, key, "up", "--abort-on-container-exit")
     assert up.returncode != 0 and refusal in up.stderr, up.stderr
 
 
 @pytest.mark.parametrize("key", ACCEPTED_AT_UP)
 def test_service_values_the_rules_accept_run(docker_env, cleanup, unique_name, tmp_path, key: str) -> None:
     assert pipeline.check("t.yaml", f"name: t\nservices:\n  a:\n    image: x\n    {key}\n").diagnostics == []
-    up = _compose_up(docker_env, cleanup, unique_name, tmp_path, key)
+    up, _ = _one_container(docker_env, cleanup, unique_name, tmp_path, key, "up", "--abort-on-container-exit")
     assert up.returncode == 0, up.stderr
-
-
-def _compose_up(docker_env, cleanup, unique_name, tmp_path, key: str):  # type: ignore[no-untyped-def]
-    """``docker-compose up`` of one short-lived container with ``key`` (no network, no pull)."""
-    project, name = unique_name("up"), cleanup.container(unique_name("uc"))
-    path = tmp_path / f"{project}.yml"
-    path.write_text(f"services:\n  a:\n    image: {docker_env.image}\n    container_name: {name}\n"
-                    f"    network_mode: none\n    pull_policy: never\n    command: [\"true\"]\n    {key}\n")
-    return docker_env.compose_cmd("-p", project, "-f", str(path), "up", "--abort-on-container-exit", timeout=90)
 
 
 @pytest.mark.parametrize(("healthcheck", "level"), [("", "warning"), ("    healthcheck: {disable: true}\n", "error")])
