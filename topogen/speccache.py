@@ -17,6 +17,8 @@ to pydantic-core (~2 ms). The result is the very validator pydantic would have b
   validator never reads them, and ``topogen schema`` builds the models the usual way.
 - Where: ``$TOPOGEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/topogen``, else ``~/.cache/topogen``;
   ``TOPOGEN_NO_CACHE=1`` turns it off. A cache that cannot be written is skipped silently.
+- Pydantic plugins are not applied to a loaded validator (the CLI turns them off in any case:
+  the models are internal).
 """
 
 from __future__ import annotations
