@@ -157,7 +157,9 @@ def compile_topogen() -> None:
         compileall.compile_dir(where, quiet=1)
 
 
-def run(sizes: list[int], reps: int, workdir: str) -> tuple[list[Case], Sample, Sample, Sample]:
+def run(sizes: list[int], reps: int, workdir: str, small_reps: int = 5) -> tuple[list[Case], Sample, Sample, Sample]:
+    """Each of ``reps`` rounds runs every case once and the three small ``validate`` commands
+    ``small_reps`` times (they take a fifth of a second and vary most with the machine's load)."""
     compile_topogen()
     cache = os.path.join(workdir, "cache")
     shutil.rmtree(cache, ignore_errors=True)
@@ -177,7 +179,7 @@ def run(sizes: list[int], reps: int, workdir: str) -> tuple[list[Case], Sample, 
         (jsonschema, [cjs, "--schemafile", schema, THREE_TIER], None),
     ]
     for rep in range(reps):
-        jobs = small + [(s, argv, None) for case in cases for s, argv in case.commands(topogen, compose)]
+        jobs = small * small_reps + [(s, argv, None) for case in cases for s, argv in case.commands(topogen, compose)]
         shift = rep % len(jobs)  # rotate the order so no case always runs first
         for sample, argv, env in jobs[shift:] + jobs[:shift]:
             measure(argv, sample, env)
@@ -192,7 +194,8 @@ def _mark(ok: bool) -> str:
     return "yes" if ok else "**NO**"
 
 
-def report(cases: list[Case], validate: Sample, cold: Sample, jsonschema: Sample, reps: int) -> str:
+def report(cases: list[Case], validate: Sample, cold: Sample, jsonschema: Sample, reps: int,
+           small_reps: int = 5) -> str:
     compose_version = subprocess.run([compose_binary(), "version", "--short"], capture_output=True, text=True).stdout.strip()
     lines = [
         "# topogen benchmark",
@@ -200,7 +203,8 @@ def report(cases: list[Case], validate: Sample, cold: Sample, jsonschema: Sample
         f"Measured by `python bench/run.py` on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC: "
         f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"docker-compose {compose_version}, PyYAML {importlib.metadata.version('PyYAML')} (libyaml). "
-        f"Median of {reps} interleaved repetitions, wall time of a child process from spawn to exit; "
+        f"Median of {reps} interleaved repetitions ({reps * small_reps} runs of each `validate` row), wall time of a "
+        "child process from spawn to exit; "
         "peak = the child's maximum RSS. Every tool runs from compiled bytecode (topogen's is "
         "compiled first, as pip does on install). topogen's spec validator cache is warm "
         "(as on every run but a machine's first); `validate` is also shown with it off.",
@@ -275,13 +279,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,200,2000,20000", help="comma-separated service counts")
     parser.add_argument("--reps", type=int, default=5, help="repetitions (median reported)")
+    parser.add_argument("--small-reps", type=int, default=5,
+                        help="runs of each small validate command per repetition (default 5)")
     parser.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"), help="Markdown table to write")
     parser.add_argument("--workdir", default=os.path.join(HERE, "results"), help="where inputs and outputs go")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     os.makedirs(args.workdir, exist_ok=True)
-    cases, validate, cold, jsonschema = run(sizes, args.reps, args.workdir)
-    text = report(cases, validate, cold, jsonschema, args.reps)
+    cases, validate, cold, jsonschema = run(sizes, args.reps, args.workdir, args.small_reps)
+    text = report(cases, validate, cold, jsonschema, args.reps, args.small_reps)
     with open(args.out, "w", encoding="utf-8") as fh:
         fh.write(text)
     sys.stdout.write(text)
