@@ -159,6 +159,22 @@ def test_interpolated_restart_is_left_to_the_stack(tmp_path: Path) -> None:
     assert "restart_policy" not in model["services"]["a"].get("deploy", {})
 
 
+def test_service_resource_keys_become_deploy_resources(tmp_path: Path) -> None:
+    """The v3 schema has no cpus/mem_limit/mem_reservation/pids_limit: they move under deploy,
+    next to what deploy already says (the same, or Compose would refuse the topology's Compose
+    file); cpu_shares has no swarm form and is left out."""
+    stack, model = build(tmp_path, HEAD + "services:\n  a:\n    image: busybox\n    cpus: 0.5\n"
+                         "    mem_limit: 1g\n    mem_reservation: 256m\n    pids_limit: 100\n    cpu_shares: 512\n"
+                         "    deploy: {resources: {limits: {memory: 1024m, cpus: \"0.5\", pids: 100}}}\n")
+    assert yaml.safe_load(stack)["version"] == "3.9"  # pids needs 3.9
+    a = model["services"]["a"]
+    assert not {"cpus", "mem_limit", "mem_reservation", "pids_limit", "cpu_shares"} & set(a)
+    assert a["deploy"]["resources"] == {"limits": {"cpus": "0.5", "memory": str(1 << 30), "pids": 100},
+                                        "reservations": {"memory": str(256 << 20)}}
+    _, alone = build(tmp_path, HEAD + "services:\n  a: {image: busybox, cpus: 0.25, pids_limit: 5}\n")
+    assert alone["services"]["a"]["deploy"]["resources"] == {"limits": {"cpus": "0.25", "pids": 5}}
+
+
 def test_declared_restart_policy_wins(tmp_path: Path) -> None:
     _, model = build(tmp_path, HEAD + "services:\n  a:\n    image: busybox\n    restart: always\n"
                      "    deploy: {restart_policy: {condition: on-failure, delay: 5s}}\n")

@@ -24,7 +24,11 @@ PIDS_VERSION = "3.9"
 
 #: Service keys (of ``resolved.Service.options``) that the v3 schema rejects or the stack
 #: converter ignores; they are left out of the stack file and reported as warnings.
-DROPPED_OPTIONS = ("domainname", "mac_address", "security_opt", "shm_size", "profiles")
+DROPPED_OPTIONS = ("domainname", "mac_address", "security_opt", "shm_size", "profiles", "cpu_shares")
+#: Compose's service-level resource keys, and where they go under ``deploy.resources`` (the v3
+#: schema has no service-level form).
+RESOURCE_OPTIONS = {"cpus": ("limits", "cpus"), "mem_limit": ("limits", "memory"),
+                    "mem_reservation": ("reservations", "memory"), "pids_limit": ("limits", "pids")}
 #: Healthcheck keys the v3 schema rejects.
 DROPPED_HEALTHCHECK = ("start_interval",)
 #: Driver options that only the bridge driver understands.
@@ -59,7 +63,7 @@ def stack_version(topo: r.Topology) -> str:
     (the stack's name is the argument of ``docker stack deploy``)."""
     for s in topo.services.values():
         limits = (s.deploy.get("resources") or {}).get("limits") or {}
-        if "pids" in limits:
+        if "pids" in limits or "pids_limit" in dict(s.options):
             return PIDS_VERSION
     return BASE_VERSION
 
@@ -164,7 +168,7 @@ def service(s: r.Service, topo: r.Topology, host: HostPath) -> dict[str, Any]:
     if s.labels:
         out["labels"] = dict(s.labels)
     for key, value in s.options:
-        if key not in DROPPED_OPTIONS:
+        if key not in DROPPED_OPTIONS and key not in RESOURCE_OPTIONS:
             out[key] = plain_option(key, value, host)
     out.update(s.x_swarm)
     return out
@@ -267,10 +271,17 @@ DEPLOY_ORDER = ("mode", "replicas", "endpoint_mode", "resources", "placement", "
 def deploy(s: r.Service) -> dict[str, Any]:
     """``deploy`` is carried over key by key (mode, replicas, endpoint_mode, placement with
     constraints, preferences and max_replicas_per_node, update and rollback config, labels),
-    with :func:`resources` and :func:`restart_policy` lowered."""
+    with :func:`resources` and :func:`restart_policy` lowered. The service keys ``cpus``,
+    ``mem_limit``, ``mem_reservation`` and ``pids_limit`` become ``deploy.resources`` limits and
+    reservations (Compose refuses both forms with different values)."""
     d = dict(s.deploy)
-    if "resources" in d:
-        d["resources"] = {k: resources(v) for k, v in d["resources"].items()}
+    res = {kind: dict(v) for kind, v in (d.get("resources") or {}).items()}
+    options = dict(s.options)
+    for key, (kind, name) in RESOURCE_OPTIONS.items():
+        if options.get(key) is not None:
+            res.setdefault(kind, {}).setdefault(name, options[key])
+    if res:
+        d["resources"] = {k: resources(v) for k, v in res.items()}
     if "restart_policy" not in d and (policy := restart_policy(s.restart)):
         d["restart_policy"] = policy
     return {k: d[k] for k in DEPLOY_ORDER if k in d}

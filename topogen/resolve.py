@@ -481,7 +481,8 @@ PLAIN_OPTIONS = (
     "command", "entrypoint", "env_file", "user", "working_dir", "domainname",
     "dns", "dns_search", "extra_hosts", "mac_address", "cap_add", "cap_drop", "read_only",
     "security_opt", "sysctls", "ulimits", "logging", "profiles", "init", "stop_grace_period",
-    "stop_signal", "tty", "stdin_open", "shm_size",
+    "stop_signal", "tty", "stdin_open", "shm_size", "cpus", "mem_limit", "mem_reservation", "pids_limit",
+    "cpu_shares",
 )
 
 

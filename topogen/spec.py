@@ -557,6 +557,21 @@ class Service(Model):
     tty: bool | None = Field(None, description="Allocate a pseudo-TTY.")
     stdin_open: bool | None = Field(None, description="Keep stdin open.")
     shm_size: Size | None = Field(None, description="Size of /dev/shm.")
+    cpus: Annotated[float | str, AfterValidator(_cpus)] | None = Field(
+        None, description="CPU limit, e.g. 0.5 (swarm: lowered to deploy.resources.limits.cpus)."
+    )
+    mem_limit: Size | None = Field(
+        None, description="Memory limit, e.g. 512m (swarm: deploy.resources.limits.memory)."
+    )
+    mem_reservation: Size | None = Field(
+        None, description="Memory reservation (swarm: deploy.resources.reservations.memory)."
+    )
+    pids_limit: int | None = Field(
+        None, description="Maximum number of processes (swarm: deploy.resources.limits.pids)."
+    )
+    cpu_shares: int | None = Field(
+        None, ge=0, description="Relative CPU weight (default 1024); Compose only."
+    )
     x_compose: dict[str, Any] | None = Field(
         None,
         alias="x-compose",

@@ -314,3 +314,25 @@ def test_builds_the_rule_reports_fail_and_the_near_miss_builds(docker_env, clean
             assert built.returncode != 0 and refusal in built.stderr, built.stderr
         else:
             assert built.returncode == 0, built.stderr
+
+
+def test_service_resource_keys_reach_the_container(docker_env, cleanup, unique_name, tmp_path) -> None:
+    """topogen's Compose output for cpus, mem_limit, mem_reservation, pids_limit and cpu_shares is
+    what the engine applies (HostConfig), not only what Compose parses."""
+    from topogen import pipeline as pl
+
+    name = unique_name("res")
+    (tmp_path / "topology.yaml").write_text(
+        f"name: {unique_name('rp')}\nservices:\n  a:\n    image: {docker_env.image}\n    container_name: {name}\n"
+        "    network_mode: none\n    command: [\"true\"]\n    cpus: 0.5\n    mem_limit: 64m\n"
+        "    mem_reservation: 32m\n    pids_limit: 50\n    cpu_shares: 512\n")
+    built = pl.build(str(tmp_path / "topology.yaml"))
+    assert not built.result.failed(), [d.format() for d in built.result.diagnostics]
+    pl.write(built.files)
+    cleanup.container(name)
+    created = docker_env.compose_cmd("-f", str(tmp_path / "docker-compose.yml"), "create", timeout=60)
+    assert created.returncode == 0, created.stderr
+    fmt = "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{.HostConfig.MemoryReservation}} " \
+          "{{.HostConfig.PidsLimit}} {{.HostConfig.CpuShares}}"
+    got = docker_env.docker_cmd("inspect", "-f", fmt, name, timeout=30)
+    assert got.stdout.split() == [str(500_000_000), str(64 << 20), str(32 << 20), "50", "512"], got.stderr

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from .. import lower
 from ..diagnostics import Diagnostic, error
 from ..resolved import Topology
 from .storage import RAM_SIZE
@@ -63,12 +64,13 @@ def invalid_restart(topo: Topology) -> Iterator[Diagnostic]:
 
 
 def invalid_size(topo: Topology) -> Iterator[Diagnostic]:
-    """``shm_size`` or a ``deploy.resources`` memory is not a byte size (Compose refuses the file).
+    """``shm_size``, ``mem_limit``, ``mem_reservation`` or a ``deploy.resources`` memory is not a
+    byte size (Compose refuses the file).
 
     ``shm_size: 64x``: write a number of bytes or 64m, 1g, 512k.
     """
     for s in topo.services.values():
-        sizes = [((*s.path, k), v) for k, v in s.options if k == "shm_size"]
+        sizes = [((*s.path, k), v) for k, v in s.options if k in ("shm_size", "mem_limit", "mem_reservation")]
         resources = s.deploy.get("resources") or {}
         sizes += [((*s.path, "deploy", "resources", kind, "memory"), (resources.get(kind) or {}).get("memory"))
                   for kind in ("limits", "reservations")]
@@ -77,6 +79,38 @@ def invalid_size(topo: Topology) -> Iterator[Diagnostic]:
                     isinstance(size, int) and size < 0):
                 yield error("invalid-size", f'service "{s.name}": {path[-1]} {size!r} is not a byte size', path,
                             hint="write a number of bytes or one with a unit: 512k, 64m, 1g")
+
+
+def resource_conflict(topo: Topology) -> Iterator[Diagnostic]:
+    """``cpus``, ``mem_limit``, ``mem_reservation`` or ``pids_limit`` next to a ``deploy.resources``
+    limits (or reservations) block that says otherwise; a block that leaves the key out counts as 0
+    (Compose: "can't set distinct values on 'mem_limit' and 'deploy.resources.limits.memory'").
+
+    ``mem_limit: 1g`` with ``deploy: {resources: {limits: {cpus: "1"}}}``: write ``memory: 1g`` in
+    that block instead.
+    """
+    for s in topo.services.values():
+        resources = s.deploy.get("resources") or {}
+        for key, value in s.options:
+            kind, name = lower.RESOURCE_OPTIONS.get(key, ("", ""))
+            block = resources.get(kind)
+            if value is None or block is None:
+                continue
+            other = block.get(name)
+            if _amount(name, value) != _amount(name, 0 if other is None else other):
+                said = f"says {name} {other!r}" if other is not None else f"has no {name} (Compose reads 0)"
+                yield error("resource-conflict", f'service "{s.name}": {key} {value!r} but deploy.resources.{kind} '
+                            f"{said}", (*s.path, key), at_key=True,
+                            hint=f"write {name}: {value} in deploy.resources.{kind}, and drop {key}")
+
+
+def _amount(name: str, value: Any) -> Any:
+    if name == "memory":
+        return lower.size_bytes(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
 
 
 def invalid_healthcheck_duration(topo: Topology) -> Iterator[Diagnostic]:
@@ -136,6 +170,7 @@ def _above(soft: Any, hard: Any) -> bool:
 RULES = (
     invalid_restart,
     invalid_size,
+    resource_conflict,
     invalid_healthcheck_duration,
     invalid_stop_signal,
     invalid_ulimit,

@@ -135,7 +135,7 @@ def swarm_ignored_option(topo: Topology) -> Iterator[Diagnostic]:
     """A service key the stack does not carry: it is left out of ``docker-stack.yml``.
 
     ``privileged: true``, ``security_opt``, ``shm_size``, ``domainname``, ``mac_address``,
-    ``profiles``, ``healthcheck.start_interval``, a network's ``mac_address``/``priority``,
+    ``profiles``, ``cpu_shares``, ``healthcheck.start_interval``, a network's ``mac_address``/``priority``,
     a port's ``name``/``app_protocol``, a bind's ``create_host_path``/``selinux``.
     """
     for s in topo.services.values():
