@@ -222,3 +222,9 @@ def test_editing_spec_changes_the_key(tmp_path: Any, monkeypatch: pytest.MonkeyP
     after = speccache._key()
     assert before != after and before[1] == after[1]
     assert speccache._file_name(before) == speccache._file_name(after)  # the entry is replaced, not added
+
+
+def test_unreadable_spec_source_means_no_cache(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(spec, "__file__", str(tmp_path / "absent" / "spec.py"))
+    assert speccache.validator(str(tmp_path / "c")) is spec.Topology.__pydantic_validator__
+    assert not (tmp_path / "c").exists()

@@ -65,9 +65,9 @@ def validator(directory: str | None = None) -> Validator:
     """The Topology validator: loaded from the cache, else built by pydantic and stored."""
     directory = cache_dir() if directory is None else directory
     try:
-        key = _key()
+        key: tuple[Any, ...] = _key()
     except OSError:  # spec.py is not a readable file (zipapp, frozen): nothing to key on
-        directory = ""
+        key, directory = (), ""
     path = os.path.join(directory, _file_name(key)) if directory else ""
     loaded = _load(path, key) if path else None
     if loaded is not None:
