@@ -72,18 +72,16 @@ def topology(name: str) -> dict[str, Any]:
     return data
 
 
+def compose_in(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``docker-compose -f docker-compose.yml ARGS`` run in the example's folder, as a user would."""
+    return subprocess.run([compose_binary(), "-f", OUTPUT, *args], check=False, capture_output=True, text=True,
+                          timeout=60, cwd=example_dir(name), env={**os.environ, **ENV})
+
+
 @functools.cache
 def model(name: str) -> dict[str, Any]:
     """What the real Compose makes of the committed file (cwd = the example's folder)."""
-    proc = subprocess.run(
-        check=False,
-        args=[compose_binary(), "-f", OUTPUT, "config", "--format", "json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=example_dir(name),
-        env={**os.environ, **ENV},
-    )
+    proc = compose_in(name, "config", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
@@ -186,15 +184,7 @@ def test_build_check_detects_an_edit(name: str, tmp_path: Any) -> None:
 
 @pytest.mark.parametrize("name", COMPOSE)
 def test_compose_config_accepts(name: str) -> None:
-    proc = subprocess.run(
-        check=False,
-        args=[compose_binary(), "-f", OUTPUT, "config", "-q"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=example_dir(name),
-        env={**os.environ, **ENV},
-    )
+    proc = compose_in(name, "config", "-q")
     assert proc.returncode == 0, proc.stderr
 
 
