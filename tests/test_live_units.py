@@ -327,3 +327,24 @@ def test_verify_cli_usage_and_user_errors(tmp_path, monkeypatch):
     res = runner.invoke(app, ["verify", THREE_TIER, "--live", "--format", "json"])
     data = json.loads(res.output)
     assert res.exit_code == 1 and data["ok"] is False and "no Docker engine reachable" in data["errors"][0]
+
+
+def test_a_failed_probe_is_tried_once_more_and_a_success_stands():
+    """"Unreachable" takes two failures; a probe that connected is not run again."""
+    from topogen.live.session import Options, Session
+
+    probes = [plan.Probe(1, "a", "b", "tcp", "10.0.0.2", 80), plan.Probe(2, "a", "c", "tcp", "10.0.0.3", 80),
+              plan.Probe(3, "a", "d", "ping", "10.0.0.4"), plan.Probe(4, "a", "", "route")]
+    rounds: list[list[int]] = []
+    answers = [{1: (0, ""), 2: (1, ""), 3: (143, ""), 4: (0, "")}, {2: (0, ""), 3: (1, "")}]
+
+    def fake_round(self, ps, rt, planner):  # type: ignore[no-untyped-def]
+        rounds.append([p.id for p in ps])
+        return answers[len(rounds) - 1]
+
+    session = Session.__new__(Session)
+    session.opts = Options()
+    session._probe_round = fake_round.__get__(session)  # type: ignore[method-assign]
+    results = session._probe(probes, None, None)  # type: ignore[arg-type]
+    assert rounds == [[1, 2, 3, 4], [2, 3]]
+    assert {i: rc for i, (rc, _) in results.items()} == {1: 0, 2: 0, 3: 1, 4: 0}

@@ -145,6 +145,17 @@ class Session:
         self._storage(topo, rt)
 
     def _probe(self, probes: list[plan.Probe], rt: plan.Runtime, planner: plan.Planner) -> dict[int, tuple[int, str]]:
+        """Every probe, then once more each one that failed: a connection that succeeded is proof,
+        a failure can be a busy moment (a probe has 3 s), so "unreachable" takes two failures."""
+        results = self._probe_round(probes, rt, planner)
+        again = [p for p in probes if p.kind != "route" and results.get(p.id, (1, ""))[0] != 0]
+        if again:
+            self.say(f"probing {len(again)} failed probe(s) once more")
+            results.update(self._probe_round(again, rt, planner))
+        return results
+
+    def _probe_round(self, probes: list[plan.Probe], rt: plan.Runtime,
+                     planner: plan.Planner) -> dict[int, tuple[int, str]]:
         """One sidecar per network namespace, all in parallel. Sources that share a namespace
         share a sidecar: busybox ping matches replies by its pid, and two sidecars (two pid
         namespaces) in one network namespace could take each other's replies."""
