@@ -7,10 +7,11 @@ rules and returns a :class:`Result`; :func:`compile` emits files for a clean res
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -40,8 +41,16 @@ class Result:
         return self.topology is None or dg.has_errors(self.diagnostics, strict=strict)
 
 
-def check(file: str, text: str | bytes | None = None) -> Result:
-    """Parse, type-check, resolve and run every rule; diagnostics come back located and sorted."""
+def check(file: str, text: str | bytes | None = None, *, profiles: Sequence[str] | None = None,
+          env_files: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Result:
+    """Parse, type-check, resolve and run every rule; diagnostics come back located and sorted.
+
+    ``profiles`` selects services as ``docker compose --profile`` does (``COMPOSE_PROFILES``
+    in the environment when not given); without a selection every service is checked, and
+    rules that compare services compare only those that can run together. ``env_files`` and
+    ``environ`` give the environment interpolation sees (default: the process environment
+    and the ``.env`` beside the file, as ``docker compose``).
+    """
     if text is None:
         src = source.load_path(file)
     elif isinstance(text, bytes):
@@ -51,29 +60,166 @@ def check(file: str, text: str | bytes | None = None) -> Result:
     result = Result(file, src)
     found: list[Diagnostic] = list(src.diagnostics)
     if src.data is not None and not found:
-        topo, problems = _analyse(src.data, file)
+        context = Context(file, profiles, env_files, environ)
+        topo, problems, doc = _analyse(src.data, context)
         result.topology = topo
-        found.extend(src.finish(d) for d in problems)
+        found.extend(src.finish(replace(d, path=doc.written_at(d.path)) if doc else d) for d in problems)
     result.diagnostics = dg.sort(found)
     return result
 
 
-def _analyse(data: Any, file: str) -> tuple[Topology | None, list[Diagnostic]]:
-    from . import resolve, rules, speccache
+@dataclass
+class Context:
+    """What, besides the file, decides a topology's meaning: profiles and environment."""
+
+    file: str
+    profiles: Sequence[str] | None = None
+    env_files: Sequence[str] | None = None
+    environ: Mapping[str, str] | None = None
+
+    @property
+    def base_dir(self) -> str:
+        return os.path.dirname(os.path.abspath(self.file))
+
+
+def _analyse(data: Any, context: Context) -> tuple[Topology | None, list[Diagnostic], Any]:
+    from . import document, resolve, rules, speccache
 
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else "a scalar"
-        return None, [error("not-a-mapping", f"the topology must be a mapping of keys, not {kind}", ())]
-    data = {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
-    problems = list(_interpolations(data))
-    try:
-        model = speccache.validate(data)
-    except ValidationError as exc:
-        return None, problems + list(schema_problems(exc, data))
-    topo, resolve_problems = resolve.resolve(model, file)
-    problems += resolve_problems
-    problems += rules.run(topo)
-    return topo, problems
+        return None, [error("not-a-mapping", f"the topology must be a mapping of keys, not {kind}", ())], None
+    doc = document.prepare(data)
+    problems = list(_interpolations(doc.data))
+    env = interpolation.load_env(context.base_dir, context.env_files, context.environ)
+    problems += [dg.warning("env-file", p, ()) for p in env.problems]
+    tree = interpolation.interpolate_tree(doc.data, env.values)
+    problems += [dg.warning("required-variable", f"{msg}: checks of this value were skipped", path)
+                 for path, msg in tree.errors.items()]
+    skipped = {**tree.unset, **{p: () for p in tree.errors}}
+    view = document.strip_extensions(tree.data)
+    view.pop("include", None)
+    model, schema = _validate(speccache, view, skipped)
+    problems += _skipped_warnings(schema, skipped)
+    problems += [d for d in schema if not _under(d.path, skipped)]
+    if model is None:
+        return None, problems, doc
+    topo, resolve_problems = resolve.resolve(model, context.file, name=_project_name(model, context, env.values),
+                                             profiles=_profiles(context, env.values))
+    topo = dataclasses.replace(topo, document=document.lower(doc.data))
+    found = resolve_problems + _run_rules(rules, topo)
+    problems += _skipped_warnings(found, skipped)
+    problems += [d for d in found if not _under(d.path, skipped)]
+    if "version" in data:
+        problems.append(dg.warning("obsolete-version", "the attribute `version` is obsolete, it will be ignored"
+                                   " (Compose says the same); topogen does not write it", ("version",),
+                                   at_key=True, hint="remove it"))
+    return topo, problems, doc
+
+
+#: Rules that compare services with each other: under profiles, they compare only services
+#: that can run together (:meth:`Topology.together`).
+COMPARING = frozenset(("duplicate-static-ip", "duplicate-container-name", "duplicate-published-port"))
+
+
+def _run_rules(rules: Any, topo: Topology) -> list[Diagnostic]:
+    found: list[Diagnostic] = list(rules.run(topo))
+    profiled = sorted({p for s in topo.services.values() for p in s.profiles})
+    if topo.profiles is not None or not profiled:
+        return found
+    kept = [d for d in found if d.rule not in COMPARING]
+    for profile in [None, *profiled]:
+        group = {k: s for k, s in topo.services.items() if not s.profiles or profile in s.profiles}
+        kept += [d for d in rules.run(dataclasses.replace(topo, services=group)) if d.rule in COMPARING]
+    return kept
+
+
+def _validate(speccache: Any, view: dict[str, Any], skipped: dict[Path, tuple[str, ...]]) -> tuple[Any, list[Diagnostic]]:
+    """Validate the interpolated document; values that only failed because a variable is
+    unset are set aside (Compose would substitute an empty string) and validation retried."""
+    problems: list[Diagnostic] = []
+    for _attempt in range(8):
+        try:
+            return speccache.validate(view), problems
+        except ValidationError as exc:
+            found = list(schema_problems(exc, view))
+        blocking = [d for d in found if not _under(d.path, skipped)]
+        unset_only = [d for d in found if _under(d.path, skipped)]
+        if blocking or not unset_only:
+            return None, problems + found
+        problems += unset_only
+        for d in unset_only:
+            _drop(view, _droppable(d.path, skipped))
+    return None, problems
+
+
+def _under(path: Path, skipped: Mapping[Path, Any]) -> bool:
+    """Whether a diagnostic at ``path`` is about a value that holds an unset variable (the
+    value itself, inside it, or its immediate container)."""
+    for n in range(len(path), 1, -1):
+        if path[:n] in skipped:
+            return True
+    return any(len(u) - len(path) <= 1 and u[: len(path)] == path and len(path) > 2 for u in skipped)
+
+
+def _droppable(path: Path, skipped: Mapping[Path, Any]) -> Path:
+    for n in range(len(path), 1, -1):
+        if path[:n] in skipped:
+            return path[:n]
+    return path
+
+
+def _drop(data: Any, path: Path) -> None:
+    node = data
+    for part in path[:-1]:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return
+    if isinstance(node, dict):
+        node.pop(path[-1], None)
+    elif isinstance(node, list) and isinstance(path[-1], int) and path[-1] < len(node):
+        del node[path[-1]]
+
+
+def _skipped_warnings(found: Iterable[Diagnostic], skipped: Mapping[Path, tuple[str, ...]]) -> list[Diagnostic]:
+    out = []
+    for d in found:
+        if not _under(d.path, skipped):
+            continue
+        names = next((skipped[d.path[:n]] for n in range(len(d.path), 1, -1) if d.path[:n] in skipped), ())
+        if not names:
+            names = next((v for u, v in skipped.items() if u[: len(d.path)] == d.path), ())
+        if names:
+            listed = ", ".join(names)
+            out.append(dg.warning("unset-variable", f"{listed} {'is' if len(names) == 1 else 'are'} not set (Compose "
+                                  f"substitutes an empty string), so the {d.rule} check of this value was skipped",
+                                  d.path, hint=f"set {names[0]} in the environment or in .env, or give a default: "
+                                  f"${{{names[0]}:-value}}"))
+    return out
+
+
+_PROJECT_CHARS = re.compile(r"[^a-z0-9_-]")
+
+
+def normalize_project_name(text: str) -> str:
+    """A folder name made a project name, as Compose does it (lower case, other characters
+    dropped, no leading ``_`` or ``-``)."""
+    return _PROJECT_CHARS.sub("", text.lower()).lstrip("_-")
+
+
+def _project_name(model: Any, context: Context, env: Mapping[str, str]) -> str:
+    if env.get("COMPOSE_PROJECT_NAME"):
+        return env["COMPOSE_PROJECT_NAME"]
+    if model.name:
+        return str(model.name)
+    return normalize_project_name(os.path.basename(context.base_dir)) or "default"
+
+
+def _profiles(context: Context, env: Mapping[str, str]) -> tuple[str, ...] | None:
+    if context.profiles is not None:
+        return tuple(context.profiles)
+    chosen = [p.strip() for p in env.get("COMPOSE_PROFILES", "").split(",") if p.strip()]
+    return tuple(chosen) or None
 
 
 def _interpolations(data: Any) -> Iterator[Diagnostic]:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from . import resolved as r
-from . import spec
+from . import spec, units
 from .diagnostics import Diagnostic, Path, error
 
 BRIDGE = "com.docker.network.bridge."
@@ -24,8 +24,11 @@ _TRUE = "true"
 
 
 class Resolver:
-    def __init__(self, topo: spec.Topology, file: str) -> None:
+    def __init__(self, topo: spec.Topology, file: str, name: str | None = None,
+                 profiles: tuple[str, ...] | None = None) -> None:
         self.topo = topo
+        self.name = name or topo.name or "default"
+        self.profiles = profiles
         self.file = file
         self.base_dir = os.path.dirname(os.path.abspath(file))
         self.diagnostics: list[Diagnostic] = []
@@ -52,7 +55,7 @@ class Resolver:
             self.problem("invalid-ip", f"{text!r} is not a valid IP address", path)
             return None
 
-    def pool(self, p: spec.Pool | spec.Network, path: Path, field_path: Path) -> r.Pool:
+    def pool(self, p: spec.Pool | spec.Network | spec.IpamConfig, path: Path, field_path: Path) -> r.Pool:
         assert p.subnet is not None
         aux = tuple(
             (k, self.address_of(v, (*field_path, "aux_addresses", k)), v)
@@ -77,42 +80,50 @@ class Resolver:
             pools.append(self.pool(n, path, path))
         for i, p in enumerate(n.subnets or ()):
             pools.append(self.pool(p, (*path, "subnets", i), (*path, "subnets", i)))
-        default_name = key if n.external else f"{self.topo.name}_{key}"
+        ipam = n.ipam or spec.Ipam()
+        for i, c in enumerate(ipam.config or ()):
+            if c.subnet is not None:  # a pool without a subnet leaves the choice to the engine
+                pools.append(self.pool(c, (*path, "ipam", "config", i), (*path, "ipam", "config", i)))
+        external = n.external is not False
+        name = n.name or (n.external.name if isinstance(n.external, spec.External) else None)
+        opts = driver_opts(n)
         return r.Network(
             key=key,
-            name=n.name or default_name,
+            name=name or (key if external else f"{self.name}_{key}"),
             driver=n.driver,
-            external=n.external,
+            external=external,
             internal=n.internal,
             attachable=n.attachable,
             enable_ipv6=n.enable_ipv6,
             pools=tuple(pools),
-            ipam_driver=n.ipam_driver,
-            ipam_options=tuple(sorted((n.ipam_options or {}).items())),
-            driver_opts=tuple(sorted(driver_opts(n).items())),
+            ipam_driver=n.ipam_driver or ipam.driver,
+            ipam_options=tuple(sorted((n.ipam_options or ipam.options or {}).items())),
+            driver_opts=tuple(sorted(opts.items())),
             labels=labels(n.labels),
             path=path,
-            icc=n.icc is not False,
-            bridge_name=n.bridge_name,
-            mtu=n.mtu,
-            parent=n.parent,
-            encrypted=bool(n.encrypted) or "encrypted" in (n.driver_opts or {}),
+            icc=units.go_bool(opts.get(BRIDGE + "enable_icc", True)) is not False,
+            bridge_name=_text(opts[BRIDGE + "name"]) if BRIDGE + "name" in opts else None,
+            mtu=_int(opts.get(MTU_OPT)),
+            parent=_text(opts["parent"]) if "parent" in opts else None,
+            encrypted="encrypted" in opts,
             raw_driver_opts=frozenset(n.driver_opts or ()),
         )
 
     # ------------------------------------------------------------------ volumes
     def volume(self, key: str, v: spec.Volume) -> r.Volume:
         kind, driver, opts = volume_options(v)
+        name = v.name or (v.external.name if isinstance(v.external, spec.External) else None)
+        host_path = v.bind.path if v.bind else (_text(opts.get("device")) if kind == "bind" else None)
         return r.Volume(
             key=key,
-            name=v.name,
+            name=name,
             kind=kind,
             driver=driver,
             driver_opts=tuple(opts.items()),
-            external=v.external,
+            external=v.external is not False,
             labels=labels(v.labels),
             path=("volumes", key),
-            host_path=v.bind.path if v.bind else None,
+            host_path=host_path,
             options=tuple(k.options) if (k := v.nfs or v.cifs or v.device) else (),
         )
 
@@ -150,6 +161,7 @@ class Resolver:
             x_compose=tuple((s.x_compose or {}).items()),
             x_swarm=tuple((s.x_swarm or {}).items()),
             environment_is_list=isinstance(s.environment, list),
+            profiles=tuple(s.profiles or ()),
         )
 
     def attachments(self, s: spec.Service, path: Path) -> tuple[r.Attachment, ...]:
@@ -222,33 +234,39 @@ class Resolver:
         return tuple(out)
 
     def mount(self, m: spec.Mount, path: Path) -> r.Mount:
+        bind = m.bind or spec.BindOptions()
+        vol = m.volume or spec.VolumeOptions()
+        tmpfs = m.tmpfs or spec.TmpfsOptions()
+        mode_path = (*path, "mode") if m.mode is not None else (*path, "tmpfs", "mode")
         return r.Mount(
             type=m.type,
             source=m.source,
             target=m.target,
             read_only=m.read_only,
             path=path,
-            nocopy=m.nocopy,
-            subpath=m.subpath,
-            propagation=m.propagation,
-            create_host_path=m.create_host_path,
-            selinux=m.selinux,
-            size=m.size,
-            mode=self.mode(m.mode, (*path, "mode")),
+            nocopy=m.nocopy if m.nocopy is not None else vol.nocopy,
+            subpath=m.subpath or vol.subpath,
+            propagation=m.propagation or bind.propagation,
+            create_host_path=m.create_host_path if m.create_host_path is not None else bind.create_host_path,
+            selinux=m.selinux or bind.selinux,
+            size=m.size if m.size is not None else tmpfs.size,
+            mode=self.mode(m.mode if m.mode is not None else tmpfs.mode, mode_path),
         )
 
     def short_mount(self, text: str, path: Path) -> r.Mount | None:
         parts = split_colons(text)
+        if len(parts) == 1 and parts[0].startswith("/"):
+            return r.Mount("volume", None, parts[0], False, path)  # an anonymous volume
         if len(parts) > 3 or len(parts) < 2 or not parts[0] or not parts[1]:
-            self.problem("invalid-mount", f"invalid volume {text!r}: expected SOURCE:TARGET[:OPTIONS]", path,
-                         hint="anonymous volumes are not supported; name the volume")
+            self.problem("invalid-mount", f"invalid volume {text!r}: expected [SOURCE:]TARGET[:OPTIONS]", path,
+                         hint="SOURCE is a volume name or a host path (./dir, /dir, ~/dir); TARGET an absolute path")
             return None
         source, target = parts[0], parts[1]
         opts = parts[2].split(",") if len(parts) == 3 else []
         unknown = [o for o in opts if o not in SHORT_OPTIONS]
         if unknown:
             self.problem("invalid-mount", f"unknown volume option {unknown[0]!r} (Compose would silently ignore it)", path)
-        is_bind = source.startswith((".", "/", "~", "$"))  # ${DIR}:/x is a path once Compose interpolates it
+        is_bind = source.startswith((".", "/", "~"))  # Compose's test, on the interpolated text
         propagation = next((o for o in opts if o in PROPAGATIONS), None)
         return r.Mount(
             type="bind" if is_bind else "volume",
@@ -278,7 +296,7 @@ class Resolver:
             key=key,
             kind=kind,
             fields=tuple(fields.items()),
-            external=g.external,
+            external=g.external is not False,
             file=g.file,
             environment=g.environment,
             content=getattr(g, "content", None),
@@ -302,17 +320,23 @@ class Resolver:
                     out.append(r.Policy(kind, (*path, kind), subject=subject, description=p.description))
         return tuple(out)
 
+    def active(self, s: spec.Service) -> bool:
+        """Whether the chosen profiles enable the service (no choice: every service is kept)."""
+        if self.profiles is None or not s.profiles or "*" in self.profiles:
+            return True
+        return bool(set(s.profiles) & set(self.profiles))
+
     def run(self) -> r.Topology:
         t = self.topo
-        services = {name: self.service(name, s) for name, s in sorted(t.services.items())}
+        services = {name: self.service(name, s) for name, s in sorted(t.services.items()) if self.active(s)}
         networks = {k: self.network(k, n or spec.Network()) for k, n in sorted(t.networks.items())}
         if "default" not in networks and any(a.network == "default" for s in services.values() for a in s.attachments):
             networks["default"] = r.Network(
-                "default", f"{t.name}_default", "bridge", False, False, None, None, (), None, (), (), (),
+                "default", f"{self.name}_default", "bridge", False, False, None, None, (), None, (), (), (),
                 ("networks",), implicit=True,
             )
         return r.Topology(
-            name=t.name,
+            name=self.name,
             file=self.file,
             base_dir=self.base_dir,
             targets=tuple(dict.fromkeys(t.targets)),
@@ -324,12 +348,17 @@ class Resolver:
             policies=self.policies(),
             file_order={(name, k): i for name, section in (("services", t.services), ("networks", t.networks),
                                                            ("volumes", t.volumes)) for i, k in enumerate(section)},
+            profiles=self.profiles,
         )
 
 
-def resolve(topo: spec.Topology, file: str) -> tuple[r.Topology, list[Diagnostic]]:
-    """Resolve a validated spec; returns the topology and the parse problems found."""
-    resolver = Resolver(topo, file)
+def resolve(topo: spec.Topology, file: str, *, name: str | None = None,
+            profiles: tuple[str, ...] | None = None) -> tuple[r.Topology, list[Diagnostic]]:
+    """Resolve a validated spec; returns the topology and the parse problems found.
+
+    ``name`` is the project name (default: the topology's ``name``); ``profiles`` keeps only
+    the services they enable (None: every service)."""
+    resolver = Resolver(topo, file, name, profiles)
     result = resolver.run()
     return result, resolver.diagnostics
 
@@ -397,7 +426,30 @@ def volume_options(v: spec.Volume) -> tuple[str, str | None, dict[str, Any]]:
         return kind, "local", {**opts, **raw}
     if v.driver and v.driver != "local":
         return "plugin", v.driver, raw
-    return "local", v.driver, raw
+    return _raw_kind(raw), v.driver, raw
+
+
+def _raw_kind(opts: dict[str, Any]) -> str:
+    """The kind of a local volume written with Compose's raw options (``type``/``o``/``device``)."""
+    fs = str(opts.get("type", "")).lower()
+    if fs in ("nfs", "nfs4"):
+        return "nfs"
+    if fs in ("cifs", "smb", "smb3"):
+        return "cifs"
+    if fs == "tmpfs":
+        return "tmpfs"
+    if "bind" in str(opts.get("o", "")).split(",") and opts.get("device"):
+        return "bind"
+    if str(opts.get("device", "")).startswith("/dev/"):
+        return "device"
+    return "local"
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _typed_volume(v: spec.Volume) -> tuple[str, dict[str, Any]] | None:

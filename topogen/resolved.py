@@ -169,6 +169,7 @@ class Service:
     x_compose: Pairs
     x_swarm: Pairs
     environment_is_list: bool = False  # written as KEY=VALUE items: diagnostics point at the item
+    profiles: tuple[str, ...] = ()  # Compose profiles that enable the service (none: always on)
 
     @property
     def mode_target(self) -> str | None:
@@ -227,6 +228,20 @@ class Topology:
     #: Keys in the order the file wrote them (the dicts above are sorted by name), so that a rule
     #: about a duplicate reports the later occurrence in the file, as a reader expects.
     file_order: dict[tuple[str, str], int] = field(default_factory=dict, compare=False)
+    #: The Compose document the topology compiles to (typed additions lowered, ``${...}`` kept):
+    #: what the Compose target writes.
+    document: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: The profiles chosen (``--profile``/``COMPOSE_PROFILES``), or None: every service is
+    #: considered, and only services that can run together are compared.
+    profiles: tuple[str, ...] | None = None
+
+    def together(self, a: Service, b: Service) -> bool:
+        """Whether two services can run in one project: with profiles chosen, every service
+        kept can; otherwise services with no profile run with any, and profiled services
+        with those sharing one of their profiles (one profile enabled at a time)."""
+        if self.profiles is not None or not a.profiles or not b.profiles:
+            return True
+        return bool(set(a.profiles) & set(b.profiles))
 
     def in_file_order(self, section: str) -> list[Any]:
         """``services``, ``networks`` or ``volumes`` in the order the file wrote them."""

@@ -43,6 +43,14 @@ _SEQUENCE_START, _SEQUENCE_END = yaml.SequenceStartEvent, yaml.SequenceEndEvent
 _IMPLICIT: dict[str, list[tuple[str, Any]]] = yaml.CSafeLoader.yaml_implicit_resolvers
 
 
+class Verbatim(str):
+    """A plain scalar kept as its text because parsers disagree on its type (``0755``: octal
+    to Compose's Go parser, decimal in YAML 1.2, a string to topogen's checks). Writers put it
+    back unquoted, so Compose reads what the file said."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class Pos:
     """1-based positions of a key and of its value (equal for sequence items)."""
@@ -364,7 +372,7 @@ def _retype(value: str) -> Any:
     if value in _BOOLS:
         return _BOOLS[value]
     if _LEADING_ZERO.match(value):
-        return value  # 0755: octal in YAML 1.1, decimal in 1.2; keep what was written
+        return Verbatim(value)  # 0755: octal to Compose's parser, decimal in YAML 1.2; keep what was written
     if _INT.match(value):
         return int(value)
     if _INT_PREFIXED.match(value):

@@ -18,10 +18,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 Scalar = str | int | float | bool
 StrMap = dict[str, str | int | float | bool | None]
 Labels = Annotated[
-    dict[str, str | int | float | bool] | list[str],
+    dict[str, str | int | float | bool | None] | list[str],
     Field(description="Labels, as a mapping or a list of KEY=VALUE strings."),
 ]
-_DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+|\$\{[^}]+\}")
+#: A Go duration (time.ParseDuration): a sign, then decimal numbers with units, or a bare 0.
+_DURATION = re.compile(r"[-+]?(?:(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+|0)|\$\{[^}]+\}")
 
 
 def _duration(value: str) -> str:
@@ -82,6 +83,37 @@ class Pool(Model):
     )
 
 
+class IpamConfig(Model):
+    """One entry of Compose's ``ipam.config`` (every key optional, as in Compose)."""
+
+    subnet: str | None = Field(None, description="The pool in CIDR notation.")
+    ip_range: str | None = Field(None, description="Sub-range that dynamic addresses come from.")
+    gateway: str | None = Field(None, description="The gateway address.")
+    aux_addresses: dict[str, str] | None = Field(
+        None, description="Addresses the engine must not hand out, by host name."
+    )
+
+
+class Ipam(Model):
+    """Compose's ``ipam`` block (the typed shorthand ``subnet:``/``subnets:`` lowers to it)."""
+
+    driver: str | None = Field(None, description="IPAM driver (default: the engine's).")
+    config: list[IpamConfig] | None = Field(None, description="The pools.")
+    options: dict[str, str] | None = Field(None, description="IPAM driver options.")
+
+
+class External(Model):
+    """The deprecated object form of ``external`` (``external: {name: N}``)."""
+
+    name: str | None = Field(None, description="Deprecated: the existing object's name.")
+
+
+ExternalFlag = Annotated[
+    bool | External,
+    Field(description="The object exists already; topogen does not create it."),
+]
+
+
 class Network(Model):
     """A network: a driver, its typed options and its IPAM configuration."""
 
@@ -93,9 +125,7 @@ class Network(Model):
     name: str | None = Field(
         None, description="The engine's name for the network (default: <project>_<key>)."
     )
-    external: bool = Field(
-        False, description="The network exists already; topogen does not create it."
-    )
+    external: ExternalFlag = False
     internal: bool = Field(
         False, description="No route to the outside world; published ports are unreachable."
     )
@@ -103,6 +133,8 @@ class Network(Model):
         None, description="Overlay only: let standalone (Compose) containers join."
     )
     enable_ipv6: bool | None = Field(None, description="Allocate the IPv6 pools of this network.")
+    enable_ipv4: bool | None = Field(None, description="Enable IPv4 (Engine 28+).")
+    ipam: Ipam | None = Field(None, description="Compose's IPAM block (or use the subnet shorthand).")
     subnet: str | None = Field(None, description="Shorthand for the first IPAM pool: its subnet.")
     ip_range: str | None = Field(None, description="Shorthand: ip_range of the first pool.")
     gateway: str | None = Field(None, description="Shorthand: gateway of the first pool.")
@@ -208,9 +240,7 @@ class Volume(Model):
     none means a plain local volume."""
 
     name: str | None = Field(None, description="The engine's name (default: <project>_<key>).")
-    external: bool = Field(
-        False, description="The volume exists already; topogen does not create it."
-    )
+    external: ExternalFlag = False
     nfs: Nfs | None = Field(None, description="An NFS export (local driver, type=nfs).")
     cifs: Cifs | None = Field(None, description="A CIFS/SMB share (local driver, type=cifs).")
     tmpfs: TmpfsVolume | None = Field(
@@ -239,11 +269,12 @@ class Secret(Model):
     environment: str | None = Field(
         None, description="Name of an environment variable holding the secret."
     )
-    external: bool = Field(
-        False, description="The secret exists already (swarm); topogen does not create it."
-    )
+    external: ExternalFlag = False
     name: str | None = Field(None, description="The engine's name of the secret.")
     labels: Labels | None = Field(None, description="Labels of the secret.")
+    driver: str | None = Field(None, description="Secret driver.")
+    driver_opts: StrMap | None = Field(None, description="Secret driver options.")
+    template_driver: str | None = Field(None, description="Templating driver.")
 
 
 class Config(Model):
@@ -254,11 +285,10 @@ class Config(Model):
         None, description="Name of an environment variable holding the config."
     )
     content: str | None = Field(None, description="Inline content.")
-    external: bool = Field(
-        False, description="The config exists already (swarm); topogen does not create it."
-    )
+    external: ExternalFlag = False
     name: str | None = Field(None, description="The engine's name of the config.")
     labels: Labels | None = Field(None, description="Labels of the config.")
+    template_driver: str | None = Field(None, description="Templating driver.")
 
 
 class FileRef(Model):
@@ -268,8 +298,8 @@ class FileRef(Model):
     target: str | None = Field(
         None, description="Path in the container (default /run/secrets/<source> or /<source>)."
     )
-    uid: str | None = Field(None, description="Owner uid of the file in the container.")
-    gid: str | None = Field(None, description="Owner gid of the file in the container.")
+    uid: str | int | None = Field(None, description="Owner uid of the file in the container.")
+    gid: str | int | None = Field(None, description="Owner gid of the file in the container.")
     mode: Mode | None = Field(None, description='File mode in octal digits, e.g. "0440".')
 
 
@@ -285,7 +315,16 @@ class ServiceNetwork(Model):
     ipv6_address: str | None = Field(None, description="Static IPv6 address (needs enable_ipv6).")
     aliases: list[str] | None = Field(None, description="Extra DNS names on this network.")
     mac_address: str | None = Field(None, description="MAC address on this network.")
-    priority: int | None = Field(None, description="Connection order (higher first).")
+    priority: int | float | None = Field(None, description="Connection order (higher first).")
+    gw_priority: int | float | None = Field(
+        None, description="The network with the highest value gives the default gateway."
+    )
+    link_local_ips: list[str] | None = Field(None, description="Link-local IPs.")
+    driver_opts: StrMap | None = Field(None, description="Driver options for this attachment.")
+    interface_name: str | None = Field(None, description="Interface name in the container.")
+    use_service_name_alias: bool | None = Field(
+        None, description="Register the service name as an alias (default true)."
+    )
 
 
 class Port(Model):
@@ -306,11 +345,42 @@ class Port(Model):
     )
 
 
-class Mount(Model):
-    """A mount: a named volume, a host path (bind) or a tmpfs."""
+class BindOptions(Model):
+    """Compose's ``bind:`` block of a long-form mount."""
 
-    type: Literal["volume", "bind", "tmpfs"] = Field(
-        "volume", description="volume (default), bind or tmpfs."
+    propagation: str | None = Field(None, description="Mount propagation mode.")
+    create_host_path: bool | None = Field(None, description="Create a missing host path.")
+    selinux: Literal["z", "Z"] | None = Field(None, description="SELinux relabel (z or Z).")
+    recursive: str | None = Field(None, description="Recursive read-only mode.")
+
+
+class VolumeOptions(Model):
+    """Compose's ``volume:`` block of a long-form mount."""
+
+    nocopy: bool | None = Field(None, description="Do not copy the image's content.")
+    subpath: str | None = Field(None, description="Mount a sub-directory of the volume.")
+    labels: Labels | None = Field(None, description="Labels of an anonymous volume.")
+
+
+class TmpfsOptions(Model):
+    """Compose's ``tmpfs:`` block of a long-form mount."""
+
+    size: Size | None = Field(None, description="Size limit.")
+    mode: Mode | None = Field(None, description="Mode of the mount root.")
+
+
+class ImageOptions(Model):
+    """Compose's ``image:`` block of a long-form mount."""
+
+    subpath: str | None = Field(None, description="Path inside the image.")
+
+
+class Mount(Model):
+    """A mount: a named volume, a host path (bind) or a tmpfs. Compose's long form, and
+    topogen's flat typed form (``propagation``, ``size``... at the top)."""
+
+    type: Literal["volume", "bind", "tmpfs", "npipe", "cluster", "image"] = Field(
+        "volume", description="volume (default), bind or tmpfs (also npipe, cluster, image)."
     )
     source: str | None = Field(
         None, description="Volume name (volume) or host path (bind; relative to the topology)."
@@ -332,6 +402,11 @@ class Mount(Model):
     )
     size: Size | None = Field(None, description="tmpfs: size limit.")
     mode: Mode | None = Field(None, description="tmpfs: mode of the mount root.")
+    consistency: str | None = Field(None, description="Mount consistency (Docker Desktop).")
+    bind: BindOptions | None = Field(None, description="Compose's bind options block.")
+    volume: VolumeOptions | None = Field(None, description="Compose's volume options block.")
+    tmpfs: TmpfsOptions | None = Field(None, description="Compose's tmpfs options block.")
+    image: ImageOptions | None = Field(None, description="Compose's image options block.")
 
 
 class DependsOn(Model):
@@ -349,6 +424,14 @@ class DependsOn(Model):
     required: bool | None = Field(
         None, description="false: start even when the dependency is missing or failed."
     )
+
+
+class EnvFile(Model):
+    """Long form of an env file."""
+
+    path: str = Field(description="The file, relative to the topology file.")
+    required: bool = Field(True, description="false: a missing file is skipped.")
+    format: str | None = Field(None, description="An alternative file format.")
 
 
 class Healthcheck(Model):
@@ -372,19 +455,39 @@ class Healthcheck(Model):
 
 
 class Build(Model):
-    context: str = Field(".", description="Build context directory, relative to the topology file.")
+    context: str | None = Field(None, description="Build context directory (default .), relative to the file.")
     dockerfile: str | None = Field(None, description="Dockerfile, relative to the context.")
     args: StrMap | list[str] | None = Field(None, description="Build arguments.")
     target: str | None = Field(None, description="The stage to build in a multi-stage Dockerfile.")
     labels: Labels | None = Field(None, description="Labels of the built image.")
     cache_from: list[str] | None = Field(None, description="Images to use as cache sources.")
     network: str | None = Field(None, description="Network for RUN instructions during the build.")
+    dockerfile_inline: str | None = Field(None, description="The Dockerfile's content, inline.")
+    entitlements: list[str] | None = Field(None, description="Extra privileged entitlements.")
+    ssh: Any = Field(None, description="SSH agent sockets or keys for the build.")
+    cache_to: list[str] | None = Field(None, description="Cache destinations.")
+    no_cache: bool | None = Field(None, description="Build without the cache.")
+    no_cache_filter: str | list[str] | None = Field(None, description="Stages built without cache.")
+    additional_contexts: Any = Field(None, description="Named additional build contexts.")
+    provenance: Any = Field(None, description="Provenance attestation.")
+    sbom: Any = Field(None, description="SBOM attestation.")
+    pull: bool | None = Field(None, description="Always pull newer base images.")
+    shm_size: Size | None = Field(None, description="Size of /dev/shm during the build.")
+    extra_hosts: Any = Field(None, description="Host name mappings during the build.")
+    isolation: str | None = Field(None, description="Isolation technology of the build.")
+    privileged: bool | None = Field(None, description="Privileged build container.")
+    secrets: list[str | FileRef] | None = Field(None, description="Secrets exposed to the build.")
+    tags: list[str] | None = Field(None, description="Further tags of the built image.")
+    ulimits: Any = Field(None, description="Ulimits of the build container.")
+    platforms: list[str] | None = Field(None, description="Platforms to build for.")
 
 
 class Resources(Model):
     cpus: Annotated[float | str, AfterValidator(_cpus)] | None = Field(None, description="CPUs, e.g. 0.5.")
     memory: Size | None = Field(None, description="Memory, e.g. 512m.")
     pids: int | None = Field(None, description="Maximum number of processes.")
+    generic_resources: Any = Field(None, description="Reservations: user-defined resources.")
+    devices: Any = Field(None, description="Reservations: devices (GPUs), by capabilities.")
 
 
 class Limits(Model):
@@ -396,7 +499,7 @@ class Placement(Model):
     constraints: list[str] | None = Field(
         None, description="Swarm placement constraints, e.g. node.role==worker."
     )
-    preferences: list[dict[str, str]] | None = Field(
+    preferences: list[dict[str, Any]] | None = Field(
         None, description='e.g. [{spread: "node.labels.zone"}]'
     )
     max_replicas_per_node: int | None = Field(
@@ -405,8 +508,8 @@ class Placement(Model):
 
 
 class RestartPolicy(Model):
-    condition: Literal["none", "on-failure", "any"] | None = Field(
-        None, description="none, on-failure or any."
+    condition: str | None = Field(
+        None, description="none, on-failure or any (Compose also reads unless-stopped)."
     )
     delay: Duration | None = Field(None, description="Wait between restart attempts.")
     max_attempts: int | None = Field(None, ge=0, description="Give up after this many attempts.")
@@ -418,24 +521,24 @@ class RestartPolicy(Model):
 class UpdateConfig(Model):
     parallelism: int | None = Field(None, ge=0, description="Containers updated at once.")
     delay: Duration | None = Field(None, description="Wait between updating groups.")
-    failure_action: Literal["continue", "rollback", "pause"] | None = Field(
+    failure_action: str | None = Field(
         None, description="continue, rollback or pause on failure."
     )
     monitor: Duration | None = Field(
         None, description="Time to watch each task for failure after an update."
     )
-    max_failure_ratio: float | None = Field(None, description="Failure rate to tolerate.")
+    max_failure_ratio: float | str | None = Field(None, description="Failure rate to tolerate.")
     order: Literal["start-first", "stop-first"] | None = Field(
         None, description="stop-first (default) or start-first."
     )
 
 
 class Deploy(Model):
-    mode: Literal["replicated", "global", "replicated-job", "global-job"] | None = Field(
+    mode: str | None = Field(
         None, description="replicated (default), global, replicated-job or global-job."
     )
     replicas: int | None = Field(None, ge=0, description="Number of containers (replicated mode).")
-    endpoint_mode: Literal["vip", "dnsrr"] | None = Field(
+    endpoint_mode: str | None = Field(
         None, description="Swarm service discovery: vip (default) or dnsrr."
     )
     resources: Limits | None = Field(None, description="Resource limits and reservations.")
@@ -452,14 +555,14 @@ class Deploy(Model):
 
 class Logging(Model):
     driver: str | None = Field(None, description="Logging driver, e.g. json-file, syslog.")
-    options: dict[str, str | int] | None = Field(
+    options: dict[str, str | int | float | None] | None = Field(
         None, description="Logging driver options, e.g. max-size."
     )
 
 
 class Ulimit(Model):
-    soft: int = Field(description="Soft limit.")
-    hard: int = Field(description="Hard limit.")
+    soft: int | str = Field(description="Soft limit.")
+    hard: int | str = Field(description="Hard limit.")
 
 
 class Service(Model):
@@ -477,7 +580,7 @@ class Service(Model):
         None,
         description="Environment: a mapping or KEY=VALUE list. ${VAR} is interpolated by Compose.",
     )
-    env_file: str | list[str] | None = Field(
+    env_file: str | list[str | EnvFile] | None = Field(
         None, description="Files of KEY=VALUE lines, relative to the topology file."
     )
     ports: list[int | str | Port] | None = Field(
@@ -517,7 +620,7 @@ class Service(Model):
     working_dir: str | None = Field(None, description="Working directory in the container.")
     dns: str | list[str] | None = Field(None, description="DNS server IP addresses.")
     dns_search: str | list[str] | None = Field(None, description="DNS search domains.")
-    extra_hosts: list[str] | dict[str, str] | None = Field(
+    extra_hosts: list[str] | dict[str, str | list[str]] | None = Field(
         None, description="Extra /etc/hosts entries: HOST=IP list or a HOST: IP map."
     )
     mac_address: str | None = Field(None, description="Prefer networks.<n>.mac_address.")
@@ -530,10 +633,10 @@ class Service(Model):
     security_opt: list[str] | None = Field(
         None, description="Security options, e.g. no-new-privileges:true."
     )
-    sysctls: dict[str, str | int] | list[str] | None = Field(
+    sysctls: dict[str, str | int | float | bool | None] | list[str] | None = Field(
         None, description="Kernel parameters in the container's namespaces."
     )
-    ulimits: dict[str, int | Ulimit] | None = Field(
+    ulimits: dict[str, int | str | Ulimit] | None = Field(
         None, description="Resource limits: a number, or soft and hard."
     )
     logging: Logging | None = Field(None, description="Logging driver and options.")
@@ -566,12 +669,57 @@ class Service(Model):
     mem_reservation: Size | None = Field(
         None, description="Memory reservation (swarm: deploy.resources.reservations.memory)."
     )
-    pids_limit: int | None = Field(
+    pids_limit: int | float | str | None = Field(
         None, description="Maximum number of processes (swarm: deploy.resources.limits.pids)."
     )
-    cpu_shares: int | None = Field(
-        None, ge=0, description="Relative CPU weight (default 1024); Compose only."
+    cpu_shares: int | float | str | None = Field(
+        None, description="Relative CPU weight (default 1024); Compose only."
     )
+    annotations: Any = Field(None, description="See the Compose Specification.")
+    attach: Any = Field(None, description="See the Compose Specification.")
+    blkio_config: Any = Field(None, description="Block IO configuration for the service.")
+    cgroup: Any = Field(None, description="Specify the cgroup namespace to join.")
+    cgroup_parent: Any = Field(None, description="Specify an optional parent cgroup for the container.")
+    cpu_count: Any = Field(None, description="Number of usable CPUs.")
+    cpu_percent: Any = Field(None, description="Percentage of CPU resources to use.")
+    cpu_period: Any = Field(None, description="Limit the CPU CFS (Completely Fair Scheduler) period.")
+    cpu_quota: Any = Field(None, description="Limit the CPU CFS (Completely Fair Scheduler) quota.")
+    cpu_rt_period: Any = Field(None, description="Limit the CPU real-time period in microseconds or a duration.")
+    cpu_rt_runtime: Any = Field(None, description="Limit the CPU real-time runtime in microseconds or a duration.")
+    cpuset: Any = Field(None, description="CPUs in which to allow execution (0-3, 0,1).")
+    credential_spec: Any = Field(None, description="Configure the credential spec for managed service account.")
+    develop: Any = Field(None, description="See the Compose Specification.")
+    device_cgroup_rules: Any = Field(None, description="Add rules to the cgroup allowed devices list.")
+    devices: Any = Field(None, description="List of device mappings for the container.")
+    dns_opt: Any = Field(None, description="Custom DNS options to be passed to the container's DNS resolver.")
+    extends: Any = Field(None, description="Extend another service, in the current file or another file.")
+    external_links: Any = Field(None, description="Link to services started outside this Compose application.")
+    gpus: Any = Field(None, description="Define GPU devices to use.")
+    group_add: Any = Field(None, description="Add additional groups which user inside the container should be member of.")
+    ipc: Any = Field(None, description="IPC sharing mode for the service container.")
+    isolation: Any = Field(None, description="Container isolation technology to use.")
+    label_file: Any = Field(None, description="Add metadata to containers using files containing Docker labels.")
+    mem_swappiness: Any = Field(None, description="Container memory swappiness as percentage (0 to 100).")
+    memswap_limit: Any = Field(None, description="Amount of memory the container is allowed to swap to disk.")
+    models: Any = Field(None, description="AI Models to use, referencing entries under the top-level models key.")
+    oom_kill_disable: Any = Field(None, description="Disable OOM Killer for the container.")
+    oom_score_adj: Any = Field(None, description="Tune host's OOM preferences for the container (accepts -1000 to 1000).")
+    pid: Any = Field(None, description="PID mode for container.")
+    platform: Any = Field(None, description="Target platform to run on, e.g., 'linux/amd64', 'linux/arm64', or 'windows/amd64'.")
+    post_start: Any = Field(None, description="Commands to run after the container starts.")
+    pre_start: Any = Field(None, description="Init containers to run to completion before the service container is started.")
+    pre_stop: Any = Field(None, description="Commands to run before the container stops.")
+    provider: Any = Field(None, description="Specify a service which will not be manage by Compose directly, and delegate its management to an external provider.")
+    pull_policy: Any = Field(None, description="Policy for pulling images.")
+    pull_refresh_after: Any = Field(None, description="Time after which to refresh the image.")
+    runtime: Any = Field(None, description="Runtime to use for this container, e.g., 'runc'.")
+    scale: Any = Field(None, description="Number of containers to deploy for this service.")
+    storage_opt: Any = Field(None, description="Storage driver options for the container.")
+    umask: Any = Field(None, description="Set the initial umask for the container process.")
+    use_api_socket: Any = Field(None, description="Bind mount Docker API socket and required auth.")
+    userns_mode: Any = Field(None, description="User namespace to use.")
+    uts: Any = Field(None, description="UTS namespace to use.")
+    volumes_from: Any = Field(None, description="Mount volumes from another service or container.")
     x_compose: dict[str, Any] | None = Field(
         None,
         alias="x-compose",
@@ -624,7 +772,14 @@ class Topology(Model):
         extra="forbid", populate_by_name=True, frozen=True, title="topogen topology"
     )
 
-    name: str = Field(description="The project name (lowercase letters, digits, - and _).")
+    name: str | None = Field(
+        None,
+        description="The project name (lowercase letters, digits, - and _); default: derived from the "
+        "folder, as Compose derives it.",
+    )
+    version: Any = Field(None, description="Obsolete in Compose; accepted and ignored, with a warning.")
+    include: Any = Field(None, description="Compose files to include.")
+    models: Any = Field(None, description="AI models (Compose).")
     description: str | None = Field(None, description="What this topology is for.")
     targets: list[Literal["compose", "swarm"]] = Field(
         default_factory=_compose_only, description="What to emit: compose, swarm or both."

@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ..interpolation import escape
+from ..source import Verbatim
 
 if TYPE_CHECKING:
     import jinja2
@@ -32,12 +32,14 @@ _NON_PRINTABLE = re.compile("[\x7f-\x9f\ufeff\ufffe\uffff\u2028\u2029\ud800-\udf
 def quote(value: Any, *, interpolated: bool = True) -> str:
     """A scalar as YAML text that every YAML 1.1 and 1.2 parser reads back as the same value.
 
-    Strings stay plain only when unambiguous; otherwise they are double-quoted. In values
-    (``interpolated``) a lone ``$`` is doubled (see :mod:`topogen.interpolation`); mapping
-    keys are not interpolated by Compose, so their ``$`` is kept as written.
+    Strings stay plain only when unambiguous; otherwise they are double-quoted. Text is kept
+    exactly as written, ``$`` included: the topology follows Compose's own interpolation rules,
+    so what it says is what Compose reads (``interpolated`` is kept for callers' clarity).
     """
     if value.__class__ is str:  # the common case, memoised
         return _quote_value(value) if interpolated else _quote_key(value)
+    if isinstance(value, Verbatim):
+        return str(value)
     if value is None:
         return "null"
     if value is True:
@@ -52,13 +54,12 @@ def quote(value: Any, *, interpolated: bool = True) -> str:
         if math.isinf(value):
             return ".inf" if value > 0 else "-.inf"
         return _float(value)
-    text = escape(str(value)) if interpolated else str(value)
-    return _quote_text(text)
+    return _quote_text(str(value))
 
 
 @lru_cache(maxsize=16384)
 def _quote_value(text: str) -> str:
-    return _quote_text(escape(text))
+    return _quote_text(text)
 
 
 @lru_cache(maxsize=16384)

@@ -1,36 +1,42 @@
-"""The Compose target: ``docker-compose.yml`` in Compose Specification format (no ``version:``)."""
+"""The Compose target: ``docker-compose.yml`` in Compose Specification format (no ``version:``).
+
+The file is the topology's Compose document (:func:`topogen.document.lower`): every key the
+input wrote reaches the output as written, ``${...}`` included, with typed additions in
+Compose's spelling and relative host paths re-expressed against the output folder. A Compose
+file given as input therefore comes out meaning exactly what it meant.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from .. import resolved as r
-from ..forms import grant, network_identity, option_value, plain_option, volume
-from . import HEADER, render
+from ..resolve import split_colons
+from . import HEADER, block
 
 FILENAME = "docker-compose.yml"
+#: Top-level sections first in this order, then whatever else the document has.
+ORDER = ("name", "include", "services", "networks", "volumes", "secrets", "configs", "models")
 
 
 def emit(topo: r.Topology, out_dir: str) -> dict[str, str]:
     """Render the Compose file; relative host paths are rewritten relative to ``out_dir``."""
     paths = Paths(topo.base_dir, out_dir)
-    text = render(
-        "compose.yml.j2",
-        header=HEADER.format(source=paths.source(topo.file)),
-        name=topo.name,
-        services={s.name: service(s, topo, paths) for s in topo.services.values()},
-        sections=(
-            (
-                "networks",
-                {n.key: network(n, topo) for n in topo.networks.values() if not n.implicit},
-            ),
-            ("volumes", {v.key: volume(v, paths.host) for v in topo.volumes.values()}),
-            ("secrets", {g.key: grantable(g, paths) for g in topo.secrets.values()}),
-            ("configs", {g.key: grantable(g, paths) for g in topo.configs.values()}),
-        ),
-    )
-    return {FILENAME: text}
+    doc = rebase(dict(topo.document), paths.host)
+    doc["name"] = doc.get("name") or topo.name
+    ordered = {k: doc[k] for k in ORDER if k in doc}
+    ordered.update((k, v) for k, v in doc.items() if k not in ordered)
+    parts = [HEADER.format(source=paths.source(topo.file))]
+    for key, value in ordered.items():
+        if isinstance(value, (dict, list)) and value:
+            parts.append(block({key: value}))
+        elif isinstance(value, (dict, list)):
+            continue  # an empty section says nothing
+        else:
+            parts.append(block({key: value}))
+    return {FILENAME: "\n".join(parts) + "\n"}
 
 
 class Paths:
@@ -41,230 +47,118 @@ class Paths:
         self.out_dir = os.path.abspath(out_dir)
 
     def host(self, path: str) -> str:
-        if path.startswith(("/", "~", "$")):
+        if not isinstance(path, str) or path.startswith(("/", "~", "$")) or self.same:
             return path
         rel = os.path.relpath(os.path.join(self.base_dir, path), self.out_dir)
         rel = rel.replace(os.sep, "/")
         return rel if rel.startswith(".") else f"./{rel}"
 
+    @property
+    def same(self) -> bool:
+        return os.path.abspath(self.base_dir) == self.out_dir
+
     def source(self, file: str) -> str:
         return os.path.relpath(os.path.abspath(file), self.out_dir).replace(os.sep, "/")
 
 
-# ---------------------------------------------------------------------- top level
+# ---------------------------------------------------------------------- relative paths
+
+Host = Callable[[str], str]
 
 
-def network(n: r.Network, topo: r.Topology) -> dict[str, Any]:
-    out = network_identity(n, topo)
-    if n.external:
+def rebase(doc: dict[str, Any], host: Host) -> dict[str, Any]:
+    """The document with every relative host path that Compose resolves against the project
+    folder re-expressed through ``host`` (Compose's list: build contexts, env and label
+    files, bind sources, secret and config files, local bind volumes, include paths)."""
+    out = dict(doc)
+    if isinstance(out.get("services"), dict):
+        out["services"] = {k: _service(s, host) if isinstance(s, dict) else s for k, s in out["services"].items()}
+    for section in ("secrets", "configs"):
+        if isinstance(out.get(section), dict):
+            out[section] = {k: _file(v, host) for k, v in out[section].items()}
+    if isinstance(out.get("volumes"), dict):
+        out["volumes"] = {k: _bind_volume(v, host) for k, v in out["volumes"].items()}
+    if isinstance(out.get("include"), list):
+        out["include"] = [_include(i, host) for i in out["include"]]
+    return out
+
+
+def _is_path(text: Any) -> bool:
+    return isinstance(text, str) and "://" not in text and not text.startswith(("$", "/", "~"))
+
+
+def _service(s: dict[str, Any], host: Host) -> dict[str, Any]:
+    out = dict(s)
+    build = out.get("build")
+    if isinstance(build, str) and _is_path(build):
+        out["build"] = host(build)
+    elif isinstance(build, dict):
+        build = dict(build)
+        context = build.get("context", ".")
+        if _is_path(context) and not str(context).startswith("git@"):
+            build["context"] = host(context)
+        extra = build.get("additional_contexts")
+        if isinstance(extra, dict):
+            build["additional_contexts"] = {k: host(v) if _context_path(v) else v for k, v in extra.items()}
+        out["build"] = build
+    for key in ("env_file", "label_file"):
+        if key in out:
+            out[key] = _files(out[key], host)
+    if isinstance(out.get("volumes"), list):
+        out["volumes"] = [_mount(v, host) for v in out["volumes"]]
+    if isinstance(out.get("extends"), dict) and _is_path(out["extends"].get("file")):
+        out["extends"] = {**out["extends"], "file": host(out["extends"]["file"])}
+    return out
+
+
+def _context_path(v: Any) -> bool:
+    return _is_path(v) and ":" not in str(v).split("/")[0]
+
+
+def _files(value: Any, host: Host) -> Any:
+    if isinstance(value, str):
+        return host(value) if _is_path(value) else value
+    if isinstance(value, list):
+        return [_files(v, host) if not isinstance(v, dict) else
+                ({**v, "path": host(v["path"])} if _is_path(v.get("path")) else v) for v in value]
+    return value
+
+
+def _mount(v: Any, host: Host) -> Any:
+    if isinstance(v, str):
+        parts = split_colons(v)
+        if len(parts) >= 2 and parts[0].startswith("."):
+            return ":".join([host(parts[0]), *parts[1:]])
+        return v
+    if isinstance(v, dict) and v.get("type") == "bind" and _is_path(v.get("source")):
+        return {**v, "source": host(v["source"])}
+    return v
+
+
+def _file(v: Any, host: Host) -> Any:
+    if isinstance(v, dict) and _is_path(v.get("file")):
+        return {**v, "file": host(v["file"])}
+    return v
+
+
+def _bind_volume(v: Any, host: Host) -> Any:
+    opts = v.get("driver_opts") if isinstance(v, dict) else None
+    if not isinstance(opts, dict) or "bind" not in str(opts.get("o", "")).split(","):
+        return v
+    if not _is_path(opts.get("device")):
+        return v
+    return {**v, "driver_opts": {**opts, "device": host(opts["device"])}}
+
+
+def _include(item: Any, host: Host) -> Any:
+    if isinstance(item, str):
+        return host(item) if _is_path(item) else item
+    if isinstance(item, dict):
+        out = dict(item)
+        for key in ("path", "env_file"):
+            if key in out:
+                out[key] = _files(out[key], host)
+        if _is_path(out.get("project_directory")):
+            out["project_directory"] = host(out["project_directory"])
         return out
-    out["driver"] = n.driver
-    if n.driver_opts:
-        out["driver_opts"] = {k: option_value(v) for k, v in n.driver_opts}
-    if n.internal:
-        out["internal"] = True
-    if n.attachable is not None:
-        out["attachable"] = n.attachable
-    if n.enable_ipv6 is not None:
-        out["enable_ipv6"] = n.enable_ipv6
-    ipam = ipam_block(n)
-    if ipam:
-        out["ipam"] = ipam
-    if n.labels:
-        out["labels"] = dict(n.labels)
-    return out
-
-
-def ipam_block(n: r.Network, *, subnet_only: bool = False) -> dict[str, Any]:
-    ipam: dict[str, Any] = {}
-    if n.ipam_driver:
-        ipam["driver"] = n.ipam_driver
-    config = []
-    for p in n.pools:
-        entry: dict[str, Any] = {"subnet": p.subnet_text}
-        if not subnet_only:
-            if p.ip_range_text:
-                entry["ip_range"] = p.ip_range_text
-            if p.gateway_text:
-                entry["gateway"] = p.gateway_text
-            if p.aux_addresses:
-                entry["aux_addresses"] = {name: text for name, _a, text in p.aux_addresses}
-        config.append(entry)
-    if config:
-        ipam["config"] = config
-    if n.ipam_options and not subnet_only:
-        ipam["options"] = dict(n.ipam_options)
-    return ipam
-
-
-
-
-
-
-def grantable(g: r.Grantable, paths: Paths) -> dict[str, Any]:
-    out = dict(g.fields)
-    if "file" in out:
-        out["file"] = paths.host(out["file"])
-    if out.get("external") is False:
-        del out["external"]
-    return out
-
-
-# ---------------------------------------------------------------------- services
-
-
-def service(s: r.Service, topo: r.Topology, paths: Paths) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if s.image is not None:
-        out["image"] = s.image
-    if s.build is not None:
-        out["build"] = _build(s.build, paths)
-    if s.container_name:
-        out["container_name"] = s.container_name
-    if s.hostname:
-        out["hostname"] = s.hostname
-    if s.restart:
-        out["restart"] = s.restart
-    if s.privileged:
-        out["privileged"] = True
-    if s.depends_on:
-        out["depends_on"] = depends_on(s)
-    if s.environment:
-        out["environment"] = dict(s.environment)
-    if s.ports:
-        out["ports"] = [entry for p in s.ports for entry in port(p)]
-    if s.expose:
-        out["expose"] = list(s.expose)
-    if s.network_mode:
-        out["network_mode"] = s.network_mode
-    elif s.attachments and not (
-        len(s.attachments) == 1
-        and s.attachments[0].network == "default"
-        and topo.networks["default"].implicit
-        and not attachment(s.attachments[0])  # aliases or addresses on default are kept
-    ):
-        out["networks"] = {a.network: attachment(a) for a in s.attachments}
-    mounts = [mount(m, paths) for m in s.mounts if not m.from_tmpfs_key]
-    if mounts:
-        out["volumes"] = mounts
-    tmpfs = [
-        m.target + (f":{m.tmpfs_options}" if m.tmpfs_options else "")
-        for m in s.mounts
-        if m.from_tmpfs_key
-    ]
-    if tmpfs:
-        out["tmpfs"] = tmpfs
-    for key, grants in (("secrets", s.secrets), ("configs", s.configs)):
-        if grants:
-            out[key] = [grant(g) for g in grants]
-    if s.healthcheck:
-        out["healthcheck"] = s.healthcheck
-    if s.deploy:
-        out["deploy"] = s.deploy
-    if s.labels:
-        out["labels"] = dict(s.labels)
-    if s.links:
-        out["links"] = [t if t == a else f"{t}:{a}" for t, a in s.links]
-    for key, value in s.options:
-        out[key] = plain_option(key, value, paths.host)
-    out.update(s.x_compose)
-    return out
-
-
-def _build(build: Any, paths: Paths) -> Any:
-    if isinstance(build, str):
-        return paths.host(build)
-    out = dict(build)
-    out["context"] = paths.host(out.get("context", "."))
-    return out
-
-
-
-
-def depends_on(s: r.Service) -> dict[str, Any]:
-    out = {}
-    for d in s.depends_on:
-        entry: dict[str, Any] = {"condition": d.condition}
-        if d.restart is not None:
-            entry["restart"] = d.restart
-        if d.required is not None:
-            entry["required"] = d.required
-        out[d.service] = entry
-    return out
-
-
-def port(p: r.Port) -> list[Any]:
-    """Compose entries for one port: the short form as written, or long-form mappings.
-
-    Compose's long form takes a single container port (``target`` is an integer), so a
-    long-form range becomes one mapping per port.
-    """
-    if not p.long_form:
-        host = f"[{p.host_ip}]" if p.host_ip and ":" in p.host_ip else p.host_ip
-        published = str(p.published) if p.published else ("" if host else None)
-        parts = [x for x in (host, published, str(p.target)) if x is not None]
-        return [":".join(parts) + f"/{p.protocol}"]
-    count = p.target.end - p.target.start + 1
-    paired = p.published is not None and p.published.end - p.published.start + 1 == count
-    entries = []
-    for i in range(count):
-        out: dict[str, Any] = {"target": p.target.start + i}
-        if paired:
-            out["published"] = str(p.published.start + i)  # type: ignore[union-attr]
-        elif p.published is not None:
-            out["published"] = str(p.published)
-        if p.host_ip:
-            out["host_ip"] = p.host_ip
-        out["protocol"] = p.protocol
-        for key in ("mode", "name", "app_protocol"):
-            if getattr(p, key) is not None:
-                out[key] = getattr(p, key)
-        entries.append(out)
-    return entries
-
-
-def attachment(a: r.Attachment) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if a.ipv4_text:
-        out["ipv4_address"] = a.ipv4_text
-    if a.ipv6_text:
-        out["ipv6_address"] = a.ipv6_text
-    if a.aliases:
-        out["aliases"] = list(a.aliases)
-    if a.mac_address:
-        out["mac_address"] = a.mac_address
-    if a.priority is not None:
-        out["priority"] = a.priority
-    return out
-
-
-def mount(m: r.Mount, paths: Paths) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": m.type}
-    if m.source is not None:
-        out["source"] = paths.host(m.source) if m.type == "bind" else m.source
-    out["target"] = m.target
-    if m.read_only:
-        out["read_only"] = True
-    opts: dict[str, Any]
-    if m.type == "bind":
-        opts = {
-            k: v
-            for k, v in (
-                ("propagation", m.propagation),
-                ("create_host_path", m.create_host_path),
-                ("selinux", m.selinux),
-            )
-            if v is not None
-        }
-        if opts:
-            out["bind"] = opts
-    elif m.type == "volume":
-        opts = {k: v for k, v in (("nocopy", m.nocopy), ("subpath", m.subpath)) if v is not None}
-        if opts:
-            out["volume"] = opts
-    elif m.type == "tmpfs":
-        opts = {k: v for k, v in (("size", m.size), ("mode", m.mode)) if v is not None}
-        if opts:
-            out["tmpfs"] = opts
-    return out
-
+    return item
