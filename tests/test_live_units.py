@@ -60,7 +60,7 @@ def test_stub_rewrite_is_accepted_by_compose(tmp_path):
     assert "nc -ll -p 80 -e true" in web["command"][0]
     # addresses, networks and published ports are untouched
     assert web["networks"]["frontend"]["ipv4_address"] == "172.20.0.10"
-    assert web["ports"] == ["8080:80/tcp"]
+    assert web["ports"] == ["8080:80"]  # as the topology wrote it
     out = tmp_path / "docker-compose.yml"
     out.write_text(yaml.safe_dump(doc))
     cp = compose_config(str(out), "-q")

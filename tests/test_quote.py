@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from tools import compose_config
 
 from topogen.emit import block, quote
-from topogen.interpolation import escape
 
 AWKWARD = [
     "no",
@@ -111,7 +110,7 @@ def load(text: str) -> Any:
 
 @pytest.mark.parametrize("value", AWKWARD)
 def test_string_round_trips_through_pyyaml(value: str) -> None:
-    assert load(f"k: {quote(value)}\n") == escape(value)
+    assert load(f"k: {quote(value)}\n") == value
 
 
 @pytest.mark.parametrize("value", ALWAYS_STRINGS)
@@ -120,7 +119,7 @@ def test_key_round_trips_through_pyyaml(value: str) -> None:
 
 
 def test_keys_keep_their_dollars() -> None:
-    assert yaml.safe_load(block({"a$b": "c $(d)"})) == {"a$b": "c $$(d)"}
+    assert yaml.safe_load(block({"a$b": "c $$(d)"})) == {"a$b": "c $$(d)"}
 
 
 @pytest.mark.parametrize("value", [0, 1, -7, 10**20, 0.5, -1e-300, 1e300, True, False, None])
@@ -143,13 +142,14 @@ TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
 @settings(max_examples=400, deadline=None)
 @given(TEXT)
 def test_any_text_round_trips_through_pyyaml(value: str) -> None:
-    assert load(f"k: {quote(value)}\n") == escape(value)
+    assert load(f"k: {quote(value)}\n") == value
     assert yaml.safe_load(f"{quote(value, interpolated=False)}: 1\n") == {value: 1}
 
 
 def test_awkward_values_reach_compose_exactly(tmp_path: Path) -> None:
     """One Compose file carries every awkward value as environment, label and command word."""
-    values = [v for v in AWKWARD if "${" not in v and "$V" not in v and "\x00" not in v]
+    # A $ is Compose's (interpolation, $$ for a literal one): covered by the interpolation tests.
+    values = [v for v in AWKWARD if "$" not in v and "\x00" not in v]
     env = {f"V{i}": v for i, v in enumerate(values)}
     service = {"image": "busybox", "environment": env, "labels": env, "command": values}
     text = "name: quoting\nservices:\n  probe:\n" + block(service, 4) + "\n"
@@ -159,12 +159,11 @@ def test_awkward_values_reach_compose_exactly(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)["services"]["probe"]
     unescape = lambda s: s.replace("$$", "$")
-    # The topology means what Compose means by $$ (one $); every other lone $ is literal.
-    want = {k: unescape(escape(v)) for k, v in env.items()}
+    want = dict(env)
     assert {k: unescape(v) for k, v in got["environment"].items()} == want
     assert {k: unescape(v) for k, v in got["labels"].items()} == want
     assert [unescape(v) for v in got["command"]] == list(want.values())
-    assert want["V0"] == "no" and "$(date +%Y%m%d-%H%M%S)" in want.values()
+    assert want["V0"] == "no"
 
 
 def test_interpolations_pass_through_to_compose(tmp_path: Path) -> None:
@@ -174,8 +173,8 @@ def test_interpolations_pass_through_to_compose(tmp_path: Path) -> None:
             "A": "${VAR}",
             "B": "${VAR:-default}",
             "C": "$VAR",
-            "D": "${UNSET:-x $(y)}",
-            "E": "a $ b",
+            "D": "${UNSET:-x $$(y)}",
+            "E": "a $$ b",
         },
     }
     path = tmp_path / "compose.yml"

@@ -231,7 +231,7 @@ STORAGE = [
           p: {driver: rexray/ebs, driver_opts: {size: "20", volumetype: gp2}}
         services:
           a: {image: x, volumes: ["v:/v", "w:/w", "p:/p"]}
-        """, id="valid-local-and-plugin-options"),
+        """, "3:50 bind-source-missing", id="valid-local-and-plugin-options"),
     case("""\
         name: t
         volumes:
@@ -263,13 +263,27 @@ STORAGE = [
         volumes:
           vv: {external: true}
         services:
-          a: {image: x, volumes: ["vv:${DATA_DIR}", "./${SUB}/x:/h", "~/cache:/c"]}
+          a: {image: x, volumes: ["vv:${DATA_DIR:-/data}", "./${SUB:-sub}/x:/h", "~/cache:/c"]}
         """, id="interpolated-and-home-paths-are-not-checked"),
     case("""\
         name: t
+        volumes:
+          vv: {external: true}
         services:
-          a: {image: x, volumes: ["${DATA_DIR}:/data", "${CONF:-./conf}:/etc/app:ro"]}
+          a: {image: x, volumes: ["vv:${DATA_DIR}"]}
+        """, "5:27 unset-variable", id="an-unset-variable-skips-the-check-with-a-warning"),
+    case("""\
+        name: t
+        services:
+          a: {image: x, volumes: ["${DATA_DIR:-/srv}:/data", "${CONF:-./conf}:/etc/app:ro"]}
         """, id="interpolated-sources-are-binds-not-undefined-volumes"),
+    case("""\
+        name: t
+        volumes:
+          data: {}
+        services:
+          a: {image: x, volumes: ["${DATA:-data}:/data"]}
+        """, id="an-interpolated-volume-name-is-a-named-volume"),
 ]
 
 

@@ -60,7 +60,7 @@ def test_wrong_type_at_the_value(text: str, line: int, col: int, word: str) -> N
 
 
 def test_missing_keys_at_the_mapping_that_lacks_them() -> None:
-    assert diags("services:\n  w: {image: x}\n") == [(1, 1, "missing-key", "missing required key 'name'", "")]
+    assert diags("services:\n  w: {image: x}\n") == []  # the project name is derived, as Compose derives it
     assert diags("name: t\nservices:\n  w: {image: x, mounts: [{source: d}]}\nvolumes: {d: {}}\n") == [
         (3, 26, "missing-key", "missing required key 'target'", "")]
     assert diags("name: t\nvolumes:\n  v: {nfs: {server: a}}\n") == [

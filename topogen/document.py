@@ -233,8 +233,10 @@ def lower_mount(m: dict[str, Any]) -> dict[str, Any]:
     """A long-form mount with topogen's flat keys moved into Compose's ``bind``/``volume``/
     ``tmpfs`` blocks (the block that matches the mount's type)."""
     flat = [k for k in MOUNT_BLOCKS if k in m]
-    out = {k: v for k, v in m.items() if k not in MOUNT_BLOCKS}
-    out.setdefault("type", "volume")
+    if not flat and "type" in m and m.get("read_only") is not False:
+        return m  # Compose's own long form: as written
+    out = {"type": m.get("type", "volume")}
+    out.update((k, v) for k, v in m.items() if k not in MOUNT_BLOCKS and k != "type")
     if out.get("read_only") is False:
         del out["read_only"]
     for key in flat:

@@ -84,6 +84,7 @@ class Context:
 
 def _analyse(data: Any, context: Context) -> tuple[Topology | None, list[Diagnostic], Any]:
     from . import document, resolve, rules, speccache
+    from .resolve import iter_strings
 
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else "a scalar"
@@ -94,7 +95,7 @@ def _analyse(data: Any, context: Context) -> tuple[Topology | None, list[Diagnos
     problems += [dg.warning("env-file", p, ()) for p in env.problems]
     tree = interpolation.interpolate_tree(doc.data, env.values)
     problems += [dg.warning("required-variable", f"{msg}: checks of this value were skipped", path)
-                 for path, msg in tree.errors.items()]
+                 for path, msg in tree.errors.items() if msg.startswith("required variable")]
     skipped = {**tree.unset, **{p: () for p in tree.errors}}
     view = document.strip_extensions(tree.data)
     view.pop("include", None)
@@ -105,8 +106,12 @@ def _analyse(data: Any, context: Context) -> tuple[Topology | None, list[Diagnos
         return None, problems, doc
     topo, resolve_problems = resolve.resolve(model, context.file, name=_project_name(model, context, env.values),
                                              profiles=_profiles(context, env.values))
-    topo = dataclasses.replace(topo, document=document.lower(doc.data))
+    topo = dataclasses.replace(topo, document=document.lower(doc.data), interpolated=frozenset(
+        path for path, text in iter_strings(doc.data) if "$" in text and _REFERENCE.search(text.replace("$$", ""))))
+    if "swarm" in topo.targets:
+        topo = dataclasses.replace(topo, as_written=_as_written(speccache, resolve, doc, topo, context))
     found = resolve_problems + _run_rules(rules, topo)
+    found = [d for d in found if not _hidden_reference(d, skipped, tree.data)]
     problems += _skipped_warnings(found, skipped)
     problems += [d for d in found if not _under(d.path, skipped)]
     if "version" in data:
@@ -114,6 +119,21 @@ def _analyse(data: Any, context: Context) -> tuple[Topology | None, list[Diagnos
                                    " (Compose says the same); topogen does not write it", ("version",),
                                    at_key=True, hint="remove it"))
     return topo, problems, doc
+
+
+def _as_written(speccache: Any, resolve: Any, doc: Any, topo: Topology, context: Context) -> Topology | None:
+    """The topology resolved from the uninterpolated text, for the swarm stack (None when
+    that text does not type-check as written, e.g. ``"${PORT:-80}:80"``)."""
+    from . import document
+
+    try:
+        model = speccache.validate(document.strip_extensions(doc.data))
+    except ValidationError:
+        return None
+    written, problems = resolve.resolve(model, context.file, name=topo.name, profiles=topo.profiles)
+    if dg.has_errors(problems):
+        return None
+    return dataclasses.replace(written, document=topo.document, interpolated=topo.interpolated)
 
 
 #: Rules that compare services with each other: under profiles, they compare only services
@@ -161,6 +181,23 @@ def _under(path: Path, skipped: Mapping[Path, Any]) -> bool:
     return any(len(u) - len(path) <= 1 and u[: len(path)] == path and len(path) > 2 for u in skipped)
 
 
+def _hidden_reference(d: Diagnostic, skipped: Mapping[Path, Any], data: Any) -> bool:
+    """An "unused" finding about an object that a skipped value (unset variable) may name."""
+    if not d.rule.startswith("unused-") or len(d.path) < 2 or not skipped:
+        return False
+    key = str(d.path[1])
+    return any(key in str(_at(data, p)) for p in skipped)
+
+
+def _at(data: Any, path: Path) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
 def _droppable(path: Path, skipped: Mapping[Path, Any]) -> Path:
     for n in range(len(path), 1, -1):
         if path[:n] in skipped:
@@ -199,6 +236,7 @@ def _skipped_warnings(found: Iterable[Diagnostic], skipped: Mapping[Path, tuple[
 
 
 _PROJECT_CHARS = re.compile(r"[^a-z0-9_-]")
+_REFERENCE = re.compile(r"\$(?:\{|[A-Za-z_])")
 
 
 def normalize_project_name(text: str) -> str:
@@ -297,9 +335,12 @@ def schema_problems(exc: ValidationError, data: Any) -> Iterator[Diagnostic]:
         else:
             by_path.setdefault((path, "invalid-value"), []).append(_message(err))
     deepest = {p for p, _ in by_path}
+    keyed = {p for p, rule in by_path if rule != "invalid-value"}
     for (path, rule), messages in sorted(by_path.items(), key=lambda kv: str(kv[0])):
         if rule == "invalid-value" and any(len(o) > len(path) and o[: len(path)] == path for o in deepest):
             continue  # another branch of a union got further into this value
+        if rule == "invalid-value" and path in keyed:
+            continue  # the mapping branch of a union says what is wrong with its keys
         yield from _schema_diagnostic(path, rule, messages, vocab.get(path, []))
 
 

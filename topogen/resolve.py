@@ -124,6 +124,7 @@ class Resolver:
             labels=labels(v.labels),
             path=("volumes", key),
             host_path=host_path,
+            raw_driver_opts=frozenset(v.driver_opts or ()),
             options=tuple(k.options) if (k := v.nfs or v.cifs or v.device) else (),
         )
 

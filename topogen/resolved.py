@@ -65,6 +65,7 @@ class Volume:
     labels: Pairs
     path: Path
     host_path: str | None = None  # bind-backed: the host directory as written
+    raw_driver_opts: frozenset[str] = frozenset()  # keys written in raw driver_opts (vs typed fields)
     options: tuple[str, ...] = ()  # nfs/cifs/device: the typed mount options list as written
 
 
@@ -234,6 +235,18 @@ class Topology:
     #: The profiles chosen (``--profile``/``COMPOSE_PROFILES``), or None: every service is
     #: considered, and only services that can run together are compared.
     profiles: tuple[str, ...] | None = None
+    #: Paths of the values whose text refers to a variable (``${VAR}``, ``$VAR``): what rules
+    #: about how a value is *written* (plain-text passwords) or about this machine (missing
+    #: bind sources) leave to the environment.
+    interpolated: frozenset[Path] = field(default_factory=frozenset, compare=False, repr=False)
+    #: The same topology resolved from the text as written (``${...}`` kept), for the swarm
+    #: stack, which ``docker stack deploy`` interpolates itself; None when that text does not
+    #: type-check before interpolation (then the stack carries the interpolated values).
+    as_written: Topology | None = field(default=None, compare=False, repr=False)
+
+    def is_interpolated(self, path: Path) -> bool:
+        """Whether the value at ``path`` (or the list item holding it) was written with a variable."""
+        return path in self.interpolated or path[:-1] in self.interpolated
 
     def together(self, a: Service, b: Service) -> bool:
         """Whether two services can run in one project: with profiles chosen, every service

@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import resolved as r
 from ..resolve import split_colons
-from . import HEADER, block
+from . import HEADER, render
 
 FILENAME = "docker-compose.yml"
 #: Top-level sections first in this order, then whatever else the document has.
@@ -28,15 +28,10 @@ def emit(topo: r.Topology, out_dir: str) -> dict[str, str]:
     doc["name"] = doc.get("name") or topo.name
     ordered = {k: doc[k] for k in ORDER if k in doc}
     ordered.update((k, v) for k, v in doc.items() if k not in ordered)
-    parts = [HEADER.format(source=paths.source(topo.file))]
-    for key, value in ordered.items():
-        if isinstance(value, (dict, list)) and value:
-            parts.append(block({key: value}))
-        elif isinstance(value, (dict, list)):
-            continue  # an empty section says nothing
-        else:
-            parts.append(block({key: value}))
-    return {FILENAME: "\n".join(parts) + "\n"}
+    # An empty section says nothing (Compose reads `networks: {}` as no networks).
+    ordered = {k: v for k, v in ordered.items() if v != {} and v != []}
+    text = render("compose.yml.j2", header=HEADER.format(source=paths.source(topo.file)), document=ordered)
+    return {FILENAME: text}
 
 
 class Paths:

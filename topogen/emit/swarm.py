@@ -18,7 +18,11 @@ FILENAME = "docker-stack.yml"
 
 
 def emit(topo: r.Topology, out_dir: str) -> dict[str, str]:
-    """Render the stack file; relative host paths are rewritten relative to ``out_dir``."""
+    """Render the stack file; relative host paths are rewritten relative to ``out_dir``.
+
+    The stack is rendered from the topology as written (``${...}`` kept): ``docker stack
+    deploy`` interpolates it itself, from the deploying shell."""
+    topo = topo.as_written or topo
     paths = Paths(topo.base_dir, out_dir)
     text = render(
         "stack.yml.j2",

@@ -135,8 +135,8 @@ def invalid_stop_signal(topo: Topology) -> Iterator[Diagnostic]:
     """
     for s in topo.services.values():
         for key, value in s.options:
-            if key != "stop_signal" or not isinstance(value, str) or "$" in value:
-                continue
+            if key != "stop_signal" or not isinstance(value, str) or "$" in value or not value:
+                continue  # "" (an unset variable) leaves the image's own signal
             name = value.upper().removeprefix("SIG")
             if name not in SIGNALS and not (value.isdigit() and 0 < int(value) < 256):
                 yield error("invalid-stop-signal", f'service "{s.name}": {value!r} is not a signal',

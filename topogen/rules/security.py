@@ -35,16 +35,17 @@ def plain_text_password(topo: Topology) -> Iterator[Diagnostic]:
     """
     for s in topo.services.values():
         for i, (key, value) in enumerate(s.environment):
-            if (SECRET_NAME.search(key) and not NOT_A_SECRET.search(key) and _literal(value)
-                    and str(value).lower() not in FLAGS):
+            where = (*s.path, "environment", i if s.environment_is_list else key)
+            if (SECRET_NAME.search(key) and not NOT_A_SECRET.search(key) and value
+                    and str(value).lower() not in FLAGS and not topo.is_interpolated(where)):
                 yield warning("plain-text-password", f"{key} of service {s.name} is written in plain text",
-                              (*s.path, "environment", i if s.environment_is_list else key),
-                              hint=f"write ${{{key}}} or use secrets:")
+                              where, hint=f"write ${{{key}}} or use secrets:")
     for v in topo.volumes.values():
         for part in str(dict(v.driver_opts).get("o", "")).split(","):
             key, _, value = part.partition("=")
-            if key in ("password", "pass") and _literal(value):
-                path = (*v.path, "cifs", "password") if v.kind == "cifs" else (*v.path, "driver_opts", "o")
+            typed = v.kind == "cifs" and "o" not in v.raw_driver_opts
+            path = (*v.path, "cifs", "password") if typed else (*v.path, "driver_opts", "o")
+            if key in ("password", "pass") and _literal(value) and not topo.is_interpolated(path):
                 yield warning("plain-text-password", f"the password of volume {v.key} is written in plain text",
                               path, hint="write ${SMB_PASSWORD} and set it in the environment")
 

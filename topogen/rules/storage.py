@@ -63,15 +63,16 @@ def bind_source_missing(topo: Topology) -> Iterator[Diagnostic]:
     """
     for _name, m in _mounts(topo):
         full = _host_path(topo, m.source) if m.type == "bind" and m.source else None
-        if full and not os.path.exists(full):
+        if full and not os.path.exists(full) and not topo.is_interpolated((*m.path, "source")):
             effect = ("the engine refuses it (create_host_path: false)" if m.create_host_path is False
                       else "Compose will create an empty directory there")
             yield warning("bind-source-missing", f"bind source {full} does not exist: {effect}", (*m.path, "source"))
     for v in topo.volumes.values():
         full = _host_path(topo, v.host_path) if v.host_path else None
-        if full and not os.path.exists(full):
+        path = (*v.path, "driver_opts", "device") if "device" in v.raw_driver_opts else (*v.path, "bind", "path")
+        if full and not os.path.exists(full) and not topo.is_interpolated(path):
             yield warning("bind-source-missing", f"host directory {full} does not exist: mounting volume {v.key} "
-                          "fails at first use", (*v.path, "bind", "path"))
+                          "fails at first use", path)
 
 
 def _tmpfs_options(m: Mount) -> Iterator[tuple[str, str]]:

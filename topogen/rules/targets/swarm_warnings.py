@@ -179,8 +179,10 @@ def swarm_dotenv(topo: Topology) -> Iterator[Diagnostic]:
         return
     for s in topo.services.values():
         for key, value in (*s.environment, *s.options):
-            if "${" in str(value):
-                section = "environment" if (key, value) in s.environment else key
+            env = (key, value) in s.environment
+            where = (*s.path, "environment") if env else (*s.path, key)
+            if "${" in str(value) or any(p[: len(where)] == where for p in topo.interpolated):
+                section = "environment" if env else key
                 yield warning("swarm-dotenv", f'docker stack deploy does not read .env: "{s.name}" gets '
                               f"{key}'s variables from the deploying shell", (*s.path, section), at_key=True,
                               hint="export the variables (set -a; . ./.env; set +a) before docker stack deploy")
