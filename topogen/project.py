@@ -43,13 +43,13 @@ class Project:
     diagnostics: list[Diagnostic]
     sources: dict[str, source.Source] = field(default_factory=dict, repr=False)
 
-    def locate(self, path: Path) -> tuple[str, int, int]:
+    def locate(self, path: Path, *, at_key: bool = False) -> tuple[str, int, int]:
         """File, line and column of the longest prefix of ``path`` that came from a file."""
         for end in range(len(path), 0, -1):
             found = self.origin.get(path[:end])
             if found is not None:
                 file, inner = found
-                return (file, *self.sources[file].locate(inner))
+                return (file, *self.sources[file].locate(inner, at_key=at_key and end == len(path)))
         return (self.files[0] if self.files else "", 1, 1)
 
 
@@ -208,8 +208,9 @@ class _Loader:
         services = cfg.get("services")
         if not isinstance(services, dict):
             return
+        looped: set[tuple[str, str]] = set()
         for name in list(services):
-            chain = self.extends_chain(services, name, file, workdir)
+            chain = self.extends_chain(services, name, file, workdir, looped)
             for j in range(len(chain) - 2, -1, -1):  # from the last base up: no recursion
                 here, current, origin = chain[j]
                 base_services, base, _ = chain[j + 1]
@@ -227,9 +228,11 @@ class _Loader:
         merged.pop("extends", None)
         self.org.put(services, name, merged, None)
 
-    def extends_chain(self, services: dict[str, Any], name: str, file: str, workdir: str) -> list[Any]:
+    def extends_chain(
+        self, services: dict[str, Any], name: str, file: str, workdir: str, looped: set[tuple[str, str]]
+    ) -> list[Any]:
         """``[(services, name, file), ...]`` from ``name`` to the base that extends nothing,
-        or ``[]`` after reporting a loop or a missing base."""
+        or ``[]`` after reporting a loop (once per loop) or a missing base."""
         chain: list[Any] = [(services, name, file)]
         seen = {(os.path.abspath(file), name)}
         while True:
@@ -243,7 +246,10 @@ class _Loader:
                 return []
             key = (os.path.abspath(found[2]), found[1])
             if key in seen:
-                self.problem("extends-loop", f"service {current!r} extends itself through {found[1]!r}", site)
+                if key not in looped:
+                    names = " -> ".join(n for _, n, _ in (*chain, found))
+                    self.problem("extends-loop", f"extends loop: {names}", _Site(file, ("services", name, "extends")))
+                looped.update(seen)
                 return []
             seen.add(key)
             chain.append(found)
