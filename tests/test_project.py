@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 import yaml
+from tools import compose_binary
 
 from topogen import project
-from tools import compose_binary
 
 ENV = {"COMPOSE_PROJECT_NAME": "t", "PATH": os.environ.get("PATH", "")}
 
@@ -31,7 +31,7 @@ def write(tmp_path: Any, files: dict[str, str]) -> None:
 
 def config(cwd: Any, files: list[str], *args: str) -> subprocess.CompletedProcess[str]:
     cmd = [compose_binary(), *(a for f in files for a in ("-f", f)), *args, "config", "--format", "json"]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60, env=ENV)
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60, env=ENV, check=False)
 
 
 def model(cwd: Any, files: list[str], *args: str) -> dict[str, Any]:
@@ -161,7 +161,7 @@ def test_default_files_are_the_main_file_and_its_override(tmp_path: Any) -> None
     assert project.default_files(str(tmp_path / "sub")) == expected
     proj = project.load(expected)
     done = subprocess.run([compose_binary(), "config", "--format", "json"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60, env=ENV)
+                          capture_output=True, text=True, timeout=60, env=ENV, check=False)
     assert json.loads(done.stdout)["services"]["a"]["image"] == proj.data["services"]["a"]["image"] == "y"
 
 
@@ -374,6 +374,6 @@ def test_profiles_from_cli_or_environment(tmp_path: Any, cli: list[str], environ
     write(tmp_path, {"compose.yaml": PROFILES + "      x: {image: x, profiles: [x]}\n"})
     args = [a for p in cli for a in ("--profile", p)]
     cmd = [compose_binary(), *args, "config", "--services"]
-    done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=60, env={**ENV, **environ})
+    done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=60, env={**ENV, **environ}, check=False)
     data = yaml.safe_load((tmp_path / "compose.yaml").read_text())
     assert set(done.stdout.split()) == project.active_services(data, expected)

@@ -409,10 +409,32 @@ def _mount(default: str) -> Callable[[Any], str]:
 
 
 def _port(item: Any) -> str:
-    if isinstance(item, dict):
-        host = item.get("host_ip", "0.0.0.0")
-        return f"{host}:{item.get('published')}:{item.get('target')}/{item.get('protocol', 'tcp')}"
-    return str(item)
+    """The key compose-go gives a port once in canonical form: ``"8080:80"`` and
+    ``{target: 80, published: "8080"}`` are one port. Ranges and variables key as written."""
+    if isinstance(item, dict):  # Go's %s and %d of the values as written: 81 and "81" differ
+        host, published, target = item.get("host_ip", "0.0.0.0"), item.get("published"), item.get("target")
+        published = published if isinstance(published, str) else f"%!s({_go_type(published)})"
+        target = target if isinstance(target, int) else f"%!d({_go_type(target)})"
+        return f"{host}:{published}:{target}/{item.get('protocol', 'tcp')}"
+    if isinstance(item, int):
+        return f"0.0.0.0:%!s(<nil>):{item}/tcp"
+    text = str(item)
+    if "$" in text or "-" in text:
+        return text
+    address, _, protocol = text.partition("/")
+    host = "0.0.0.0"
+    if address.startswith("["):  # [::1]:8080:80
+        end = address.find("]")
+        host, address = address[1:end], address[end + 2 :]
+    parts = address.split(":")
+    if len(parts) == 3 and host == "0.0.0.0":
+        host = parts[0]
+    published = parts[-2] if len(parts) > 1 else "%!s(<nil>)"
+    return f"{host}:{published}:{parts[-1]}/{protocol or 'tcp'}"
+
+
+def _go_type(value: Any) -> str:
+    return "<nil>" if value is None else f"{type(value).__name__}={value}".replace("str=", "string=")
 
 
 def _env_file(item: Any) -> str:
