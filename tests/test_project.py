@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import textwrap
 from typing import Any
@@ -30,8 +31,17 @@ def write(tmp_path: Any, files: dict[str, str]) -> None:
 
 
 def config(cwd: Any, files: list[str], *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [compose_binary(), *(a for f in files for a in ("-f", f)), *args, "config", "--format", "json"]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60, env=ENV, check=False)
+    cmd = [
+        compose_binary(),
+        *(a for f in files for a in ("-f", f)),
+        *args,
+        "config",
+        "--format",
+        "json",
+    ]
+    return subprocess.run(
+        cmd, cwd=cwd, capture_output=True, text=True, timeout=60, env=ENV, check=False
+    )
 
 
 def model(cwd: Any, files: list[str], *args: str) -> dict[str, Any]:
@@ -120,21 +130,33 @@ def test_override_file_merges_as_compose_does(tmp_path: Any) -> None:
     proj = assert_same_as_compose(tmp_path, ["compose.yaml", "compose.prod.yaml"])
     web = proj.data["services"]["web"]
     assert web["command"] == "nginx-debug -g 'daemon off;'"
-    assert web["ports"] == ["8080:80", "${METRICS_PORT:-9113}:9113", "8443:443"]  # kept un-interpolated
+    assert web["ports"] == [
+        "8080:80",
+        "${METRICS_PORT:-9113}:9113",
+        "8443:443",
+    ]  # kept un-interpolated
     assert web["volumes"][0] == "./other-html:/usr/share/nginx/html"  # replaced by target, in place
 
 
 def test_override_in_the_other_order(tmp_path: Any) -> None:
-    write(tmp_path, {"a.yaml": OVERRIDE.replace("build: {dockerfile: Dockerfile.prod}", "build: ./web"),
-                     "b.yaml": BASE, "token.txt": "x"})
+    write(
+        tmp_path,
+        {
+            "a.yaml": OVERRIDE.replace("build: {dockerfile: Dockerfile.prod}", "build: ./web"),
+            "b.yaml": BASE,
+            "token.txt": "x",
+        },
+    )
     assert_same_as_compose(tmp_path, ["a.yaml", "b.yaml"])
 
 
 def test_reset_and_override_tags(tmp_path: Any) -> None:
-    write(tmp_path, {
-        "compose.yaml": BASE,
-        "token.txt": "x",
-        "compose.reset.yaml": """\
+    write(
+        tmp_path,
+        {
+            "compose.yaml": BASE,
+            "token.txt": "x",
+            "compose.reset.yaml": """\
             services:
               web:
                 ports: !reset []
@@ -146,7 +168,8 @@ def test_reset_and_override_tags(tmp_path: Any) -> None:
                   - ./new:/new
               api: {networks: !override [front]}
         """,
-    })
+        },
+    )
     proj = assert_same_as_compose(tmp_path, ["compose.yaml", "compose.reset.yaml"])
     web = proj.data["services"]["web"]
     assert "ports" not in web and "labels" not in web and web["environment"] == {"ONLY": "this"}
@@ -154,15 +177,31 @@ def test_reset_and_override_tags(tmp_path: Any) -> None:
 
 
 def test_default_files_are_the_main_file_and_its_override(tmp_path: Any) -> None:
-    write(tmp_path, {"docker-compose.yml": "services: {a: {image: x}}\n",
-                     "compose.override.yaml": "services: {a: {image: y}}\n"})
+    write(
+        tmp_path,
+        {
+            "docker-compose.yml": "services: {a: {image: x}}\n",
+            "compose.override.yaml": "services: {a: {image: y}}\n",
+        },
+    )
     (tmp_path / "sub").mkdir()
     expected = [str(tmp_path / "docker-compose.yml"), str(tmp_path / "compose.override.yaml")]
     assert project.default_files(str(tmp_path / "sub")) == expected
     proj = project.load(expected)
-    done = subprocess.run([compose_binary(), "config", "--format", "json"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60, env=ENV, check=False)
-    assert json.loads(done.stdout)["services"]["a"]["image"] == proj.data["services"]["a"]["image"] == "y"
+    done = subprocess.run(
+        [compose_binary(), "config", "--format", "json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=ENV,
+        check=False,
+    )
+    assert (
+        json.loads(done.stdout)["services"]["a"]["image"]
+        == proj.data["services"]["a"]["image"]
+        == "y"
+    )
 
 
 INCLUDED = {
@@ -209,7 +248,11 @@ def test_include_rebases_relative_paths(tmp_path: Any) -> None:
     proj = assert_same_as_compose(tmp_path, ["compose.yaml"])
     db = proj.data["services"]["db"]
     assert db["build"] == "./db" and db["env_file"] == ["./db/db.env"]
-    assert db["volumes"] == ["./db/data:/var/lib/postgresql/data", "./shared:/shared", "dbdata:/backup"]
+    assert db["volumes"] == [
+        "./db/data:/var/lib/postgresql/data",
+        "./shared:/shared",
+        "dbdata:/backup",
+    ]
     assert proj.data["services"]["helper"]["volumes"] == ["./cache/nested:/here"]
     assert proj.data["secrets"]["pw"]["file"] == "./db/pw.txt"
     assert len(proj.files) == 5 and proj.files[0] == str(tmp_path / "compose.yaml")
@@ -221,14 +264,23 @@ def test_every_value_knows_its_file_and_line(tmp_path: Any) -> None:
     assert proj.locate(("services", "web", "image")) == (str(tmp_path / "compose.prod.yaml"), 3, 12)
     main_line = (tmp_path / "compose.yaml").read_text().splitlines()[8]
     assert proj.locate(("services", "web", "volumes", 0)) == (
-        str(tmp_path / "compose.yaml"), 9, main_line.index('"./site') + 1)
+        str(tmp_path / "compose.yaml"),
+        9,
+        main_line.index('"./site') + 1,
+    )
     db_file = str(tmp_path / "db/compose.yaml")
     db_line = (tmp_path / "db/compose.yaml").read_text().splitlines()[5]
-    assert proj.locate(("services", "db", "volumes", 1)) == (db_file, 6, db_line.index('"../shared') + 1)
+    assert proj.locate(("services", "db", "volumes", 1)) == (
+        db_file,
+        6,
+        db_line.index('"../shared') + 1,
+    )
     assert proj.locate(("services", "db", "no", "such", "key")) == (db_file, 3, 5)
     assert proj.locate(("services", "db"), at_key=True) == (db_file, 2, 3)
     assert proj.origin[("services", "cache", "command")] == (
-        str(tmp_path / "cache/compose.extra.yaml"), ("services", "cache", "command"))
+        str(tmp_path / "cache/compose.extra.yaml"),
+        ("services", "cache", "command"),
+    )
 
 
 EXTENDS = {
@@ -266,7 +318,10 @@ def test_extends_in_the_same_file_and_from_another(tmp_path: Any) -> None:
     write(tmp_path, EXTENDS)
     proj = assert_same_as_compose(tmp_path, ["compose.yaml"])
     services = proj.data["services"]
-    assert services["worker"]["environment"] == {"A": "1", "B": "2"} and "ports" not in services["worker"]
+    assert (
+        services["worker"]["environment"] == {"A": "1", "B": "2"}
+        and "ports" not in services["worker"]
+    )
     assert services["remote"]["build"]["context"] == "./common"
     assert services["remote"]["volumes"] == ["./more/cfg:/cfg"]
     assert proj.origin[("services", "remote", "image")][0] == str(tmp_path / "more/root.yaml")
@@ -274,11 +329,12 @@ def test_extends_in_the_same_file_and_from_another(tmp_path: Any) -> None:
 
 def test_extends_a_long_chain_without_recursion(tmp_path: Any) -> None:
     lines = ["services:", "  s0: {image: base, environment: {S0: '0'}}"]
-    lines += [f"  s{i}: {{extends: s{i - 1}, environment: {{S{i}: '{i}'}}}}" for i in range(1, 1500)]
+    lines += [f"  s{i}: {{extends: s{i - 1}, command: run{i}}}" for i in range(1, 1500)]
     write(tmp_path, {"compose.yaml": "\n".join(lines) + "\n"})
     proj = project.load([str(tmp_path / "compose.yaml")])
     assert proj.diagnostics == []
-    assert len(proj.data["services"]["s1499"]["environment"]) == 1500
+    last = proj.data["services"]["s1499"]
+    assert last == {"image": "base", "environment": {"S0": "0"}, "command": "run1499"}
 
 
 def located(proj: project.Project, root: Any) -> list[str]:
@@ -288,27 +344,58 @@ def located(proj: project.Project, root: Any) -> list[str]:
 @pytest.mark.parametrize(
     ("files", "expected"),
     [
-        pytest.param({"compose.yaml": "include: [a.yaml]\nservices: {x: {image: x}}\n",
-                      "a.yaml": "include: [b/b.yaml]\n",
-                      "b/b.yaml": "include: [../a.yaml]\nservices: {y: {image: y}}\n"},
-                     ["b/b.yaml:1:11 include-cycle"], id="include-cycle"),
-        pytest.param({"compose.yaml": "services: {x: {image: x}}\ninclude:\n  - path: missing.yaml\n"},
-                     ["compose.yaml:3:5 missing-file"], id="missing-include"),
-        pytest.param({"compose.yaml": "include: [a.yaml]\nservices: {x: {image: x}}\n",
-                      "a.yaml": "services: {x: {image: other}}\n"},
-                     ["compose.yaml:1:11 include-conflict"], id="include-conflict"),
-        pytest.param({"compose.yaml": "services:\n  a: {image: x, extends: b}\n  b: {image: x, extends: a}\n"},
-                     ["compose.yaml:2:26 extends-loop"], id="extends-loop"),
-        pytest.param({"compose.yaml": "services:\n  a: {image: x, extends: nope}\n"},
-                     ["compose.yaml:2:26 extends-unknown-service"], id="extends-unknown-service"),
-        pytest.param({"compose.yaml": "services:\n  a:\n    extends: {file: nope.yaml, service: b}\n"},
-                     ["compose.yaml:3:14 missing-file"], id="extends-unknown-file"),
-        pytest.param({"compose.yaml": "services:\n  a:\n    extends: {file: b.yaml, service: c}\n",
-                      "b.yaml": "services: {b: {image: x}}\n"},
-                     ["compose.yaml:3:14 extends-unknown-service"], id="extends-unknown-service-in-file"),
+        pytest.param(
+            {
+                "compose.yaml": "include: [a.yaml]\nservices: {x: {image: x}}\n",
+                "a.yaml": "include: [b/b.yaml]\n",
+                "b/b.yaml": "include: [../a.yaml]\nservices: {y: {image: y}}\n",
+            },
+            ["b/b.yaml:1:11 include-cycle"],
+            id="include-cycle",
+        ),
+        pytest.param(
+            {"compose.yaml": "services: {x: {image: x}}\ninclude:\n  - path: missing.yaml\n"},
+            ["compose.yaml:3:5 missing-file"],
+            id="missing-include",
+        ),
+        pytest.param(
+            {
+                "compose.yaml": "include: [a.yaml]\nservices: {x: {image: x}}\n",
+                "a.yaml": "services: {x: {image: other}}\n",
+            },
+            ["compose.yaml:1:11 include-conflict"],
+            id="include-conflict",
+        ),
+        pytest.param(
+            {
+                "compose.yaml": "services:\n  a: {image: x, extends: b}\n  b: {image: x, extends: a}\n"
+            },
+            ["compose.yaml:2:26 extends-loop"],
+            id="extends-loop",
+        ),
+        pytest.param(
+            {"compose.yaml": "services:\n  a: {image: x, extends: nope}\n"},
+            ["compose.yaml:2:26 extends-unknown-service"],
+            id="extends-unknown-service",
+        ),
+        pytest.param(
+            {"compose.yaml": "services:\n  a:\n    extends: {file: nope.yaml, service: b}\n"},
+            ["compose.yaml:3:14 missing-file"],
+            id="extends-unknown-file",
+        ),
+        pytest.param(
+            {
+                "compose.yaml": "services:\n  a:\n    extends: {file: b.yaml, service: c}\n",
+                "b.yaml": "services: {b: {image: x}}\n",
+            },
+            ["compose.yaml:3:14 extends-unknown-service"],
+            id="extends-unknown-service-in-file",
+        ),
     ],
 )
-def test_errors_are_located_at_the_entry_responsible(tmp_path: Any, files: dict[str, str], expected: list[str]) -> None:
+def test_errors_are_located_at_the_entry_responsible(
+    tmp_path: Any, files: dict[str, str], expected: list[str]
+) -> None:
     write(tmp_path, files)
     assert config(tmp_path, ["compose.yaml"]).returncode != 0  # compose refuses each one too
     proj = project.load([str(tmp_path / "compose.yaml")])
@@ -347,7 +434,10 @@ def test_active_services_are_those_compose_runs(tmp_path: Any, profiles: list[st
     write(tmp_path, {"compose.yaml": PROFILES})
     args = [a for p in profiles for a in ("--profile", p)]
     expected = set(model(tmp_path, ["compose.yaml"], *args)["services"])
-    assert project.active_services(yaml.safe_load(PROFILES.replace("    ", "", 1)), profiles) == expected
+    assert (
+        project.active_services(yaml.safe_load(PROFILES.replace("    ", "", 1)), profiles)
+        == expected
+    )
 
 
 def test_depends_on_an_inactive_service_is_refused_as_compose_does(tmp_path: Any) -> None:
@@ -358,22 +448,72 @@ def test_depends_on_an_inactive_service_is_refused_as_compose_does(tmp_path: Any
     proj = project.load([str(tmp_path / "compose.yaml")])
     found = list(project.inactive_dependencies(proj.data, project.active_services(proj.data, [])))
     assert [(d.rule, proj.locate(d.path)[1:]) for d in found] == [("inactive-dependency", (4, 18))]
-    optional = yaml.safe_load(text.replace("[debug]", "{debug: {condition: service_started, required: false}}"))
-    assert list(project.inactive_dependencies(optional, project.active_services(optional, []))) == []
+    optional = yaml.safe_load(
+        text.replace("[debug]", "{debug: {condition: service_started, required: false}}")
+    )
+    assert (
+        list(project.inactive_dependencies(optional, project.active_services(optional, []))) == []
+    )
 
 
 @pytest.mark.parametrize(
     ("cli", "environ", "expected"),
-    [([], {"COMPOSE_PROFILES": " dev , ,gpu"}, ["dev", "gpu"]),
-     (["x"], {"COMPOSE_PROFILES": "dev"}, ["x"]),
-     ([], {}, [])],
+    [
+        ([], {"COMPOSE_PROFILES": " dev , ,gpu"}, ["dev", "gpu"]),
+        (["x"], {"COMPOSE_PROFILES": "dev"}, ["x"]),
+        ([], {}, []),
+    ],
 )
-def test_profiles_from_cli_or_environment(tmp_path: Any, cli: list[str], environ: dict[str, str],
-                                          expected: list[str]) -> None:
+def test_profiles_from_cli_or_environment(
+    tmp_path: Any, cli: list[str], environ: dict[str, str], expected: list[str]
+) -> None:
     assert project.profiles_from(cli, environ) == expected
     write(tmp_path, {"compose.yaml": PROFILES + "      x: {image: x, profiles: [x]}\n"})
     args = [a for p in cli for a in ("--profile", p)]
     cmd = [compose_binary(), *args, "config", "--services"]
-    done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=60, env={**ENV, **environ}, check=False)
+    done = subprocess.run(
+        cmd,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**ENV, **environ},
+        check=False,
+    )
     data = yaml.safe_load((tmp_path / "compose.yaml").read_text())
     assert set(done.stdout.split()) == project.active_services(data, expected)
+
+
+EXAMPLE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "compose-environments"
+)
+
+
+@pytest.mark.parametrize("files", [["compose.yaml"], ["compose.yaml", "compose.prod.yaml"]])
+@pytest.mark.parametrize("profile", ["dev", "*"])
+def test_environments_example(tmp_path: Any, files: list[str], profile: str) -> None:
+    shutil.copytree(EXAMPLE, tmp_path, dirs_exist_ok=True)
+    proj = assert_same_as_compose(tmp_path, files, "--profile", profile)
+    assert proj.diagnostics == []
+    if len(files) == 2:
+        api = proj.data["services"]["api"]
+        assert "ports" not in api and "volumes" not in api and api["deploy"]["replicas"] == 3
+        assert proj.locate(("services", "api", "deploy", "replicas"))[0].endswith(
+            "compose.prod.yaml"
+        )
+
+
+def test_an_included_project_with_its_own_env_file_is_flagged(tmp_path: Any) -> None:
+    write(
+        tmp_path,
+        {
+            "compose.yaml": "include:\n  - lib/compose.yaml\nservices: {web: {image: nginx}}\n",
+            "lib/compose.yaml": "services: {job: {image: 'busybox:${TAG:-latest}'}}\n",
+            "lib/.env": "TAG=1.36\n",
+        },
+    )
+    assert model(tmp_path, ["compose.yaml"])["services"]["job"]["image"] == "busybox:1.36"
+    proj = merged(tmp_path, ["compose.yaml"])
+    assert model(tmp_path, ["merged.yaml"])["services"]["job"]["image"] == "busybox:latest"
+    assert [(d.rule, d.level.value) for d in proj.diagnostics] == [("include-env-file", "warning")]
+    assert located(proj, tmp_path) == ["compose.yaml:2:5 include-env-file"]

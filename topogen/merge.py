@@ -155,7 +155,9 @@ def merge(base: Side, over: Side, path: Key, org: Origins) -> Any:
     return o
 
 
-def merge_mappings(base: dict[str, Any], over: dict[str, Any], path: Key, org: Origins) -> dict[str, Any]:
+def merge_mappings(
+    base: dict[str, Any], over: dict[str, Any], path: Key, org: Origins
+) -> dict[str, Any]:
     for key, value in over.items():
         loc = org.of(over, key)
         if key not in base:
@@ -202,8 +204,12 @@ def _to_mapping(default: dict[str, Any] | None) -> Merger:
         b, o = base.value, over.value
         if isinstance(b, list) and isinstance(o, list):
             seen = set(b)
-            return org.new_list(org.pairs(b) + [p for p in org.pairs(o) if p[0] not in seen], base.loc)
-        return merge_mappings(_as_mapping(base, default, org), _as_mapping(over, default, org), path, org)
+            return org.new_list(
+                org.pairs(b) + [p for p in org.pairs(o) if p[0] not in seen], base.loc
+            )
+        return merge_mappings(
+            _as_mapping(base, default, org), _as_mapping(over, default, org), path, org
+        )
 
     return merger
 
@@ -412,7 +418,11 @@ def _port(item: Any) -> str:
     """The key compose-go gives a port once in canonical form: ``"8080:80"`` and
     ``{target: 80, published: "8080"}`` are one port. Ranges and variables key as written."""
     if isinstance(item, dict):  # Go's %s and %d of the values as written: 81 and "81" differ
-        host, published, target = item.get("host_ip", "0.0.0.0"), item.get("published"), item.get("target")
+        host, published, target = (
+            item.get("host_ip", "0.0.0.0"),
+            item.get("published"),
+            item.get("target"),
+        )
         published = published if isinstance(published, str) else f"%!s({_go_type(published)})"
         target = target if isinstance(target, int) else f"%!d({_go_type(target)})"
         return f"{host}:{published}:{target}/{item.get('protocol', 'tcp')}"
@@ -434,7 +444,9 @@ def _port(item: Any) -> str:
 
 
 def _go_type(value: Any) -> str:
-    return "<nil>" if value is None else f"{type(value).__name__}={value}".replace("str=", "string=")
+    return (
+        "<nil>" if value is None else f"{type(value).__name__}={value}".replace("str=", "string=")
+    )
 
 
 def _env_file(item: Any) -> str:

@@ -27,8 +27,10 @@ from .rebase import rebase, tagged_paths
 MAX_INCLUDE_DEPTH = 64
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 OVERRIDE_FILES = (
-    "compose.override.yml", "compose.override.yaml",
-    "docker-compose.override.yml", "docker-compose.override.yaml",
+    "compose.override.yml",
+    "compose.override.yaml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
 )
 RESOURCES = ("services", "volumes", "networks", "secrets", "configs", "models")
 
@@ -58,9 +60,15 @@ def default_files(directory: str) -> list[str]:
     found in ``directory`` or its nearest parent, and the override file beside it."""
     here = os.path.abspath(directory)
     while True:
-        found = [os.path.join(here, n) for n in DEFAULT_FILES if os.path.isfile(os.path.join(here, n))]
+        found = [
+            os.path.join(here, n) for n in DEFAULT_FILES if os.path.isfile(os.path.join(here, n))
+        ]
         if found:
-            overrides = [os.path.join(here, n) for n in OVERRIDE_FILES if os.path.isfile(os.path.join(here, n))]
+            overrides = [
+                os.path.join(here, n)
+                for n in OVERRIDE_FILES
+                if os.path.isfile(os.path.join(here, n))
+            ]
             return found[:1] + overrides[:1]
         parent = os.path.dirname(here)
         if parent == here:
@@ -99,12 +107,14 @@ class _Loader:
         self.diagnostics: list[Diagnostic] = []
         self.located: list[Diagnostic] = []
 
-    def problem(self, rule: str, message: str, site: _Site) -> None:
-        self.located.append(self.sources[site.file].finish(error(rule, message, site.path)))
+    def problem(self, rule: str, message: str, site: _Site, level: Any = error) -> None:
+        self.located.append(self.sources[site.file].finish(level(rule, message, site.path)))
 
     def rebased(self, doc: dict[str, Any], src: str, dst: str) -> None:
         for (file, path), message in rebase(doc, src, dst, self.org):
-            self.located.append(self.sources[file].finish(warning("rebase-variable-path", message, path)))
+            self.located.append(
+                self.sources[file].finish(warning("rebase-variable-path", message, path))
+            )
 
     def read(self, file: str, site: _Site | None) -> tuple[Any, list[Path], list[Path]] | None:
         """A fresh copy of the file's data (with origins), its ``!reset`` and ``!override`` paths."""
@@ -123,18 +133,31 @@ class _Loader:
             self.sources[file] = src
             self.files.append(file)
             self.diagnostics.extend(src.diagnostics)
-            resets, overrides = tagged_paths(raw) if b"!reset" in raw or b"!override" in raw else ([], [])
+            resets, overrides = (
+                tagged_paths(raw) if b"!reset" in raw or b"!override" in raw else ([], [])
+            )
             self.org.register(src.data, (file, ()))
             self.parsed[file] = (src.data, resets, overrides)
         data, resets, overrides = self.parsed[file]
         if data is None:
             return None
         if not isinstance(data, dict):
-            self.located.append(self.sources[file].finish(error("compose-top-level", "a Compose file is a mapping", ())))
+            self.located.append(
+                self.sources[file].finish(
+                    error("compose-top-level", "a Compose file is a mapping", ())
+                )
+            )
             return None
         return self.org.clone(data), resets, overrides
 
-    def file(self, file: str, workdir: str, into: dict[str, Any], chain: tuple[str, ...], site: _Site | None) -> None:
+    def file(
+        self,
+        file: str,
+        workdir: str,
+        into: dict[str, Any],
+        chain: tuple[str, ...],
+        site: _Site | None,
+    ) -> None:
         """compose-go ``loadYamlFile``: ``file`` merged into ``into``."""
         read = self.read(file, site)
         if read is None:
@@ -151,7 +174,9 @@ class _Loader:
             merge_mappings(into, cfg, (), self.org)
         except MergeError as exc:
             where = exc.loc or (file, ())
-            self.located.append(self.sources[where[0]].finish(error("compose-merge", str(exc), where[1])))
+            self.located.append(
+                self.sources[where[0]].finish(error("compose-merge", str(exc), where[1]))
+            )
 
     def include(self, cfg: dict[str, Any], file: str, workdir: str, chain: tuple[str, ...]) -> None:
         entries = cfg.pop("include")
@@ -164,30 +189,63 @@ class _Loader:
             if included is not None:
                 self.import_resources(included, cfg, site)
 
-    def included(self, entry: Any, site: _Site, workdir: str, chain: tuple[str, ...]) -> dict[str, Any] | None:
+    def included(
+        self, entry: Any, site: _Site, workdir: str, chain: tuple[str, ...]
+    ) -> dict[str, Any] | None:
         """The resources of one ``include`` entry, paths rebased onto ``workdir``."""
         spec = {"path": entry} if isinstance(entry, str) else entry
         paths = spec.get("path") if isinstance(spec, dict) else None
         paths = [paths] if isinstance(paths, str) else paths
         if not paths or not all(isinstance(p, str) for p in paths):
-            self.problem("compose-include", "an include entry needs a path (a string or a list of strings)", site)
+            self.problem(
+                "compose-include",
+                "an include entry needs a path (a string or a list of strings)",
+                site,
+            )
             return None
         files = [os.path.normpath(os.path.join(workdir, p)) for p in paths]
         first = os.path.abspath(files[0])
         if first in chain:
-            names = " -> ".join(os.path.relpath(f) for f in (*chain[chain.index(first):], first))
+            names = " -> ".join(os.path.relpath(f) for f in (*chain[chain.index(first) :], first))
             self.problem("include-cycle", f"include cycle: {names}", site)
             return None
         if len(chain) >= MAX_INCLUDE_DEPTH:
-            self.problem("include-too-deep", f"include chain deeper than {MAX_INCLUDE_DEPTH} files", site)
+            self.problem(
+                "include-too-deep", f"include chain deeper than {MAX_INCLUDE_DEPTH} files", site
+            )
             return None
         project_dir = spec.get("project_directory")
-        here = os.path.join(workdir, project_dir) if isinstance(project_dir, str) else os.path.dirname(first)
+        here = (
+            os.path.join(workdir, project_dir)
+            if isinstance(project_dir, str)
+            else os.path.dirname(first)
+        )
         sub: dict[str, Any] = {}
         for f in files:
             self.file(f, os.path.abspath(here), sub, chain, site)
         self.rebased(sub, os.path.abspath(here), workdir)
+        self.own_environment(spec, here, workdir, sub, site)
         return sub
+
+    def own_environment(
+        self, spec: dict[str, Any], here: str, workdir: str, sub: dict[str, Any], site: _Site
+    ) -> None:
+        """Compose interpolates an included project with its own ``.env`` (or ``env_file``);
+        the merged document keeps ``${...}``, to be resolved with the main project's."""
+        given = spec.get("env_file")
+        names = [given] if isinstance(given, str) else given if isinstance(given, list) else []
+        files = [os.path.join(workdir, f) for f in names] or [os.path.join(here, ".env")]
+        found = [
+            f
+            for f in files
+            if os.path.isfile(f) and os.path.abspath(f) != os.path.join(workdir, ".env")
+        ]
+        if found and _uses_variables(sub):
+            message = (
+                f"Compose reads the variables of this included project from {os.path.relpath(found[0])}; "
+                "the merged document keeps their ${...} for the main project's environment"
+            )
+            self.problem("include-env-file", message, site, level=warning)
 
     def import_resources(self, sub: dict[str, Any], cfg: dict[str, Any], site: _Site) -> None:
         """compose-go ``importResources`` (v2.40): a name defined twice differently is an error."""
@@ -200,7 +258,9 @@ class _Loader:
                 continue
             for name, value in imported.items():
                 if name in target and target[name] != value:
-                    self.problem("include-conflict", f"{kind}.{name} conflicts with imported resource", site)
+                    self.problem(
+                        "include-conflict", f"{kind}.{name} conflicts with imported resource", site
+                    )
                     continue
                 self.org.put(target, name, value, self.org.of(imported, name))
 
@@ -224,12 +284,22 @@ class _Loader:
         for path in resets:
             if path[:2] == ("services", name) and len(path) > 2:
                 _clear(clone, path[2:])
-        merged = merge(Side(clone, self.org.loc(base)), Side(service, self.org.loc(service)), ("services", "x"), self.org)
+        merged = merge(
+            Side(clone, self.org.loc(base)),
+            Side(service, self.org.loc(service)),
+            ("services", "x"),
+            self.org,
+        )
         merged.pop("extends", None)
         self.org.put(services, name, merged, None)
 
     def extends_chain(
-        self, services: dict[str, Any], name: str, file: str, workdir: str, looped: set[tuple[str, str]]
+        self,
+        services: dict[str, Any],
+        name: str,
+        file: str,
+        workdir: str,
+        looped: set[tuple[str, str]],
     ) -> list[Any]:
         """``[(services, name, file), ...]`` from ``name`` to the base that extends nothing,
         or ``[]`` after reporting a loop (once per loop) or a missing base."""
@@ -248,13 +318,19 @@ class _Loader:
             if key in seen:
                 if key not in looped:
                     names = " -> ".join(n for _, n, _ in (*chain, found))
-                    self.problem("extends-loop", f"extends loop: {names}", _Site(file, ("services", name, "extends")))
+                    self.problem(
+                        "extends-loop",
+                        f"extends loop: {names}",
+                        _Site(file, ("services", name, "extends")),
+                    )
                 looped.update(seen)
                 return []
             seen.add(key)
             chain.append(found)
 
-    def base_of(self, ext: Any, services: dict[str, Any], file: str, workdir: str, site: _Site) -> Any:
+    def base_of(
+        self, ext: Any, services: dict[str, Any], file: str, workdir: str, site: _Site
+    ) -> Any:
         ref = ext if isinstance(ext, str) else ext.get("service") if isinstance(ext, dict) else None
         if not isinstance(ref, str):
             self.problem("compose-extends", "extends needs a service name", site)
@@ -262,7 +338,9 @@ class _Loader:
         other = ext.get("file") if isinstance(ext, dict) else None
         if other is None:
             if ref not in services:
-                self.problem("extends-unknown-service", f"service {ref!r} not found in {file}", site)
+                self.problem(
+                    "extends-unknown-service", f"service {ref!r} not found in {file}", site
+                )
                 return None
             return (services, ref, file)
         path = os.path.normpath(os.path.join(workdir, other))
@@ -276,6 +354,16 @@ class _Loader:
             self.problem("extends-unknown-service", f"service {ref!r} not found in {other}", site)
             return None
         return (base_services, ref, path)
+
+
+def _uses_variables(value: Any) -> bool:
+    if isinstance(value, str):
+        return "$" in value
+    if isinstance(value, dict):
+        return any(_uses_variables(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_uses_variables(v) for v in value)
+    return False
 
 
 def _drop(data: Any, path: Path, org: Origins) -> None:
@@ -316,7 +404,8 @@ def active_services(data: dict[str, Any], profiles: Collection[str]) -> set[str]
         return set()
     every = "*" in profiles
     return {
-        name for name, svc in services.items()
+        name
+        for name, svc in services.items()
         if every or not _profiles(svc) or any(p in profiles for p in _profiles(svc))
     }
 
@@ -340,7 +429,8 @@ def inactive_dependencies(data: dict[str, Any], active: Collection[str]) -> Iter
             if dep in services and dep not in active and required:
                 where = dep if isinstance(deps, dict) else i
                 yield error(
-                    "inactive-dependency", f'service "{name}" depends on undefined service "{dep}"',
+                    "inactive-dependency",
+                    f'service "{name}" depends on undefined service "{dep}"',
                     ("services", name, "depends_on", where),
                     hint=f'enable a profile of "{dep}" or mark the dependency "required: false"',
                 )

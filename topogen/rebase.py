@@ -64,7 +64,9 @@ class _Rebaser:
                 self.fix(item, "path") if isinstance(item, dict) else self.fix(svc[key], i)
         if isinstance(svc.get("extends"), dict):
             self.fix(svc["extends"], "file")
-        watch = svc.get("develop", {}).get("watch") if isinstance(svc.get("develop"), dict) else None
+        watch = (
+            svc.get("develop", {}).get("watch") if isinstance(svc.get("develop"), dict) else None
+        )
         for rule in watch if isinstance(watch, list) else []:
             if isinstance(rule, dict):
                 self.fix(rule, "path")
@@ -140,7 +142,11 @@ def tagged_paths(raw: bytes) -> tuple[list[Path], list[Path]]:
         elif isinstance(current, yaml.MappingNode):
             for key_node, value_node in current.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":  # merged keys land in this mapping
-                    merged = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                    merged = (
+                        value_node.value
+                        if isinstance(value_node, yaml.SequenceNode)
+                        else [value_node]
+                    )
                     stack.extend((m, path) for m in merged)
                     continue
                 stack.append((value_node, (*path, _key(key_node))))
