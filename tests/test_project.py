@@ -517,3 +517,66 @@ def test_an_included_project_with_its_own_env_file_is_flagged(tmp_path: Any) -> 
     assert model(tmp_path, ["merged.yaml"])["services"]["job"]["image"] == "busybox:latest"
     assert [(d.rule, d.level.value) for d in proj.diagnostics] == [("include-env-file", "warning")]
     assert located(proj, tmp_path) == ["compose.yaml:2:5 include-env-file"]
+
+
+def test_a_diamond_of_includes_is_bounded(tmp_path: Any) -> None:
+    """Each file includes the next level twice: 2**40 loads in Compose; one located error here."""
+    for i in range(40):
+        body = f"include: [l{i + 1}a.yaml, l{i + 1}b.yaml]\n" if i < 39 else ""
+        for side in "ab":
+            (tmp_path / f"l{i}{side}.yaml").write_text(body + f"services: {{s{i}: {{image: x}}}}\n")
+    proj = project.load([str(tmp_path / "l0a.yaml")])
+    assert [d.rule for d in proj.diagnostics] == ["include-too-many"]
+
+
+PAIRS = {
+    "build-forms": (
+        "services: {s: {image: x, build: ./a}}\n",
+        "services: {s: {build: {dockerfile: D, args: [X=1]}}}\n",
+    ),
+    "build-strings": ("services: {s: {image: x, build: ./a}}\n", "services: {s: {build: ./b}}\n"),
+    "lists-of-names": (
+        (
+            "services: {s: {image: x, networks: [a], depends_on: [t]}, t: {image: y}}\n"
+            "networks: {a: {}, b: {}}\n"
+        ),
+        "services: {s: {networks: [b, a], depends_on: [t]}}\n",
+    ),
+    "logging-other-driver": (
+        "services: {s: {image: x, logging: {driver: json-file, options: {max-size: 1m}}}}\n",
+        "services: {s: {logging: {driver: syslog, options: {tag: x}}}}\n",
+    ),
+    "environment-null": (
+        "services: {s: {image: x, environment: {A: '1', B: '2'}}}\n",
+        "services: {s: {environment: {A: null}}}\n",
+    ),
+    "mounts-by-target": (
+        (
+            "services: {s: {image: x, volumes: [{type: bind, source: ./a, target: /d}, 'v:/e']}}\n"
+            "volumes: {v: {}, w: {}}\n"
+        ),
+        "services: {s: {volumes: ['w:/d', {type: volume, source: v, target: /f}]}}\n",
+    ),
+    "healthcheck": (
+        "services: {s: {image: x, healthcheck: {test: [CMD, a], retries: 3}}}\n",
+        "services: {s: {healthcheck: {test: [CMD, b, c]}}}\n",
+    ),
+    "ipam-by-subnet": (
+        (
+            "services: {s: {image: x}}\n"
+            "networks: {n: {ipam: {config: [{subnet: 10.0.0.0/24}, {subnet: 10.0.1.0/24}]}}}\n"
+        ),
+        "networks: {n: {ipam: {config: [{subnet: 10.0.1.0/24, gateway: 10.0.1.1}]}}}\n",
+    ),
+    "extends-then-override": (
+        "services:\n  b: {image: x, ports: ['80'], environment: [A=1]}\n  s: {extends: b}\n",
+        "services: {s: {environment: [A=2]}}\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PAIRS))
+def test_merge_rules_as_compose(tmp_path: Any, case: str) -> None:
+    write(tmp_path, {"a.yaml": PAIRS[case][0], "b.yaml": PAIRS[case][1]})
+    assert_same_as_compose(tmp_path, ["a.yaml", "b.yaml"])
+    assert_same_as_compose(tmp_path, ["b.yaml", "a.yaml"]) if case == "build-forms" else None

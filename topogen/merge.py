@@ -67,6 +67,11 @@ class Origins:
         if not isinstance(value, (dict, list)) and loc is not None:
             self.leaves.setdefault(id(container), {})[key] = loc
 
+    def move(self, value: Any, loc: Loc | None) -> None:
+        """The container ``value`` now stands for the one at ``loc`` (a service after ``extends``)."""
+        if loc is not None:
+            self.nodes[id(value)] = (value, loc)
+
     def adopt(self, value: Any, loc: Loc | None) -> None:
         """A container made by the merge itself (e.g. a mapping rewritten as a list)."""
         if loc is not None and id(value) not in self.nodes:
@@ -389,9 +394,23 @@ def _volume(item: Any) -> str:
     if isinstance(item, dict):
         return str(item.get("target"))
     if isinstance(item, str):
-        parts = split_outside_braces(item)
+        parts = volume_parts(item)
         return parts[1] if len(parts) > 1 else parts[0]
     return repr(item)
+
+
+def volume_parts(text: str) -> list[str]:
+    """A short-syntax mount split at its colons, as compose-go's ``ParseVolume`` reads it:
+    ``c:/data`` (a letter, a colon, a slash) is a Windows path, not a volume named ``c``."""
+    parts = split_outside_braces(text)
+    joined: list[str] = []
+    for part in parts:
+        drive = joined and len(joined[-1]) == 1 and joined[-1].isalpha() and part[:1] in ("/", "\\")
+        if drive:
+            joined[-1] += ":" + part
+        else:
+            joined.append(part)
+    return joined
 
 
 def _device(item: Any) -> str:

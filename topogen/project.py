@@ -25,6 +25,9 @@ from .rebase import rebase, tagged_paths
 
 #: How deep ``include:`` may nest (a deeper chain is reported at the entry that goes over).
 MAX_INCLUDE_DEPTH = 64
+#: How many files one load may read, counting a file each time it is included (a diamond of
+#: includes doubles at each level, as it does in Compose).
+MAX_FILE_LOADS = 2000
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 OVERRIDE_FILES = (
     "compose.override.yml",
@@ -106,6 +109,7 @@ class _Loader:
         self.parsed: dict[str, tuple[Any, list[Path], list[Path]]] = {}
         self.diagnostics: list[Diagnostic] = []
         self.located: list[Diagnostic] = []
+        self.loads = 0
 
     def problem(self, rule: str, message: str, site: _Site, level: Any = error) -> None:
         self.located.append(self.sources[site.file].finish(level(rule, message, site.path)))
@@ -159,6 +163,11 @@ class _Loader:
         site: _Site | None,
     ) -> None:
         """compose-go ``loadYamlFile``: ``file`` merged into ``into``."""
+        self.loads += 1
+        if self.loads > MAX_FILE_LOADS and site is not None:
+            if self.loads == MAX_FILE_LOADS + 1:  # reported once, at the entry that went over
+                self.problem("include-too-many", f"more than {MAX_FILE_LOADS} files included", site)
+            return
         read = self.read(file, site)
         if read is None:
             return
@@ -291,6 +300,9 @@ class _Loader:
             self.org,
         )
         merged.pop("extends", None)
+        self.org.move(
+            merged, self.org.loc(service)
+        )  # the service is where it is defined, not its base
         self.org.put(services, name, merged, None)
 
     def extends_chain(

@@ -16,7 +16,7 @@ import yaml
 
 from . import source
 from .diagnostics import Path
-from .merge import Loc, Origins, split_outside_braces
+from .merge import Loc, Origins, volume_parts
 
 _REMOTE = ("https://", "http://", "git://", "ssh://", "github.com/", "git@", "service:")
 
@@ -88,7 +88,7 @@ class _Rebaser:
                     self.org.put(contexts, i, f"{name}={new}", self.org.of(contexts, i))
 
     def short_volume(self, volumes: list[Any], i: int, text: str) -> None:
-        parts = split_outside_braces(text)
+        parts = volume_parts(text)
         if len(parts) < 2 or not parts[0].startswith((".", "$")):
             return  # a named volume, an absolute path, or an anonymous volume
         new = self.moved(parts[0], volumes, i)
