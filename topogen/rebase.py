@@ -16,7 +16,8 @@ import yaml
 
 from . import source
 from .diagnostics import Path
-from .merge import Loc, Origins, volume_parts
+from .origins import Loc, Origins
+from .unicity import volume_parts
 
 _REMOTE = ("https://", "http://", "git://", "ssh://", "github.com/", "git@", "service:")
 
