@@ -580,3 +580,16 @@ def test_merge_rules_as_compose(tmp_path: Any, case: str) -> None:
     write(tmp_path, {"a.yaml": PAIRS[case][0], "b.yaml": PAIRS[case][1]})
     assert_same_as_compose(tmp_path, ["a.yaml", "b.yaml"])
     assert_same_as_compose(tmp_path, ["b.yaml", "a.yaml"]) if case == "build-forms" else None
+
+
+def test_a_variable_in_an_include_path_is_a_located_error_not_a_guess(tmp_path: Any) -> None:
+    write(
+        tmp_path,
+        {
+            "compose.yaml": "include: ['${LIB:-lib}/compose.yaml']\nservices: {a: {image: x}}\n",
+            "lib/compose.yaml": "services: {b: {image: y}}\n",
+        },
+    )
+    assert set(model(tmp_path, ["compose.yaml"])["services"]) == {"a", "b"}  # Compose follows it
+    proj = project.load([str(tmp_path / "compose.yaml")])
+    assert located(proj, tmp_path) == ["compose.yaml:1:11 variable-file-path"]

@@ -35,7 +35,8 @@ class _Site:
 
 
 class Loader:
-    def __init__(self) -> None:
+    def __init__(self, *, relative: bool = False) -> None:
+        self.relative = relative  # name files relative to the working directory, as the user did
         self.org = Origins()
         self.files: list[str] = []
         self.sources: dict[str, source.Source] = {}
@@ -43,6 +44,14 @@ class Loader:
         self.diagnostics: list[Diagnostic] = []
         self.located: list[Diagnostic] = []
         self.loads = 0
+
+    def name(self, path: str) -> str:
+        return os.path.relpath(path) if self.relative else os.path.abspath(path)
+
+    def variable_path(self, site: _Site) -> None:
+        # Compose interpolates these paths before reading; interpolation is a later stage here.
+        message = "a file path with a variable is not followed yet: write the path itself"
+        self.problem("variable-file-path", message, site)
 
     def problem(self, rule: str, message: str, site: _Site, level: Any = error) -> None:
         self.located.append(self.sources[site.file].finish(level(rule, message, site.path)))
@@ -145,7 +154,10 @@ class Loader:
                 site,
             )
             return None
-        files = [os.path.normpath(os.path.join(workdir, p)) for p in paths]
+        if any("$" in p for p in paths):
+            self.variable_path(site)
+            return None
+        files = [self.name(os.path.join(workdir, p)) for p in paths]
         first = os.path.abspath(files[0])
         if first in chain:
             names = " -> ".join(os.path.relpath(f) for f in (*chain[chain.index(first) :], first))
@@ -288,7 +300,10 @@ class Loader:
                 )
                 return None
             return (services, ref, file)
-        path = os.path.normpath(os.path.join(workdir, other))
+        if not isinstance(other, str) or "$" in other:
+            self.variable_path(site)
+            return None
+        path = self.name(os.path.join(workdir, other))
         read = self.read(path, site)
         if read is None:
             return None

@@ -85,8 +85,12 @@ def default_files(directory: str) -> list[str]:
 
 
 def load(files: Sequence[str], *, env: Mapping[str, str] | None = None) -> Project:
-    """Read ``files`` as ``docker compose -f A -f B ...`` does and merge them."""
-    loader = Loader()
+    """Read ``files`` as ``docker compose -f A -f B ...`` does and merge them.
+
+    ``env`` is for the ``${...}`` Compose resolves in ``include`` and ``extends`` file paths;
+    those are not followed yet (a located ``variable-file-path`` error says so).
+    """
+    loader = Loader(relative=bool(files) and not os.path.isabs(files[0]))
     data: dict[str, Any] = {}
     if files:
         workdir = os.path.dirname(os.path.abspath(files[0]))
