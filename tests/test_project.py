@@ -593,3 +593,29 @@ def test_a_variable_in_an_include_path_is_a_located_error_not_a_guess(tmp_path: 
     assert set(model(tmp_path, ["compose.yaml"])["services"]) == {"a", "b"}  # Compose follows it
     proj = project.load([str(tmp_path / "compose.yaml")])
     assert located(proj, tmp_path) == ["compose.yaml:1:11 variable-file-path"]
+
+
+def test_resets_in_one_list_and_an_extends_merge_error(tmp_path: Any) -> None:
+    write(
+        tmp_path,
+        {
+            "compose.yaml": """\
+                services:
+                  a:
+                    image: x
+                    volumes:
+                      - !reset ./a:/a
+                      - ./b:/b
+                      - !reset ./c:/c
+                      - ./d:/d
+                """,
+            "bad.yaml": "services:\n  b: {image: x, ports: ['80']}\n  a: {extends: b, ports: {x: 1}}\n",
+        },
+    )
+    proj = assert_same_as_compose(tmp_path, ["compose.yaml"])
+    assert proj.data["services"]["a"]["volumes"] == ["./b:/b", "./d:/d"]
+    assert proj.locate(("services", "a", "volumes", 1))[1] == 8
+    assert config(tmp_path, ["bad.yaml"]).returncode != 0
+    bad = project.load([str(tmp_path / "bad.yaml")])
+    assert [d.message for d in bad.diagnostics] == ["cannot override services.a.ports"]
+    assert located(bad, tmp_path) == ["bad.yaml:3:26 compose-merge"]

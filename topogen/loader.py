@@ -9,6 +9,7 @@ Each problem is a diagnostic located at the ``include`` / ``extends`` entry resp
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +54,9 @@ class Loader:
         message = "a file path with a variable is not followed yet: write the path itself"
         self.problem("variable-file-path", message, site)
 
-    def problem(self, rule: str, message: str, site: _Site, level: Any = error) -> None:
+    def problem(
+        self, rule: str, message: str, site: _Site, level: Callable[..., Diagnostic] = error
+    ) -> None:
         self.located.append(self.sources[site.file].finish(level(rule, message, site.path)))
 
     def rebased(self, doc: dict[str, Any], src: str, dst: str) -> None:
@@ -114,7 +117,7 @@ class Loader:
         if read is None:
             return
         cfg, resets, overrides = read
-        for path in resets:
+        for path in sorted(resets, reverse=True):  # later list items first: indices stay valid
             _drop(cfg, path, self.org)
         if "include" in cfg:
             self.include(cfg, file, workdir, (*chain, os.path.abspath(file)))
@@ -124,10 +127,7 @@ class Loader:
         try:
             merge_mappings(into, cfg, (), self.org)
         except MergeError as exc:
-            where = exc.loc or (file, ())
-            self.located.append(
-                self.sources[where[0]].finish(error("compose-merge", str(exc), where[1]))
-            )
+            self.merge_error(exc, cfg)
 
     def include(self, cfg: dict[str, Any], file: str, workdir: str, chain: tuple[str, ...]) -> None:
         entries = cfg.pop("include")
@@ -238,17 +238,25 @@ class Loader:
         for path in resets:
             if path[:2] == ("services", name) and len(path) > 2:
                 _clear(clone, path[2:])
-        merged = merge(
-            Side(clone, self.org.loc(base)),
-            Side(service, self.org.loc(service)),
-            ("services", "x"),
-            self.org,
-        )
+        try:
+            merged = merge(
+                Side(clone, self.org.loc(base)),
+                Side(service, self.org.loc(service)),
+                ("services", name),
+                self.org,
+            )
+        except MergeError as exc:
+            self.merge_error(exc, service)
+            service.pop("extends", None)
+            return
         merged.pop("extends", None)
-        self.org.move(
-            merged, self.org.loc(service)
-        )  # the service is where it is defined, not its base
+        # The service is located where it is defined, not where its base is.
+        self.org.move(merged, self.org.loc(service))
         self.org.put(services, name, merged, None)
+
+    def merge_error(self, exc: MergeError, fallback: Any) -> None:
+        file, path = exc.loc or self.org.loc(fallback) or (self.files[0], ())
+        self.located.append(self.sources[file].finish(error("compose-merge", str(exc), path)))
 
     def extends_chain(
         self,
