@@ -42,14 +42,17 @@ class Result:
 
 
 def check(file: str, text: str | bytes | None = None, *, profiles: Sequence[str] | None = None,
-          env_files: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Result:
+          env_files: Sequence[str] | None = None, environ: Mapping[str, str] | None = None,
+          overrides: Sequence[str] = ()) -> Result:
     """Parse, type-check, resolve and run every rule; diagnostics come back located and sorted.
 
     ``profiles`` selects services as ``docker compose --profile`` does (``COMPOSE_PROFILES``
     in the environment when not given); without a selection every service is checked, and
     rules that compare services compare only those that can run together. ``env_files`` and
     ``environ`` give the environment interpolation sees (default: the process environment
-    and the ``.env`` beside the file, as ``docker compose``).
+    and the ``.env`` beside the file, as ``docker compose``). ``overrides`` are further files
+    merged over the first, as ``docker compose -f FILE -f OVERRIDE``; ``include:`` and
+    ``extends:`` are followed, and every diagnostic names the file and line that wrote the value.
     """
     if text is None:
         src = source.load_path(file)
@@ -60,12 +63,33 @@ def check(file: str, text: str | bytes | None = None, *, profiles: Sequence[str]
     result = Result(file, src)
     found: list[Diagnostic] = list(src.diagnostics)
     if src.data is not None and not found:
-        context = Context(file, profiles, env_files, environ)
-        topo, problems, doc = _analyse(src.data, context)
-        result.topology = topo
-        found.extend(src.finish(replace(d, path=doc.written_at(d.path)) if doc else d) for d in problems)
+        data, locate = src.data, src.finish
+        if text is None and (overrides or _follows_files(src.data)):
+            from . import project
+
+            merged = project.load([file, *overrides])
+            found += merged.diagnostics
+            data = merged.data
+
+            def locate(d: Diagnostic) -> Diagnostic:
+                return d.located(*merged.locate(d.path, at_key=d.at_key))
+
+        if not dg.has_errors(found):
+            context = Context(file, profiles, env_files, environ)
+            topo, problems, doc = _analyse(data, context)
+            result.topology = topo
+            found.extend(locate(replace(d, path=doc.written_at(d.path)) if doc else d) for d in problems)
     result.diagnostics = dg.sort(found)
     return result
+
+
+def _follows_files(data: Any) -> bool:
+    """Whether the document names other files to read (``include:``, ``extends:``)."""
+    if not isinstance(data, dict):
+        return False
+    services = data.get("services")
+    return "include" in data or (isinstance(services, dict) and any(
+        isinstance(s, dict) and "extends" in s for s in services.values()))
 
 
 @dataclass
