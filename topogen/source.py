@@ -51,6 +51,14 @@ class Verbatim(str):
     __slots__ = ()
 
 
+def _represent_verbatim(dumper: Any, value: Verbatim) -> Any:
+    return dumper.represent_scalar("tag:yaml.org,2002:int", str(value))  # written back plain
+
+
+for _representer in (yaml.representer.SafeRepresenter, yaml.representer.Representer):
+    _representer.add_representer(Verbatim, _represent_verbatim)
+
+
 @dataclass(frozen=True)
 class Pos:
     """1-based positions of a key and of its value (equal for sequence items)."""
