@@ -374,6 +374,26 @@ def test_round_trip_property(tmp_path: Path, networks: list[dict[str, Any]], vol
     _assert_volumes_round_trip(tmp_path, {f"v{i}": {"driver": "local", "driver_opts": o} for i, o in enumerate(volumes)})
 
 
+SCALARS = st.none() | st.booleans() | st.integers(-5, 70000) | st.sampled_from(
+    ["", "local", "bind", "nfs", "tmpfs", "none", "bridge", "volume", "addr=x,rw", ":/x", "//s/h", "/dev/sdb", "1500",
+     "true", "${X}", "10.0.0.0/8", "./d", "z", "type", "driver_opts", "ipam", "config", "subnet", "o", "device"])
+PLAIN = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.sampled_from(["type", "driver", "driver_opts", "ipam", "config", "subnet",
+                                                        "o", "device", "source", "target", "bind", "volume",
+                                                        "tmpfs", "mode", "external", "volumes", "x"]), inner,
+                                       max_size=4), max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=st.fixed_dictionaries({}, optional={"networks": PLAIN, "volumes": PLAIN, "services": PLAIN, "x-a": PLAIN}))
+def test_lift_takes_any_plain_data(doc: dict[str, Any]) -> None:
+    """Whatever the shape (a broken file is Compose's to report), lift neither fails nor loses a
+    section, and its output reads back as written."""
+    lifted = lift(doc)
+    assert list(lifted) == list(doc)
+    assert source.load_text(dump(lifted)).data == lifted
+
+
 # ---------------------------------------------------------------------- writing
 
 AWKWARD = ["no", "on", "0755", "1e3", "a: b", "#x", "${VAR}", "${A:-b c}", "$$HOME", "", "null", "~", " x",

@@ -78,7 +78,18 @@ def _engine_text(value: Any) -> Any:
 
 
 def _same_options(lowered: _Doc, written: _Doc) -> bool:
-    return {k: _engine_text(v) for k, v in lowered.items()} == {k: _engine_text(v) for k, v in written.items()}
+    return _identical({k: _engine_text(v) for k, v in lowered.items()}, {k: _engine_text(v) for k, v in written.items()})
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Equal and of the same types throughout (``1 == True == 1.0`` in Python, not in YAML)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_identical(v, b[k]) for k, v in a.items())
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(_identical, a, b))
+    return bool(a == b)
 
 
 # ---------------------------------------------------------------------- networks
@@ -146,7 +157,7 @@ def _typed_ipam(ipam: Any) -> _Doc | None:
             fields.update(value[0])
             if len(value) > 1:
                 fields["subnets"] = value[1:]
-    return fields if _ipam_of(fields) == ipam else None
+    return fields if _identical(_ipam_of(fields), ipam) else None
 
 
 def _is_pool(pool: Any) -> bool:
@@ -267,7 +278,7 @@ def service(body: Any) -> Any:
 
 
 def _mount(entry: Any) -> _Doc | None:
-    if not isinstance(entry, dict) or entry.get("type") not in _MOUNT_BLOCKS:
+    if not isinstance(entry, dict) or not isinstance(entry.get("type"), str) or entry["type"] not in _MOUNT_BLOCKS:
         return None
     fields: _Doc = {k: v for k, v in entry.items() if k not in _MOUNT_BLOCKS and not (k == "type" and v == "volume")}
     block = entry.get(entry["type"], {})
@@ -276,7 +287,7 @@ def _mount(entry: Any) -> _Doc | None:
     fields.update(block)
     if isinstance(fields.get("mode"), int):  # Compose's tmpfs mode is a number; the typed one octal digits
         fields["mode"] = format(fields["mode"], "o")
-    return fields if _mount_of(fields) == entry else None
+    return fields if _identical(_mount_of(fields), entry) else None
 
 
 def _mount_of(fields: _Doc) -> _Doc | None:
