@@ -446,6 +446,78 @@ def test_example_import_builds_the_same_project(tmp_path: Path, name: str) -> No
     assert _config(work / "docker-compose.yml") == original
 
 
+HAND_WRITTEN = """\
+version: "3.8"
+name: hand
+x-owner: {team: web}
+services:
+  web:
+    image: nginx:alpine
+    ports: ["8080:80"]
+    networks:
+      front: {ipv4_address: 10.40.0.10}
+      back: {}
+    volumes:
+      - {type: bind, source: ./conf, target: /etc/nginx/conf.d, read_only: true, bind: {create_host_path: true}}
+      - {type: volume, source: media, target: /media, volume: {nocopy: true}}
+  db:
+    image: postgres:16
+    environment: {POSTGRES_PASSWORD: "${PG_PASSWORD:-x}"}
+    networks: [back]
+    volumes: ["scratch:/tmp/pg", "./conf:/conf:ro"]
+networks:
+  front:
+    driver: bridge
+    driver_opts: {com.docker.network.bridge.name: br-front, com.docker.network.driver.mtu: 1450}
+    ipam:
+      config: [{subnet: 10.40.0.0/24, gateway: 10.40.0.1}]
+  back:
+    driver: bridge
+    internal: true
+    ipam: {driver: default, config: [{subnet: 10.41.0.0/24}, {subnet: "fd00:41::/64"}]}
+    enable_ipv6: true
+volumes:
+  media:
+    driver: local
+    driver_opts: {type: nfs, o: "addr=10.0.0.5,nfsvers=4", device: ":/exports/media"}
+  scratch:
+    driver: local
+    driver_opts: {type: tmpfs, device: tmpfs, o: "size=64m"}
+"""
+
+
+def test_hand_written_compose_is_lifted_and_validates(tmp_path: Path) -> None:
+    (tmp_path / "conf").mkdir()
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(HAND_WRITTEN)
+    out = tmp_path / "topology.yaml"
+    files, diags = import_file(str(compose), str(out))
+    assert files and not diags
+    lifted = source.load_text(files[str(out)]).data
+    assert list(lifted["networks"]["front"]) == ["driver", "bridge_name", "mtu", "subnet", "gateway"]
+    assert list(lifted["networks"]["back"]) == ["driver", "internal", "ipam_driver", "subnet", "subnets", "enable_ipv6"]
+    assert lifted["volumes"] == {"media": {"nfs": {"server": "10.0.0.5", "path": "/exports/media",
+                                                   "options": ["nfsvers=4"]}}, "scratch": {"tmpfs": {"size": "64m"}}}
+    assert "mounts" in lifted["services"]["web"] and "volumes" in lifted["services"]["db"]
+    result = pipeline.check(str(out), files[str(out)])
+    assert not result.failed(), [d.format() for d in result.diagnostics]
+
+
+@pytest.mark.xfail(strict=True, reason="today's build writes `networks: [back]` as {back: {}}, `./conf:/conf:ro` as a long "
+                   "form without create_host_path and drops the top-level x-owner (issue 10, parts 5, 6 and 8: the "
+                   "lead's document-preserving emitter); remove this mark when that lands")
+def test_hand_written_compose_imports_to_the_same_project(tmp_path: Path) -> None:
+    """A Compose file written by hand, not by topogen: import, build, same project for Compose."""
+    (tmp_path / "conf").mkdir()
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(HAND_WRITTEN)
+    files, diags = import_file(str(compose), str(tmp_path / "topology.yaml"))
+    assert files and not diags
+    pipeline.write(files)
+    _build(tmp_path / "topology.yaml")
+    assert _config(tmp_path / "docker-compose.yml") == _config(compose)
+
+
 def test_examples_use_typed_forms(tmp_path: Path) -> None:
     """The import is idiomatic: the examples' typed networks and volumes come back typed."""
     for name in ("three-tier", "volume-drivers", "macvlan"):
