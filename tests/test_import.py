@@ -37,7 +37,10 @@ NETWORKS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     (
         # bridge_name -> ...bridge.name, icc: false -> "false", mtu: 1400 -> "1400": all typed
         "bridge options typed",
-        {"driver": "bridge", "driver_opts": {BRIDGE + "name": "br-app", BRIDGE + "enable_icc": "false", MTU: "1400"}},
+        {
+            "driver": "bridge",
+            "driver_opts": {BRIDGE + "name": "br-app", BRIDGE + "enable_icc": "false", MTU: "1400"},
+        },
         {"driver": "bridge", "bridge_name": "br-app", "icc": False, "mtu": 1400},
     ),
     (
@@ -61,8 +64,16 @@ NETWORKS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     (
         # parent and macvlan_mode are macvlan's; a bridge option on macvlan has no typed field there
         "macvlan options typed, a bridge option on macvlan stays raw",
-        {"driver": "macvlan", "driver_opts": {"parent": "eth0.50", "macvlan_mode": "bridge", BRIDGE + "name": "x"}},
-        {"driver": "macvlan", "parent": "eth0.50", "macvlan_mode": "bridge", "driver_opts": {BRIDGE + "name": "x"}},
+        {
+            "driver": "macvlan",
+            "driver_opts": {"parent": "eth0.50", "macvlan_mode": "bridge", BRIDGE + "name": "x"},
+        },
+        {
+            "driver": "macvlan",
+            "parent": "eth0.50",
+            "macvlan_mode": "bridge",
+            "driver_opts": {BRIDGE + "name": "x"},
+        },
     ),
     (
         # mtu is an integer in the topology: an interpolation cannot be one
@@ -95,8 +106,12 @@ NETWORKS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
             "ipam": {
                 "driver": "default",
                 "config": [
-                    {"subnet": "10.1.0.0/16", "ip_range": "10.1.5.0/24", "gateway": "10.1.0.1",
-                     "aux_addresses": {"router": "10.1.0.2"}},
+                    {
+                        "subnet": "10.1.0.0/16",
+                        "ip_range": "10.1.5.0/24",
+                        "gateway": "10.1.0.1",
+                        "aux_addresses": {"router": "10.1.0.2"},
+                    },
                     {"subnet": "fd00:1::/64"},
                 ],
                 "options": {"foo": "bar"},
@@ -154,7 +169,14 @@ VOLUMES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     (
         # nfs lowers to type=nfs, o=addr=SERVER[,options], device=:PATH
         "nfs",
-        {"driver": "local", "driver_opts": {"type": "nfs", "o": "addr=10.0.0.1,nfsvers=4,soft", "device": ":/exports/a"}},
+        {
+            "driver": "local",
+            "driver_opts": {
+                "type": "nfs",
+                "o": "addr=10.0.0.1,nfsvers=4,soft",
+                "device": ":/exports/a",
+            },
+        },
         {"nfs": {"server": "10.0.0.1", "path": "/exports/a", "options": ["nfsvers=4", "soft"]}},
     ),
     (
@@ -166,42 +188,85 @@ VOLUMES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     (
         # nfs always writes addr= first
         "nfs with addr= elsewhere stays raw",
-        {"driver": "local", "driver_opts": {"type": "nfs", "o": "rw,addr=10.0.0.1", "device": ":/exports/a"}},
-        {"driver": "local", "driver_opts": {"type": "nfs", "o": "rw,addr=10.0.0.1", "device": ":/exports/a"}},
+        {
+            "driver": "local",
+            "driver_opts": {"type": "nfs", "o": "rw,addr=10.0.0.1", "device": ":/exports/a"},
+        },
+        {
+            "driver": "local",
+            "driver_opts": {"type": "nfs", "o": "rw,addr=10.0.0.1", "device": ":/exports/a"},
+        },
     ),
     (
         # cifs lowers to o=addr=S,username=,password=,domain=,options and device=//S/SHARE
         "cifs",
         {
             "driver": "local",
-            "driver_opts": {"type": "cifs", "device": "//fs1/media/films",
-                            "o": "addr=fs1,username=u,password=${SMB_PASSWORD},domain=corp,vers=3.0"},
+            "driver_opts": {
+                "type": "cifs",
+                "device": "//fs1/media/films",
+                "o": "addr=fs1,username=u,password=${SMB_PASSWORD},domain=corp,vers=3.0",
+            },
             "labels": ["a=b"],
         },
-        {"cifs": {"server": "fs1", "share": "media/films", "username": "u", "password": "${SMB_PASSWORD}",
-                  "domain": "corp", "options": ["vers=3.0"]}, "labels": ["a=b"]},
+        {
+            "cifs": {
+                "server": "fs1",
+                "share": "media/films",
+                "username": "u",
+                "password": "${SMB_PASSWORD}",
+                "domain": "corp",
+                "options": ["vers=3.0"],
+            },
+            "labels": ["a=b"],
+        },
     ),
     (
         # without addr= in o the typed form would add it
         "cifs without addr stays raw",
-        {"driver": "local", "driver_opts": {"type": "cifs", "device": "//fs1/s", "o": "username=u"}},
-        {"driver": "local", "driver_opts": {"type": "cifs", "device": "//fs1/s", "o": "username=u"}},
+        {
+            "driver": "local",
+            "driver_opts": {"type": "cifs", "device": "//fs1/s", "o": "username=u"},
+        },
+        {
+            "driver": "local",
+            "driver_opts": {"type": "cifs", "device": "//fs1/s", "o": "username=u"},
+        },
     ),
     (
         "tmpfs",
-        {"driver": "local", "driver_opts": {"type": "tmpfs", "device": "tmpfs", "o": "size=100m,uid=1000"}},
+        {
+            "driver": "local",
+            "driver_opts": {"type": "tmpfs", "device": "tmpfs", "o": "size=100m,uid=1000"},
+        },
         {"tmpfs": {"size": "100m", "uid": 1000}},
     ),
     (
         # the typed tmpfs has size, uid, gid and mode only
         "tmpfs with another option stays raw",
-        {"driver": "local", "driver_opts": {"type": "tmpfs", "device": "tmpfs", "o": "size=1m,nr_inodes=1k"}},
-        {"driver": "local", "driver_opts": {"type": "tmpfs", "device": "tmpfs", "o": "size=1m,nr_inodes=1k"}},
+        {
+            "driver": "local",
+            "driver_opts": {"type": "tmpfs", "device": "tmpfs", "o": "size=1m,nr_inodes=1k"},
+        },
+        {
+            "driver": "local",
+            "driver_opts": {"type": "tmpfs", "device": "tmpfs", "o": "size=1m,nr_inodes=1k"},
+        },
     ),
     (
         "bind",
-        {"name": "data", "driver": "local", "driver_opts": {"type": "none", "o": "bind", "device": "/srv/data"}},
+        {
+            "name": "data",
+            "driver": "local",
+            "driver_opts": {"type": "none", "o": "bind", "device": "/srv/data"},
+        },
         {"name": "data", "bind": {"path": "/srv/data"}},
+    ),
+    (
+        # the emitter writes a relative host path as ./data
+        "relative bind path without ./ stays raw",
+        {"driver": "local", "driver_opts": {"type": "none", "o": "bind", "device": "data"}},
+        {"driver": "local", "driver_opts": {"type": "none", "o": "bind", "device": "data"}},
     ),
     (
         # bind lowers to o=bind exactly
@@ -217,11 +282,20 @@ VOLUMES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     (
         # an option the typed kind does not write
         "extra option stays raw",
-        {"driver": "local", "driver_opts": {"type": "none", "o": "bind", "device": "/srv", "foo": "bar"}},
-        {"driver": "local", "driver_opts": {"type": "none", "o": "bind", "device": "/srv", "foo": "bar"}},
+        {
+            "driver": "local",
+            "driver_opts": {"type": "none", "o": "bind", "device": "/srv", "foo": "bar"},
+        },
+        {
+            "driver": "local",
+            "driver_opts": {"type": "none", "o": "bind", "device": "/srv", "foo": "bar"},
+        },
     ),
-    ("plugin driver as written", {"driver": "rexray/ebs", "driver_opts": {"size": "10"}},
-     {"driver": "rexray/ebs", "driver_opts": {"size": "10"}}),
+    (
+        "plugin driver as written",
+        {"driver": "rexray/ebs", "driver_opts": {"size": "10"}},
+        {"driver": "rexray/ebs", "driver_opts": {"size": "10"}},
+    ),
 ]
 
 
@@ -240,30 +314,57 @@ MOUNTS: list[tuple[str, list[Any], str, list[Any]]] = [
         "long forms become mounts",
         [
             {"type": "volume", "source": "data", "target": "/data", "volume": {"nocopy": True}},
-            {"type": "bind", "source": "./conf", "target": "/etc/app", "read_only": True,
-             "bind": {"create_host_path": True, "selinux": "z"}},
+            {
+                "type": "bind",
+                "source": "./conf",
+                "target": "/etc/app",
+                "read_only": True,
+                "bind": {"create_host_path": True, "selinux": "z"},
+            },
             {"type": "tmpfs", "target": "/run", "tmpfs": {"size": "64m", "mode": 1023}},
         ],
         "mounts",
         [
             {"source": "data", "target": "/data", "nocopy": True},
-            {"type": "bind", "source": "./conf", "target": "/etc/app", "read_only": True,
-             "create_host_path": True, "selinux": "z"},
+            {
+                "type": "bind",
+                "source": "./conf",
+                "target": "/etc/app",
+                "read_only": True,
+                "create_host_path": True,
+                "selinux": "z",
+            },
             {"type": "tmpfs", "target": "/run", "size": "64m", "mode": "1777"},  # 1023 == 0o1777
         ],
     ),
     # a short entry: all or none, so that the order of the mounts is kept
-    ("a short entry keeps volumes", ["data:/data", {"type": "volume", "source": "x", "target": "/x"}], "volumes",
-     ["data:/data", {"type": "volume", "source": "x", "target": "/x"}]),
+    (
+        "a short entry keeps volumes",
+        ["data:/data", {"type": "volume", "source": "x", "target": "/x"}],
+        "volumes",
+        ["data:/data", {"type": "volume", "source": "x", "target": "/x"}],
+    ),
     # read_only: false is not written back by the lowering
-    ("read_only false keeps volumes", [{"type": "volume", "source": "d", "target": "/d", "read_only": False}],
-     "volumes", [{"type": "volume", "source": "d", "target": "/d", "read_only": False}]),
+    (
+        "read_only false keeps volumes",
+        [{"type": "volume", "source": "d", "target": "/d", "read_only": False}],
+        "volumes",
+        [{"type": "volume", "source": "d", "target": "/d", "read_only": False}],
+    ),
     # the emitter writes a relative bind source as ./conf
-    ("bind source without ./ keeps volumes", [{"type": "bind", "source": "conf", "target": "/c"}], "volumes",
-     [{"type": "bind", "source": "conf", "target": "/c"}]),
+    (
+        "bind source without ./ keeps volumes",
+        [{"type": "bind", "source": "conf", "target": "/c"}],
+        "volumes",
+        [{"type": "bind", "source": "conf", "target": "/c"}],
+    ),
     # consistency is not in the typed mount
-    ("consistency keeps volumes", [{"type": "bind", "source": "/c", "target": "/c", "consistency": "cached"}],
-     "volumes", [{"type": "bind", "source": "/c", "target": "/c", "consistency": "cached"}]),
+    (
+        "consistency keeps volumes",
+        [{"type": "bind", "source": "/c", "target": "/c", "consistency": "cached"}],
+        "volumes",
+        [{"type": "bind", "source": "/c", "target": "/c", "consistency": "cached"}],
+    ),
 ]
 
 
@@ -281,7 +382,10 @@ def test_document_kept_as_written() -> None:
         "version": "3.8",
         "x-common": {"restart": "always"},
         "volumes": {"z": None, "a": {}},
-        "services": {"web": {"image": "nginx", "x-owner": "me", "pid": "host"}, "api": {"build": "."}},
+        "services": {
+            "web": {"image": "nginx", "x-owner": "me", "pid": "host"},
+            "api": {"build": "."},
+        },
         "networks": {"b": None, "a": {"driver": "bridge"}},
         "secrets": {"s": {"file": "./s.txt"}},
     }
@@ -292,6 +396,7 @@ def test_document_kept_as_written() -> None:
 
 
 # ---------------------------------------------------------------------- (2) round trip
+
 
 def _compiled(tmp: Path, topology: dict[str, Any]) -> dict[str, Any]:
     """The Compose document topogen compiles ``topology`` to (diagnostics aside)."""
@@ -337,55 +442,186 @@ def test_round_trip_of_the_tables(tmp_path: Path) -> None:
     _assert_volumes_round_trip(tmp_path, {f"v{i}": c[1] for i, c in enumerate(VOLUMES)})
     for i, (_why, volumes, key, _expected) in enumerate(MOUNTS):
         if key == "mounts":
-            lifted = lift({"services": {"s": {"image": "busybox", "volumes": volumes}}})["services"]["s"]
+            lifted = lift({"services": {"s": {"image": "busybox", "volumes": volumes}}})[
+                "services"
+            ]["s"]
             out = _compiled(tmp_path, {"services": {"s": lifted}})["services"]["s"]
             assert out["volumes"] == volumes, i
 
 
-OPTION_VALUES = st.sampled_from(["true", "false", "True", "", "1500", "0", "01500", "eth0", "l2", "bridge",
-                                 "passthru", "${X}", "${X:-1}", "x y", "no"]) | st.integers(0, 70000)
-OPTION_KEYS = st.sampled_from([BRIDGE + "name", BRIDGE + "enable_icc", BRIDGE + "enable_ip_masquerade",
-                               BRIDGE + "host_binding_ipv4", MTU, "parent", "macvlan_mode", "ipvlan_mode",
-                               "ipvlan_flag", "encrypted", "foo"])
+OPTION_VALUES = st.sampled_from(
+    [
+        "true",
+        "false",
+        "True",
+        "",
+        "1500",
+        "0",
+        "01500",
+        "eth0",
+        "l2",
+        "bridge",
+        "passthru",
+        "${X}",
+        "${X:-1}",
+        "x y",
+        "no",
+    ]
+) | st.integers(0, 70000)
+OPTION_KEYS = st.sampled_from(
+    [
+        BRIDGE + "name",
+        BRIDGE + "enable_icc",
+        BRIDGE + "enable_ip_masquerade",
+        BRIDGE + "host_binding_ipv4",
+        MTU,
+        "parent",
+        "macvlan_mode",
+        "ipvlan_mode",
+        "ipvlan_flag",
+        "encrypted",
+        "foo",
+    ]
+)
 POOLS = st.fixed_dictionaries(
     {"subnet": st.sampled_from(["10.9.0.0/16", "fd00:9::/64", "${NET}", "10.9.0.0/33"])},
-    optional={"gateway": st.sampled_from(["10.9.0.1", "${GW}"]), "ip_range": st.just("10.9.1.0/24"),
-              "aux_addresses": st.dictionaries(st.sampled_from(["a", "b"]), st.sampled_from(["10.9.0.2", "x"]))},
+    optional={
+        "gateway": st.sampled_from(["10.9.0.1", "${GW}"]),
+        "ip_range": st.just("10.9.1.0/24"),
+        "aux_addresses": st.dictionaries(
+            st.sampled_from(["a", "b"]), st.sampled_from(["10.9.0.2", "x"])
+        ),
+    },
 )
-IPAM = st.fixed_dictionaries({}, optional={"driver": st.just("default"), "config": st.lists(POOLS, max_size=3),
-                                           "options": st.dictionaries(st.just("k"), st.just("v"))})
+IPAM = st.fixed_dictionaries(
+    {},
+    optional={
+        "driver": st.just("default"),
+        "config": st.lists(POOLS, max_size=3),
+        "options": st.dictionaries(st.just("k"), st.just("v")),
+    },
+)
 NETWORK = st.fixed_dictionaries(
-    {}, optional={"driver": st.sampled_from(["bridge", "macvlan", "ipvlan", "overlay", "${D}"]),
-                  "driver_opts": st.dictionaries(OPTION_KEYS, OPTION_VALUES, max_size=5), "ipam": IPAM},
+    {},
+    optional={
+        "driver": st.sampled_from(["bridge", "macvlan", "ipvlan", "overlay", "${D}"]),
+        "driver_opts": st.dictionaries(OPTION_KEYS, OPTION_VALUES, max_size=5),
+        "ipam": IPAM,
+    },
 )
 VOLUME_OPTS = st.fixed_dictionaries(
     {"type": st.sampled_from(["nfs", "cifs", "tmpfs", "none", "ext4"])},
-    optional={"o": st.lists(st.sampled_from(["addr=fs", "bind", "size=1m", "uid=1", "mode=1777", "rw", "username=u",
-                                             "password=${P}"]), max_size=4).map(",".join),
-              "device": st.sampled_from([":/x", "//fs/s", "tmpfs", "/dev/sdb", "./d", "/srv"])},
+    optional={
+        "o": st.lists(
+            st.sampled_from(
+                [
+                    "addr=fs",
+                    "bind",
+                    "size=1m",
+                    "uid=1",
+                    "mode=1777",
+                    "rw",
+                    "username=u",
+                    "password=${P}",
+                ]
+            ),
+            max_size=4,
+        ).map(",".join),
+        "device": st.sampled_from([":/x", "//fs/s", "tmpfs", "/dev/sdb", "./d", "/srv"]),
+    },
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(networks=st.lists(NETWORK, min_size=1, max_size=3), volumes=st.lists(VOLUME_OPTS, max_size=3))
-def test_round_trip_property(tmp_path: Path, networks: list[dict[str, Any]], volumes: list[dict[str, Any]]) -> None:
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    networks=st.lists(NETWORK, min_size=1, max_size=3), volumes=st.lists(VOLUME_OPTS, max_size=3)
+)
+def test_round_trip_property(
+    tmp_path: Path, networks: list[dict[str, Any]], volumes: list[dict[str, Any]]
+) -> None:
     """Whatever lift makes typed compiles back to the original driver options and IPAM."""
     _assert_networks_round_trip(tmp_path, {f"n{i}": n for i, n in enumerate(networks)})
-    _assert_volumes_round_trip(tmp_path, {f"v{i}": {"driver": "local", "driver_opts": o} for i, o in enumerate(volumes)})
+    _assert_volumes_round_trip(
+        tmp_path, {f"v{i}": {"driver": "local", "driver_opts": o} for i, o in enumerate(volumes)}
+    )
 
 
-SCALARS = st.none() | st.booleans() | st.integers(-5, 70000) | st.sampled_from(
-    ["", "local", "bind", "nfs", "tmpfs", "none", "bridge", "volume", "addr=x,rw", ":/x", "//s/h", "/dev/sdb", "1500",
-     "true", "${X}", "10.0.0.0/8", "./d", "z", "type", "driver_opts", "ipam", "config", "subnet", "o", "device"])
-PLAIN = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
-                     | st.dictionaries(st.sampled_from(["type", "driver", "driver_opts", "ipam", "config", "subnet",
-                                                        "o", "device", "source", "target", "bind", "volume",
-                                                        "tmpfs", "mode", "external", "volumes", "x"]), inner,
-                                       max_size=4), max_leaves=12)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 70000)
+    | st.sampled_from(
+        [
+            "",
+            "local",
+            "bind",
+            "nfs",
+            "tmpfs",
+            "none",
+            "bridge",
+            "volume",
+            "addr=x,rw",
+            ":/x",
+            "//s/h",
+            "/dev/sdb",
+            "1500",
+            "true",
+            "${X}",
+            "10.0.0.0/8",
+            "./d",
+            "z",
+            "type",
+            "driver_opts",
+            "ipam",
+            "config",
+            "subnet",
+            "o",
+            "device",
+        ]
+    )
+)
+PLAIN = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "type",
+                    "driver",
+                    "driver_opts",
+                    "ipam",
+                    "config",
+                    "subnet",
+                    "o",
+                    "device",
+                    "source",
+                    "target",
+                    "bind",
+                    "volume",
+                    "tmpfs",
+                    "mode",
+                    "external",
+                    "volumes",
+                    "x",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(doc=st.fixed_dictionaries({}, optional={"networks": PLAIN, "volumes": PLAIN, "services": PLAIN, "x-a": PLAIN}))
+@given(
+    doc=st.fixed_dictionaries(
+        {}, optional={"networks": PLAIN, "volumes": PLAIN, "services": PLAIN, "x-a": PLAIN}
+    )
+)
 def test_lift_takes_any_plain_data(doc: dict[str, Any]) -> None:
     """Whatever the shape (a broken file is Compose's to report), lift neither fails nor loses a
     section, and its output reads back as written."""
@@ -396,13 +632,47 @@ def test_lift_takes_any_plain_data(doc: dict[str, Any]) -> None:
 
 # ---------------------------------------------------------------------- writing
 
-AWKWARD = ["no", "on", "0755", "1e3", "a: b", "#x", "${VAR}", "${A:-b c}", "$$HOME", "", "null", "~", " x",
-           "line\nbreak", "ünï", "- x", "[x]", "{x}", "*a", "&a", "!t", "%x", "@x", "`x", "0x1F", ".inf", "1_000"]
+AWKWARD = [
+    "no",
+    "on",
+    "0755",
+    "1e3",
+    "a: b",
+    "#x",
+    "${VAR}",
+    "${A:-b c}",
+    "$$HOME",
+    "",
+    "null",
+    "~",
+    " x",
+    "line\nbreak",
+    "ünï",
+    "- x",
+    "[x]",
+    "{x}",
+    "*a",
+    "&a",
+    "!t",
+    "%x",
+    "@x",
+    "`x",
+    "0x1F",
+    ".inf",
+    "1_000",
+]
 
 
 def test_dump_reads_back_as_written() -> None:
-    doc = {"services": {"s": {"environment": {f"K{i}": v for i, v in enumerate(AWKWARD)}, "command": AWKWARD,
-                              "labels": {"no": "yes", "1": 2, "on": True, "f": 1.5, "n": None, "e": {}, "l": []}}}}
+    doc = {
+        "services": {
+            "s": {
+                "environment": {f"K{i}": v for i, v in enumerate(AWKWARD)},
+                "command": AWKWARD,
+                "labels": {"no": "yes", "1": 2, "on": True, "f": 1.5, "n": None, "e": {}, "l": []},
+            }
+        }
+    }
     text = dump(doc, "docker-compose.yml")
     assert text.startswith("# Imported by topogen from docker-compose.yml")
     assert source.load_text(text).data == doc
@@ -411,13 +681,20 @@ def test_dump_reads_back_as_written() -> None:
 
 # ---------------------------------------------------------------------- (3) examples
 
-COMPOSE_EXAMPLES = [n for n in examples() if os.path.isfile(os.path.join(EXAMPLES, n, "docker-compose.yml"))]
+COMPOSE_EXAMPLES = [
+    n for n in examples() if os.path.isfile(os.path.join(EXAMPLES, n, "docker-compose.yml"))
+]
 ENV = {"SMB_PASSWORD": "smb-secret", "POSTGRES_PASSWORD": "pg-secret"}
 
 
 def topogen(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "topogen", *map(str, args)], check=False, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "topogen", *map(str, args)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def _config(path: Path) -> Any:
@@ -494,18 +771,38 @@ def test_hand_written_compose_is_lifted_and_validates(tmp_path: Path) -> None:
     files, diags = import_file(str(compose), str(out))
     assert files and not diags
     lifted = source.load_text(files[str(out)]).data
-    assert list(lifted["networks"]["front"]) == ["driver", "bridge_name", "mtu", "subnet", "gateway"]
-    assert list(lifted["networks"]["back"]) == ["driver", "internal", "ipam_driver", "subnet", "subnets", "enable_ipv6"]
-    assert lifted["volumes"] == {"media": {"nfs": {"server": "10.0.0.5", "path": "/exports/media",
-                                                   "options": ["nfsvers=4"]}}, "scratch": {"tmpfs": {"size": "64m"}}}
+    assert list(lifted["networks"]["front"]) == [
+        "driver",
+        "bridge_name",
+        "mtu",
+        "subnet",
+        "gateway",
+    ]
+    assert list(lifted["networks"]["back"]) == [
+        "driver",
+        "internal",
+        "ipam_driver",
+        "subnet",
+        "subnets",
+        "enable_ipv6",
+    ]
+    assert lifted["volumes"] == {
+        "media": {
+            "nfs": {"server": "10.0.0.5", "path": "/exports/media", "options": ["nfsvers=4"]}
+        },
+        "scratch": {"tmpfs": {"size": "64m"}},
+    }
     assert "mounts" in lifted["services"]["web"] and "volumes" in lifted["services"]["db"]
     result = pipeline.check(str(out), files[str(out)])
     assert not result.failed(), [d.format() for d in result.diagnostics]
 
 
-@pytest.mark.xfail(strict=True, reason="today's build writes `networks: [back]` as {back: {}}, `./conf:/conf:ro` as a long "
-                   "form without create_host_path and drops the top-level x-owner (issue 10, parts 5, 6 and 8: the "
-                   "lead's document-preserving emitter); remove this mark when that lands")
+@pytest.mark.xfail(
+    strict=True,
+    reason="today's build writes `networks: [back]` as {back: {}}, `./conf:/conf:ro` as a long "
+    "form without create_host_path and drops the top-level x-owner (issue 10, parts 5, 6 and 8: the "
+    "lead's document-preserving emitter); remove this mark when that lands",
+)
 def test_hand_written_compose_imports_to_the_same_project(tmp_path: Path) -> None:
     """A Compose file written by hand, not by topogen: import, build, same project for Compose."""
     (tmp_path / "conf").mkdir()
@@ -569,12 +866,17 @@ def test_never_overwrites_its_input(tmp_path: Path) -> None:
     assert compose.read_text() == COMPOSE
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("services:\n  web:\n    image: [nginx\n", ":4:1: [error]"),
-    ("services:\n  a: 1\n  a: 2\n", ":3:3: [error]"),
-    ("- a\n- b\n", ":1:1: [error] a Compose file is a mapping"),
-])
-def test_bad_input_is_located_and_nothing_is_written(tmp_path: Path, text: str, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("services:\n  web:\n    image: [nginx\n", ":4:1: [error]"),
+        ("services:\n  a: 1\n  a: 2\n", ":3:3: [error]"),
+        ("- a\n- b\n", ":1:1: [error] a Compose file is a mapping"),
+    ],
+)
+def test_bad_input_is_located_and_nothing_is_written(
+    tmp_path: Path, text: str, expected: str
+) -> None:
     compose = tmp_path / "compose.yaml"
     compose.write_text(text)
     out = tmp_path / "topology.yaml"
@@ -592,4 +894,8 @@ def test_import_elsewhere_warns_about_relative_paths(tmp_path: Path) -> None:
     proc = topogen("import", compose, "-o", tmp_path / "sub" / "topology.yaml")
     assert proc.returncode == 0
     assert "(import-elsewhere)" in proc.stderr
-    assert (tmp_path / "sub" / "topology.yaml").read_text().startswith("# Imported by topogen from ../compose.yaml")
+    assert (
+        (tmp_path / "sub" / "topology.yaml")
+        .read_text()
+        .startswith("# Imported by topogen from ../compose.yaml")
+    )

@@ -28,6 +28,8 @@ HEADER = (
     "# was written there, everything else as written. Build it with `topogen build`.\n"
 )
 _Doc = dict[str, Any]
+#: A base directory for comparing host paths: the emitter re-expresses them relative to it.
+_BASE = os.path.abspath(os.sep + "import")
 
 # ---------------------------------------------------------------------- the document
 
@@ -37,7 +39,9 @@ def lift(compose: _Doc) -> _Doc:
 
     ``version`` is dropped: Compose ignores it ("the attribute `version` is obsolete").
     """
-    return {key: _SECTIONS.get(key, _same)(value) for key, value in compose.items() if key != "version"}
+    return {
+        key: _SECTIONS.get(key, _same)(value) for key, value in compose.items() if key != "version"
+    }
 
 
 def _same(value: Any) -> Any:
@@ -78,7 +82,10 @@ def _engine_text(value: Any) -> Any:
 
 
 def _same_options(lowered: _Doc, written: _Doc) -> bool:
-    return _identical({k: _engine_text(v) for k, v in lowered.items()}, {k: _engine_text(v) for k, v in written.items()})
+    return _identical(
+        {k: _engine_text(v) for k, v in lowered.items()},
+        {k: _engine_text(v) for k, v in written.items()},
+    )
 
 
 def _identical(a: Any, b: Any) -> bool:
@@ -106,7 +113,9 @@ def network(body: Any) -> Any:
     """A network with typed driver options and the IPAM shorthand where they lower exactly."""
     if not isinstance(body, dict) or body.get("external"):
         return body
-    return _replaced(body, {"driver_opts": _typed_driver_opts(body), "ipam": _typed_ipam(body.get("ipam"))})
+    return _replaced(
+        body, {"driver_opts": _typed_driver_opts(body), "ipam": _typed_ipam(body.get("ipam"))}
+    )
 
 
 def _typed_driver_opts(body: _Doc) -> _Doc | None:
@@ -161,7 +170,11 @@ def _typed_ipam(ipam: Any) -> _Doc | None:
 
 
 def _is_pool(pool: Any) -> bool:
-    return isinstance(pool, dict) and "subnet" in pool and set(pool) <= {"subnet", "ip_range", "gateway", "aux_addresses"}
+    return (
+        isinstance(pool, dict)
+        and "subnet" in pool
+        and set(pool) <= {"subnet", "ip_range", "gateway", "aux_addresses"}
+    )
 
 
 def _ipam_of(fields: _Doc) -> _Doc | None:
@@ -194,7 +207,11 @@ def volume(body: Any) -> Any:
 
 
 def _lowers_to(model: spec.Volume, opts: Any) -> bool:
-    _kind, driver, lowered = resolve.volume_options(model)
+    from .emit.compose import Paths
+
+    kind, driver, lowered = resolve.volume_options(model)
+    if kind == "bind":  # the emitter re-expresses a relative host path from where it writes
+        lowered["device"] = Paths(_BASE, _BASE).host(str(lowered["device"]))
     return driver == "local" and _same_options(lowered, opts)
 
 
@@ -211,14 +228,24 @@ def _typed_volume(opts: _Doc) -> _Doc | None:
 
 def _nfs(opts: _Doc, items: list[str]) -> _Doc | None:
     device = opts.get("device")
-    if not items or not items[0].startswith("addr=") or not isinstance(device, str) or not device.startswith(":"):
+    if (
+        not items
+        or not items[0].startswith("addr=")
+        or not isinstance(device, str)
+        or not device.startswith(":")
+    ):
         return None
     return {"nfs": {"server": items[0][5:], "path": device[1:], **_listed("options", items[1:])}}
 
 
 def _cifs(opts: _Doc, items: list[str]) -> _Doc | None:
     device = opts.get("device")
-    if not items or not items[0].startswith("addr=") or not isinstance(device, str) or not device.startswith("//"):
+    if (
+        not items
+        or not items[0].startswith("addr=")
+        or not isinstance(device, str)
+        or not device.startswith("//")
+    ):
         return None
     server, _, share = device[2:].partition("/")
     fields: _Doc = {"server": server, "share": share}
@@ -260,10 +287,11 @@ _VOLUME_KINDS: dict[str, Callable[[_Doc, list[str]], _Doc | None]] = {
 
 # ---------------------------------------------------------------------- services
 
-_MOUNT_BLOCKS = {"bind": ("propagation", "create_host_path", "selinux"), "volume": ("nocopy", "subpath"),
-                 "tmpfs": ("size", "mode")}
-#: A base directory for comparing bind sources: the emitter re-expresses them relative to it.
-_BASE = os.path.abspath(os.sep + "import")
+_MOUNT_BLOCKS = {
+    "bind": ("propagation", "create_host_path", "selinux"),
+    "volume": ("nocopy", "subpath"),
+    "tmpfs": ("size", "mode"),
+}
 
 
 def service(body: Any) -> Any:
@@ -274,18 +302,30 @@ def service(body: Any) -> Any:
     mounts = [_mount(entry) for entry in body["volumes"]]
     if not mounts or any(m is None for m in mounts):
         return body
-    return {("mounts" if k == "volumes" else k): (mounts if k == "volumes" else v) for k, v in body.items()}
+    return {
+        ("mounts" if k == "volumes" else k): (mounts if k == "volumes" else v)
+        for k, v in body.items()
+    }
 
 
 def _mount(entry: Any) -> _Doc | None:
-    if not isinstance(entry, dict) or not isinstance(entry.get("type"), str) or entry["type"] not in _MOUNT_BLOCKS:
+    if (
+        not isinstance(entry, dict)
+        or not isinstance(entry.get("type"), str)
+        or entry["type"] not in _MOUNT_BLOCKS
+    ):
         return None
-    fields: _Doc = {k: v for k, v in entry.items() if k not in _MOUNT_BLOCKS and not (k == "type" and v == "volume")}
+    fields: _Doc = {
+        k: v
+        for k, v in entry.items()
+        if k not in _MOUNT_BLOCKS and not (k == "type" and v == "volume")
+    }
     block = entry.get(entry["type"], {})
     if not isinstance(block, dict) or not set(block) <= set(_MOUNT_BLOCKS[entry["type"]]):
         return None
     fields.update(block)
-    if isinstance(fields.get("mode"), int):  # Compose's tmpfs mode is a number; the typed one octal digits
+    # Compose's tmpfs mode is a number; the typed one is written in octal digits
+    if isinstance(fields.get("mode"), int):
         fields["mode"] = format(fields["mode"], "o")
     return fields if _identical(_mount_of(fields), entry) else None
 
@@ -319,7 +359,9 @@ def dump(doc: _Doc, source_name: str | None = None) -> str:
     return head + (block(doc) if doc else "{}") + "\n"
 
 
-def import_file(compose: str, output: str, *, force: bool = False) -> tuple[dict[str, str], list[Diagnostic]]:
+def import_file(
+    compose: str, output: str, *, force: bool = False
+) -> tuple[dict[str, str], list[Diagnostic]]:
     """``({output: text}, diagnostics)``; no file when there is an error. Writes nothing."""
     src = source.load_path(compose)
     if src.diagnostics:
@@ -328,15 +370,31 @@ def import_file(compose: str, output: str, *, force: bool = False) -> tuple[dict
     if problem is not None:
         return {}, [problem]
     if not isinstance(src.data, dict):
-        return {}, [src.finish(error("invalid-compose", "a Compose file is a mapping of top-level keys "
-                                                         "(services, networks, volumes, ...)", ()))]
+        return {}, [
+            src.finish(
+                error(
+                    "invalid-compose",
+                    "a Compose file is a mapping of top-level keys "
+                    "(services, networks, volumes, ...)",
+                    (),
+                )
+            )
+        ]
     out_dir = os.path.dirname(os.path.abspath(output))
     name = os.path.relpath(os.path.abspath(compose), out_dir).replace(os.sep, "/")
     diags = []
     if out_dir != os.path.dirname(os.path.abspath(compose)):
-        diags.append(src.finish(warning(
-            "import-elsewhere", f"relative paths of {compose} are read from its directory, and the topology's "
-            f"from {out_dir}", (), hint="write the topology beside the Compose file")))
+        diags.append(
+            src.finish(
+                warning(
+                    "import-elsewhere",
+                    f"relative paths of {compose} are read from its directory, and the topology's "
+                    f"from {out_dir}",
+                    (),
+                    hint="write the topology beside the Compose file",
+                )
+            )
+        )
     return {output: dump(lift(src.data), name)}, diags
 
 
@@ -344,7 +402,10 @@ def _refusal(compose: str, output: str, force: bool) -> Diagnostic | None:
     if not os.path.exists(output):
         return None
     if os.path.samefile(compose, output):
-        message, hint = "the output is the Compose file being imported", "write the topology to another file"
+        message, hint = (
+            "the output is the Compose file being imported",
+            "write the topology to another file",
+        )
     elif not force:
         message, hint = "the output file exists", "pass --force to overwrite it"
     else:
