@@ -437,16 +437,20 @@ def _assert_volumes_round_trip(tmp: Path, volumes: dict[str, Any]) -> None:
         assert _engine(out.get("driver_opts")) == _engine(original.get("driver_opts")), key
 
 
+def _assert_mounts_round_trip(tmp: Path, volumes: list[Any]) -> None:
+    lifted = lift({"services": {"s": {"image": "busybox", "volumes": volumes}}})["services"]["s"]
+    if "mounts" in lifted:
+        out = _compiled(tmp, {"services": {"s": lifted}})["services"]["s"]
+        assert out["volumes"] == volumes
+        types = [[(k, type(v)) for k, v in sorted(m.items())] for m in out["volumes"]]
+        assert types == [[(k, type(v)) for k, v in sorted(m.items())] for m in volumes]
+
+
 def test_round_trip_of_the_tables(tmp_path: Path) -> None:
     _assert_networks_round_trip(tmp_path, {f"n{i}": c[1] for i, c in enumerate(NETWORKS)})
     _assert_volumes_round_trip(tmp_path, {f"v{i}": c[1] for i, c in enumerate(VOLUMES)})
-    for i, (_why, volumes, key, _expected) in enumerate(MOUNTS):
-        if key == "mounts":
-            lifted = lift({"services": {"s": {"image": "busybox", "volumes": volumes}}})[
-                "services"
-            ]["s"]
-            out = _compiled(tmp_path, {"services": {"s": lifted}})["services"]["s"]
-            assert out["volumes"] == volumes, i
+    for _why, volumes, _key, _expected in MOUNTS:
+        _assert_mounts_round_trip(tmp_path, volumes)
 
 
 OPTION_VALUES = st.sampled_from(
@@ -532,16 +536,55 @@ VOLUME_OPTS = st.fixed_dictionaries(
 )
 
 
+MOUNT = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(["volume", "bind", "tmpfs"]),
+        "target": st.sampled_from(["/a", "/b/c", "rel"]),
+    },
+    optional={
+        "source": st.sampled_from(
+            ["data", "./d", "d", "/srv", "~/x", "${DIR}", "../up", "./a/../b"]
+        ),
+        "read_only": st.sampled_from([True, False, 1, "true"]),
+        "bind": st.fixed_dictionaries(
+            {},
+            optional={
+                "propagation": st.sampled_from(["rshared", "bogus"]),
+                "create_host_path": st.sampled_from([True, False, "yes"]),
+                "selinux": st.sampled_from(["z", "Z", "q"]),
+            },
+        ),
+        "volume": st.fixed_dictionaries(
+            {}, optional={"nocopy": st.sampled_from([True, False, 0]), "subpath": st.just("s")}
+        ),
+        "tmpfs": st.fixed_dictionaries(
+            {},
+            optional={
+                "size": st.sampled_from([1024, "64m", "${S}"]),
+                "mode": st.sampled_from([1023, 493, 0, "1777", 1777, 9]),
+            },
+        ),
+        "consistency": st.just("cached"),
+    },
+)
+
+
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    networks=st.lists(NETWORK, min_size=1, max_size=3), volumes=st.lists(VOLUME_OPTS, max_size=3)
+    networks=st.lists(NETWORK, min_size=1, max_size=3),
+    volumes=st.lists(VOLUME_OPTS, max_size=3),
+    mounts=st.lists(MOUNT, min_size=1, max_size=3),
 )
 def test_round_trip_property(
-    tmp_path: Path, networks: list[dict[str, Any]], volumes: list[dict[str, Any]]
+    tmp_path: Path,
+    networks: list[dict[str, Any]],
+    volumes: list[dict[str, Any]],
+    mounts: list[dict[str, Any]],
 ) -> None:
-    """Whatever lift makes typed compiles back to the original driver options and IPAM."""
+    """Whatever lift makes typed compiles back to the original driver options, IPAM and mounts."""
+    _assert_mounts_round_trip(tmp_path, mounts)
     _assert_networks_round_trip(tmp_path, {f"n{i}": n for i, n in enumerate(networks)})
     _assert_volumes_round_trip(
         tmp_path, {f"v{i}": {"driver": "local", "driver_opts": o} for i, o in enumerate(volumes)}
