@@ -907,6 +907,9 @@ def test_never_overwrites_its_input(tmp_path: Path) -> None:
         assert proc.returncode == 1
         assert "the output is the Compose file being imported (output-exists)" in proc.stderr
     assert compose.read_text() == COMPOSE
+    proc = topogen("import", compose, "-o", tmp_path, "--force")
+    assert proc.returncode == 1
+    assert f"{tmp_path}:1:1: [error] the output is a directory (output-exists)" in proc.stderr
 
 
 @pytest.mark.parametrize(
@@ -942,3 +945,10 @@ def test_import_elsewhere_warns_about_relative_paths(tmp_path: Path) -> None:
         .read_text()
         .startswith("# Imported by topogen from ../compose.yaml")
     )
+
+
+def test_missing_input(tmp_path: Path) -> None:
+    proc = topogen("import", tmp_path / "nope.yaml", "-o", tmp_path / "topology.yaml")
+    assert proc.returncode == 1
+    assert f"{tmp_path / 'nope.yaml'}:1:1: [error] cannot read file" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "topology.yaml").exists()

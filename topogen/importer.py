@@ -399,13 +399,16 @@ def import_file(
 
 
 def _refusal(compose: str, output: str, force: bool) -> Diagnostic | None:
+    """Why ``output`` may not be written: the input itself, a folder, or an existing file."""
     if not os.path.exists(output):
         return None
     if os.path.samefile(compose, output):
         message, hint = (
             "the output is the Compose file being imported",
-            "write the topology to another file",
+            "write the topology elsewhere",
         )
+    elif os.path.isdir(output):
+        message, hint = "the output is a directory", "name the topology file, e.g. topology.yaml"
     elif not force:
         message, hint = "the output file exists", "pass --force to overwrite it"
     else:
