@@ -918,6 +918,10 @@ def test_never_overwrites_its_input(tmp_path: Path) -> None:
         ("services:\n  web:\n    image: [nginx\n", ":4:1: [error]"),
         ("services:\n  a: 1\n  a: 2\n", ":3:3: [error]"),
         ("- a\n- b\n", ":1:1: [error] a Compose file is a mapping"),
+        (
+            "services:\n  web:\n    image: x\n    x-compose: {a: 1}\n",
+            ":4:5: [error] x-compose is an extension in Compose",
+        ),
     ],
 )
 def test_bad_input_is_located_and_nothing_is_written(

@@ -369,33 +369,43 @@ def import_file(
     problem = _refusal(compose, output, force)
     if problem is not None:
         return {}, [problem]
-    if not isinstance(src.data, dict):
-        return {}, [
-            src.finish(
-                error(
-                    "invalid-compose",
-                    "a Compose file is a mapping of top-level keys "
-                    "(services, networks, volumes, ...)",
-                    (),
-                )
-            )
-        ]
+    diags = [src.finish(d) for d in problems(src.data)]
+    if any(d.is_error for d in diags):
+        return {}, diags
     out_dir = os.path.dirname(os.path.abspath(output))
-    name = os.path.relpath(os.path.abspath(compose), out_dir).replace(os.sep, "/")
-    diags = []
     if out_dir != os.path.dirname(os.path.abspath(compose)):
-        diags.append(
-            src.finish(
-                warning(
-                    "import-elsewhere",
-                    f"relative paths of {compose} are read from its directory, and the topology's "
-                    f"from {out_dir}",
-                    (),
-                    hint="write the topology beside the Compose file",
-                )
-            )
+        message = (
+            f"relative paths of {compose} are read from its folder, the topology's from {out_dir}"
         )
+        hint = "write the topology beside the Compose file"
+        diags.append(src.finish(warning("import-elsewhere", message, (), hint=hint)))
+    name = os.path.relpath(os.path.abspath(compose), out_dir).replace(os.sep, "/")
     return {output: dump(lift(src.data), name)}, diags
+
+
+#: Service keys that a topology reads as its own (passthrough into the output files), so a
+#: Compose extension of that name would change meaning.
+RESERVED = ("x-compose", "x-swarm")
+
+
+def problems(data: Any) -> list[Diagnostic]:
+    """What stops a Compose file's plain data from being imported as it means."""
+    if not isinstance(data, dict):
+        message = "a Compose file is a mapping of top-level keys (services, networks, volumes, ...)"
+        return [error("invalid-compose", message, ())]
+    services = data.get("services")
+    found = []
+    for name, body in services.items() if isinstance(services, dict) else ():
+        for key in RESERVED if isinstance(body, dict) else ():
+            if key in body:
+                message = (
+                    f"{key} is an extension in Compose; a topology passes its keys to the output"
+                )
+                path = ("services", name, key)
+                found.append(
+                    error("reserved-key", message, path, at_key=True, hint="rename it first")
+                )
+    return found
 
 
 def _refusal(compose: str, output: str, force: bool) -> Diagnostic | None:
