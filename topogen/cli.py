@@ -139,6 +139,24 @@ def build(
             typer.echo(f"wrote {path}", err=True)
 
 
+@app.command("import")
+def import_(
+    compose: Annotated[Path, typer.Argument(help="The Compose file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The topology file to write.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
+) -> None:
+    """Lift a Compose file into a topology: typed forms where they compile back exactly, the rest as written."""
+    from .importer import import_file
+    from .pipeline import write
+
+    files, diags = import_file(str(compose), str(output), force=force)
+    _emit(diags)
+    if not files:
+        raise typer.Exit(1)
+    write(files)
+    typer.echo(f"wrote {output}", err=True)
+
+
 def _checked(file: Path) -> Result:
     """Check a topology for a command that reads it; print its diagnostics; exit 1 when it
     could not be resolved."""
