@@ -263,10 +263,10 @@ VOLUMES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         {"name": "data", "bind": {"path": "/srv/data"}},
     ),
     (
-        # the emitter writes a relative host path as ./data
-        "relative bind path without ./ stays raw",
+        # the document keeps a relative host path as written, so the typed form lowers back exactly
+        "relative bind path without ./ is typed too",
         {"driver": "local", "driver_opts": {"type": "none", "o": "bind", "device": "data"}},
-        {"driver": "local", "driver_opts": {"type": "none", "o": "bind", "device": "data"}},
+        {"bind": {"path": "data"}},
     ),
     (
         # bind lowers to o=bind exactly
@@ -351,18 +351,18 @@ MOUNTS: list[tuple[str, list[Any], str, list[Any]]] = [
         "volumes",
         [{"type": "volume", "source": "d", "target": "/d", "read_only": False}],
     ),
-    # the emitter writes a relative bind source as ./conf
+    # the document keeps a bind source as written: the typed mount lowers back exactly
     (
-        "bind source without ./ keeps volumes",
+        "bind source without ./ is a typed mount",
         [{"type": "bind", "source": "conf", "target": "/c"}],
-        "volumes",
+        "mounts",
         [{"type": "bind", "source": "conf", "target": "/c"}],
     ),
-    # consistency is not in the typed mount
+    # consistency is a key of the typed mount too
     (
-        "consistency keeps volumes",
+        "consistency is a typed mount",
         [{"type": "bind", "source": "/c", "target": "/c", "consistency": "cached"}],
-        "volumes",
+        "mounts",
         [{"type": "bind", "source": "/c", "target": "/c", "consistency": "cached"}],
     ),
 ]
@@ -840,12 +840,6 @@ def test_hand_written_compose_is_lifted_and_validates(tmp_path: Path) -> None:
     assert not result.failed(), [d.format() for d in result.diagnostics]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="today's build writes `networks: [back]` as {back: {}}, `./conf:/conf:ro` as a long "
-    "form without create_host_path and drops the top-level x-owner (issue 10, parts 5, 6 and 8: the "
-    "lead's document-preserving emitter); remove this mark when that lands",
-)
 def test_hand_written_compose_imports_to_the_same_project(tmp_path: Path) -> None:
     """A Compose file written by hand, not by topogen: import, build, same project for Compose."""
     (tmp_path / "conf").mkdir()

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import resolve, source, spec
+from . import document, resolve, source, spec
 from .diagnostics import Diagnostic, error, warning
 from .rules.drivers import MTU, TYPED_OPTIONS
 
@@ -134,7 +134,7 @@ def _typed_driver_opts(body: _Doc) -> _Doc | None:
             rest[key] = value
     candidate = {**fields, **({"driver_opts": rest} if rest else {})}
     model = _valid(spec.Network, candidate) if fields else None
-    if model is None or not _same_options(resolve.driver_opts(model), opts):
+    if model is None or not _same_options(document.network_driver_opts(candidate), opts):
         return None
     return candidate
 
@@ -180,14 +180,15 @@ def _is_pool(pool: Any) -> bool:
 def _ipam_of(fields: _Doc) -> _Doc | None:
     """The ``ipam`` block that the Compose emitter writes for these typed fields (None: the
     spec refuses them, or an address does not parse, as with ``${SUBNET}``)."""
-    from .emit.compose import ipam_block
-
     model = _valid(spec.Network, fields)
     if model is None:
         return None
     resolver = resolve.Resolver(spec.Topology.model_construct(name="import"), "import")
-    resolved = resolver.network("import", model)
-    return None if resolver.diagnostics else ipam_block(resolved)
+    resolver.network("import", model)
+    if resolver.diagnostics:
+        return None
+    ipam: _Doc | None = document.lower_network(fields).get("ipam")
+    return ipam
 
 
 # ---------------------------------------------------------------------- volumes
@@ -201,18 +202,14 @@ def volume(body: Any) -> Any:
     opts = body.get("driver_opts")
     typed = _typed_volume(opts) if isinstance(opts, dict) else None
     model = _valid(spec.Volume, typed) if typed else None
-    if model is None or not _lowers_to(model, opts):
+    if model is None or typed is None or not _lowers_to(typed, opts):
         return body
     return _replaced(body, {"driver_opts": typed}, drop=("driver",))
 
 
-def _lowers_to(model: spec.Volume, opts: Any) -> bool:
-    from .emit.compose import Paths
-
-    kind, driver, lowered = resolve.volume_options(model)
-    if kind == "bind":  # the emitter re-expresses a relative host path from where it writes
-        lowered["device"] = Paths(_BASE, _BASE).host(str(lowered["device"]))
-    return driver == "local" and _same_options(lowered, opts)
+def _lowers_to(typed: _Doc, opts: Any) -> bool:
+    lowered = document.lower_volume(typed)
+    return lowered.get("driver") == "local" and _same_options(lowered.get("driver_opts", {}), opts)
 
 
 def _typed_volume(opts: _Doc) -> _Doc | None:
@@ -331,15 +328,13 @@ def _mount(entry: Any) -> _Doc | None:
 
 
 def _mount_of(fields: _Doc) -> _Doc | None:
-    """The long-form mount that the Compose emitter writes for a typed mount (None: refused)."""
-    from .emit.compose import Paths, mount
-
+    """The long-form mount that the Compose document holds for a typed mount (None: refused)."""
     model = _valid(spec.Mount, fields)
     if model is None:
         return None
     resolver = resolve.Resolver(spec.Topology.model_construct(name="import"), "import")
-    resolved = resolver.mount(model, ())
-    return None if resolver.diagnostics else mount(resolved, Paths(_BASE, _BASE))
+    resolver.mount(model, ())
+    return None if resolver.diagnostics else document.lower_mount(fields)
 
 
 _SECTIONS: dict[str, Callable[[Any], Any]] = {
