@@ -99,6 +99,7 @@ class DockerEnv:
         try:
             cp = subprocess.run(
                 list(args),
+                check=False,
                 env=self.direct_env if direct else self.env,
                 capture_output=True,
                 text=True,
@@ -147,6 +148,7 @@ def _probe() -> tuple[DockerEnv | None, str]:
     try:
         cp = subprocess.run(
             [docker, "version", "--format", "{{.Server.Version}} {{.Server.APIVersion}}"],
+            check=False,
             env=env,
             capture_output=True,
             text=True,

@@ -52,7 +52,7 @@ def labelled(denv: Any) -> dict[str, list[str]]:
 def remove_labelled(denv: Any, deadline_s: float = 90) -> dict[str, list[str]]:
     """Remove every object that carries this run's label (bounded in time); returns what was found."""
     end = time.monotonic() + deadline_s
-    left = lambda: max(5.0, end - time.monotonic())  # noqa: E731
+    left = lambda: max(5.0, end - time.monotonic())
     found = labelled(denv)
     if found["services"]:
         denv.docker_cmd("service", "rm", *found["services"], timeout=left())
@@ -159,7 +159,7 @@ def _holder(f: IO[str]) -> str:
 def acquire_lock(path: str, timeout: float, note: Callable[[str], None] = say, every: float = 30) -> IO[str]:
     """An exclusive flock on ``path`` (released when the file is closed or the process ends).
     While waiting, says who holds it (every ``every`` s); fails after ``timeout`` s."""
-    f = open(path, "a+")
+    f = open(path, "a+")  # noqa: SIM115 (held open: closing it releases the lock)
     start = time.monotonic()
     next_note = start
     while True:
