@@ -45,7 +45,6 @@ import uuid
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
 
 import pytest
 
@@ -224,11 +223,7 @@ def pytest_collection_modifyitems(config, items):
 # --------------------------------------------------------------------------- #
 # Fixtures
 # --------------------------------------------------------------------------- #
-def _unavailable(reason: str) -> NoReturn:
-    """Skip with the reason, or fail with it where TOPOGEN_REQUIRE_ENGINE=1 (as in .ci/run)."""
-    if os.environ.get("TOPOGEN_REQUIRE_ENGINE") == "1":
-        pytest.fail(f"{reason} (TOPOGEN_REQUIRE_ENGINE=1)", pytrace=False)
-    pytest.skip(reason)
+_unavailable = guard.unavailable
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -265,22 +260,16 @@ def docker_env(_docker_session_guard) -> DockerEnv:
     denv, reason = _probe_cached()
     if denv is None:
         _unavailable(f"no Docker engine for the live tests (start one with `bash .ci/engine.sh start`): {reason}")
-    cp = denv.docker_cmd("image", "inspect", denv.image, timeout=20)
-    if cp.returncode != 0:
-        _unavailable(f"image {denv.image} missing on the engine (`bash .ci/engine.sh start` imports it; "
-                     "TOPOGEN_TEST_IMAGE names another busybox image)")
+    if why := guard.image_missing(denv):
+        _unavailable(why)
     return denv
 
 
 @pytest.fixture(scope="session")
 def macvlan_parent(docker_env: DockerEnv) -> str:
     """The macvlan/ipvlan parent (``tgveth0``), checked on the engine's host, else skip (or fail)."""
-    cp = docker_env.docker_cmd("run", "--rm", "--network", "host", docker_env.image, "ip", "link", "show",
-                               docker_env.veth_parent, timeout=60)
-    if cp.returncode != 0:
-        _unavailable(f"macvlan parent {docker_env.veth_parent} not found on the engine's host "
-                     f"({(cp.stderr or cp.stdout).strip()[:120]}); `bash .ci/engine.sh start` creates the veth pair "
-                     "(TOPOGEN_TEST_VETH names another; never a real interface)")
+    if why := guard.parent_missing(docker_env):
+        _unavailable(why)
     return docker_env.veth_parent
 
 

@@ -17,13 +17,39 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import pytest
 
 RUN_LABEL = "org.topogen.test-run"
 BUILTIN_NETWORKS = {"bridge", "host", "none", "docker_gwbridge", "ingress"}
 KINDS = ("services", "containers", "networks", "volumes", "secrets", "configs")
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip with the reason, or fail with it where TOPOGEN_REQUIRE_ENGINE=1 (as in .ci/run)."""
+    if os.environ.get("TOPOGEN_REQUIRE_ENGINE") == "1":
+        pytest.fail(f"{reason} (TOPOGEN_REQUIRE_ENGINE=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+def image_missing(denv: Any) -> str:
+    """Why the test image cannot be used, or ""."""
+    if denv.docker_cmd("image", "inspect", denv.image, timeout=20).returncode == 0:
+        return ""
+    return (f"image {denv.image} missing on the engine (`bash .ci/engine.sh start` imports it; "
+            "TOPOGEN_TEST_IMAGE names another busybox image)")
+
+
+def parent_missing(denv: Any) -> str:
+    """Why the macvlan/ipvlan parent cannot be used (checked on the engine's host), or ""."""
+    cp = denv.docker_cmd("run", "--rm", "--network", "host", denv.image, "ip", "link", "show", denv.veth_parent,
+                         timeout=60)
+    if cp.returncode == 0:
+        return ""
+    return (f"macvlan parent {denv.veth_parent} not found on the engine's host "
+            f"({(cp.stderr or cp.stdout).strip()[:120]}); `bash .ci/engine.sh start` creates the veth pair "
+            "(TOPOGEN_TEST_VETH names another; never a real interface)")
 
 
 def _lines(denv: Any, *args: str, direct: bool = False) -> list[str]:
