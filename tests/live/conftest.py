@@ -37,6 +37,7 @@ All tests in tests/live get the ``live`` marker automatically.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -235,7 +236,7 @@ def _docker_session_guard(request):
     if denv is None:
         yield
         return
-    lock = guard.acquire_lock(LOCK_PATH, float(os.environ.get("TOPOGEN_LIVE_LOCK_TIMEOUT", "900")))
+    lock = guard.acquire_lock(LOCK_PATH, float(os.environ.get("TOPOGEN_LIVE_LOCK_TIMEOUT", "900")), _note(request))
     foreign = guard.Foreign(denv, RUN_ID)
     try:
         if denv.docker_cmd("image", "inspect", denv.image, timeout=20, direct=True).returncode == 0:
@@ -251,7 +252,19 @@ def _docker_session_guard(request):
     finally:
         if foreign.seen:
             foreign.remove()
+        lock.truncate(0)  # no stale pid for the next reader
         lock.close()  # releases the flock
+
+
+def _note(request) -> Callable[[str], None]:
+    """Print a line the user sees at once, even while pytest captures output."""
+    capman = request.config.pluginmanager.getplugin("capturemanager")
+
+    def note(text: str) -> None:
+        with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
+            guard.say(text)
+
+    return note
 
 
 @pytest.fixture(scope="session")

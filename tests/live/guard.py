@@ -169,11 +169,28 @@ def say(text: str) -> None:
     stream.flush()
 
 
+def _flock_holder(path: str) -> str:
+    """The pid holding a flock on ``path``, from /proc/locks (Linux), or ""."""
+    try:
+        st = os.stat(path)
+        with open("/proc/locks") as fh:
+            rows = fh.read().splitlines()
+    except OSError:
+        return ""
+    dev = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for row in rows:
+        parts = row.split()
+        if len(parts) > 5 and parts[1] == "FLOCK" and parts[5] == dev and parts[4].isdigit():
+            return parts[4]
+    return ""
+
+
 def _holder(f: IO[str]) -> str:
     f.seek(0)
-    pid = f.read().strip()
+    written = f.read().strip()
+    pid = _flock_holder(f.name) or written
     if not pid.isdigit():
-        return "another process (pid not yet written)"
+        return "another process"
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
             cmd = fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
@@ -182,28 +199,32 @@ def _holder(f: IO[str]) -> str:
     return f"pid {pid}" + (f" ({cmd[:120]})" if cmd else "")
 
 
+def _try_flock(f: IO[str]) -> bool:
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
 def acquire_lock(path: str, timeout: float, note: Callable[[str], None] = say, every: float = 30) -> IO[str]:
     """An exclusive flock on ``path`` (released when the file is closed or the process ends).
     While waiting, says who holds it (every ``every`` s); fails after ``timeout`` s."""
     f = open(path, "a+")  # noqa: SIM115 (held open: closing it releases the lock)
     start = time.monotonic()
     next_note = start
-    while True:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            now = time.monotonic()
-            if now - start >= timeout:
-                holder = _holder(f)
-                f.close()
-                pytest.fail(f"gave up after {timeout:.0f} s waiting for lock {path} held by {holder}: another "
-                            "live-test session uses this machine's engine (TOPOGEN_LIVE_LOCK_TIMEOUT sets the wait)",
-                            pytrace=False)
-            if now >= next_note:
-                note(f"waiting for lock {path} held by {_holder(f)} (at most {timeout - (now - start):.0f} s more)")
-                next_note = now + every
-            time.sleep(0.5)
+    while not _try_flock(f):
+        now = time.monotonic()
+        if now - start >= timeout:
+            holder = _holder(f)
+            f.close()
+            pytest.fail(f"gave up after {timeout:.0f} s waiting for lock {path} held by {holder}: another "
+                        "live-test session uses this machine's engine (TOPOGEN_LIVE_LOCK_TIMEOUT sets the wait)",
+                        pytrace=False)
+        if now >= next_note:
+            note(f"waiting for lock {path} held by {_holder(f)} (at most {timeout - (now - start):.0f} s more)")
+            next_note = now + every
+        time.sleep(0.5)
     f.seek(0)
     f.truncate()
     f.write(f"{os.getpid()}\n")
