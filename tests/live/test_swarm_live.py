@@ -207,6 +207,13 @@ def test_swarm_overlay_deploys_replicas_and_reaches_web_by_name(swarm: Any, uniq
         assert ok, f"client cannot reach web:80 by name over the overlay: {why}"
         ok, _ = connects(swarm, client, "web", 81, attempts=1)
         assert not ok, "nothing listens on web:81, yet a connection succeeded"
+        # the stack's service, its task containers and its network carry the test run's label
+        key, run_id = swarm.run_label.split("=", 1)
+        got = [docker(swarm, kind, "inspect", "--format", f'{{{{index {labels} "{key}"}}}}', name).stdout.strip()
+               for kind, labels, name in (("service", ".Spec.Labels", f"{stack}_web"),
+                                          ("network", ".Labels", f"{stack}_multi-host-network"),
+                                          ("container", ".Config.Labels", client))]
+        assert got == [run_id] * 3, got
 
 
 @pytest.mark.skipif(not ipvs_available(), reason="the kernel has no IPVS: swarm service VIPs cannot work here")
