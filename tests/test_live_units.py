@@ -348,3 +348,106 @@ def test_a_failed_probe_is_tried_once_more_and_a_success_stands():
     results = session._probe(probes, None, None)  # type: ignore[arg-type]
     assert rounds == [[1, 2, 3, 4], [2, 3]]
     assert {i: rc for i, (rc, _) in results.items()} == {1: 0, 2: 0, 3: 1, 4: 0}
+
+
+# ---------------------------------------------------------------------- verify options, externals, pseudo file systems
+
+
+NODE_EXPORTER = """
+    name: nodex
+    networks:
+      shared: {external: true, name: tg-ext-net, subnet: 10.250.30.0/24}
+    volumes:
+      data: {external: true, name: tg-ext-vol}
+    services:
+      exporter:
+        image: prom/node-exporter
+        networks: [shared]
+        volumes: ["/proc:/host/proc:ro", "/sys:/host/sys:ro", "/srv:/srv:ro", "data:/data"]
+    """
+
+
+def test_mount_entry_reads_the_last_mount_at_a_target():
+    mounts = ("overlay / overlay rw 0 0\nproc /host/proc proc ro,nosuid,nodev 0 0\n"
+              "tmpfs /my\\040dir tmpfs rw 0 0\ntmpfs /host/proc tmpfs rw 0 0\n")
+    assert storage.mount_entry(mounts, "/host/proc") == ("tmpfs", frozenset({"rw"}))
+    assert storage.mount_entry(mounts, "/my dir") == ("tmpfs", frozenset({"rw"}))
+    assert storage.mount_entry(mounts, "/nowhere") is None
+
+
+@pytest.mark.parametrize("flags,status", [("ro,nosuid,nodev,noexec,relatime", "ok"), ("rw,nosuid", "failed")])
+def test_read_only_pseudo_file_systems_are_judged_by_their_flags(tmp_path, flags, status):
+    """A read-only bind of /proc cannot be write-tested (a new file there is ENOENT, writable or
+    not): its mount flags decide, and nothing is written into it. Other binds keep the write test."""
+    res = topo_of(tmp_path, NODE_EXPORTER)
+    commands: list[str] = []
+
+    def run(service, cmd):
+        commands.append(cmd)
+        if cmd == "cat /proc/mounts":
+            return 0, (f"proc /host/proc proc {flags} 0 0\nsysfs /host/sys sysfs ro,nosuid 0 0\n"
+                       "/dev/sda1 /srv ext4 ro,relatime 0 0\n")
+        return 1, "touch: /srv/.topogen-ro-check: Read-only file system"
+
+    got = {r.target: (r.status, r.detail) for r in storage.plain_checks(res.topology, run) if r.check == "read-only"}
+    assert got["/host/proc"][0] == status and "proc mounted" in got["/host/proc"][1]
+    assert got["/host/sys"] == ("ok", ("sysfs mounted read-only (a pseudo file system: judged by its mount flags, "
+                                       "nothing written)"))
+    assert got["/srv"] == ("ok", "write rejected: read-only file system")
+    assert not [c for c in commands if "/host/" in c], commands  # nothing written into /proc or /sys
+
+
+def test_the_stub_image_is_the_probe_image_unless_one_is_given():
+    from topogen.live.session import DEFAULT_IMAGE, Options
+
+    assert DEFAULT_IMAGE == "busybox:latest"
+    assert Options().probe == DEFAULT_IMAGE
+    assert Options(stub_image="bb:1").probe == "bb:1"
+    assert Options(stub_image="bb:1", probe_image="bb:2").probe == "bb:2"
+
+
+class FakeEngine:
+    """Just enough of topogen.live.Engine for externals: what exists, and the commands run."""
+
+    def __init__(self, networks=(), volumes=(), fail=""):
+        self.networks, self.volumes, self.fail, self.calls = set(networks), set(volumes), fail, []
+
+    def lines(self, *args):
+        return sorted(self.networks)
+
+    def volume_names(self):
+        return set(self.volumes)
+
+    def docker_cmd(self, *args, timeout=60):
+        import subprocess
+
+        self.calls.append(args)
+        bad = self.fail and self.fail in args
+        return subprocess.CompletedProcess(args, 1 if bad else 0, "", "boom" if bad else "")
+
+
+def test_create_external_makes_only_what_is_missing_labelled_and_removes_it(tmp_path):
+    from topogen.live import externals
+
+    res = topo_of(tmp_path, NODE_EXPORTER)
+    eng = FakeEngine(volumes={"tg-ext-vol"})
+    made = externals.create(eng, res.topology, "topogen.verify=tgv-x")
+    assert made == [externals.Created("network", "tg-ext-net")]
+    assert eng.calls == [("network", "create", "--driver", "bridge", "--subnet", "10.250.30.0/24",
+                          "--label", "topogen.verify=tgv-x", "tg-ext-net")]
+    assert externals.remove(eng, made) == [] and eng.calls[-1] == ("network", "rm", "tg-ext-net")
+    assert externals.cleanup_command(made) == "docker network rm tg-ext-net"
+    # a failure removes what was created before it, and says which object failed
+    eng = FakeEngine(fail="tg-ext-vol")
+    with pytest.raises(Exception, match="could not create external volume 'tg-ext-vol': boom"):
+        externals.create(eng, res.topology, "topogen.verify=tgv-y")
+    assert eng.calls[-1] == ("network", "rm", "tg-ext-net")
+
+
+def test_verify_cli_create_external_and_probe_image_options():
+    from typer.testing import CliRunner
+
+    from topogen.cli import app
+
+    out = CliRunner().invoke(app, ["verify", "--help"], env={"COLUMNS": "200"}).output
+    assert "--create-external" in out and "--probe-image" in out and "topogen/busybox" not in out

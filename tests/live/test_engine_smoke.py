@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 import pytest
@@ -19,7 +20,7 @@ def _wait_running(denv, name: str, timeout: float = 20) -> None:
     raise AssertionError(f"container {name} not running after {timeout}s")
 
 
-def _nc_client(denv, network: str, target: str, port: int = 8080) -> "subprocess.CompletedProcess":  # noqa: F821
+def _nc_client(denv, network: str, target: str, port: int = 8080) -> subprocess.CompletedProcess:
     # nc -w 2: connect timeout 2 s; the server prints what it receives.
     return denv.docker_cmd(
         "run", "--rm", "--network", network, denv.image,
@@ -64,7 +65,7 @@ def test_bridge_connectivity_and_isolation(docker_env, unique_name):
 
         # negative: a container on another network cannot reach the server's IP
         ip = d.docker_cmd(
-            "inspect", "-f", "{{(index .NetworkSettings.Networks \"%s\").IPAddress}}" % net_a, srv,
+            "inspect", "-f", f"{{{{(index .NetworkSettings.Networks \"{net_a}\").IPAddress}}}}", srv,
             check=True, timeout=20,
         ).stdout.strip()
         assert ip

@@ -43,9 +43,9 @@ def test_duplicate_bridge_name_is_refused(docker_env, cleanup, unique_name) -> N
     assert second.returncode != 0 and "same bridge name" in second.stderr
 
 
-def test_second_ipvlan_network_on_a_parent_is_refused(docker_env, cleanup, unique_name) -> None:
+def test_second_ipvlan_network_on_a_parent_is_refused(docker_env, macvlan_parent, cleanup, unique_name) -> None:
     assert "shared-parent" in rules_of("shared-parent-ipvlan.yaml")
-    parent = docker_env.veth_parent
+    parent = macvlan_parent
     first = create(docker_env, cleanup, unique_name("ipv1"), "-d", "ipvlan", "-o", f"parent={parent}",
                    "--subnet", "10.231.1.0/24")
     assert first.returncode == 0, first.stderr

@@ -5,6 +5,7 @@ equals the analysis; the comparison can fail; nothing created remains."""
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import shutil
 import signal
@@ -75,7 +76,9 @@ def assert_agrees(rep, services) -> None:
 
 
 @pytest.mark.parametrize("example", sorted(RUNNABLE))
-def test_example_observed_equals_predicted(docker_env, example):
+def test_example_observed_equals_predicted(docker_env, example, request):
+    if RUNNABLE[example].get("veth"):
+        request.getfixturevalue("macvlan_parent")  # skips (or fails) without the veth parent
     path = os.path.join(EXAMPLES, example, "topology.yaml")
     rep = run_verify(docker_env, path, **RUNNABLE[example])
     services = {r.source for r in rep.rows} - {"host", "external"}
@@ -158,7 +161,6 @@ def test_flipped_prediction_fails_and_names_the_pair(docker_env, monkeypatch):
     assert line.split()[:2] == ["web-server", "postgres-db"], res.output
     assert "predicted reachable, observed unreachable" in line
     res = CliRunner().invoke(app, ["verify", path, "--live", "--stub-image", docker_env.image, "--format", "json"])
-    import json
 
     data = json.loads(res.output)
     assert res.exit_code == 1 and data["ok"] is False
@@ -230,3 +232,59 @@ def test_interrupt_tears_everything_down(docker_env, sig):
     assert proc.returncode == 130, err
     assert "interrupted" in err
     assert project_leftovers(docker_env, "tgv-three-tier-") == []
+
+
+NODE_EXPORTER = """\
+name: nodex
+networks:
+  shared: {{external: true, name: {net}}}
+  own: {{}}
+volumes:
+  data: {{external: true, name: {vol}}}
+  kept: {{external: true, name: {kept}}}
+services:
+  exporter:
+    image: prom/node-exporter
+    networks: [shared, own]
+    expose: ["9100"]
+    volumes: ["/proc:/host/proc:ro", "/sys:/host/sys:ro", "/:/rootfs:ro", "data:/data"]
+  app:
+    image: x
+    networks: [shared]
+    expose: ["80"]
+    volumes: ["kept:/kept"]
+"""
+
+
+def test_create_external_and_a_read_only_proc_bind_leave_nothing(docker_env, cleanup, unique_name, tmp_path,
+                                                                  monkeypatch):
+    """`verify --live --stub-image IMG --create-external` on a node-exporter-like topology: the
+    missing external network and volume are created for the run and removed after, the one that
+    existed is used and kept, the stub image serves as probe image, and the read-only binds of
+    /proc and /sys pass the storage check."""
+    from tests.live import guard
+    from topogen.cli import app
+
+    net, vol, kept = unique_name("extnet"), unique_name("extvol"), cleanup.volume(unique_name("kept"))
+    docker_env.docker_cmd("volume", "create", kept, check=True, timeout=30)
+    path = tmp_path / "topology.yaml"
+    path.write_text(NODE_EXPORTER.format(net=net, vol=vol, kept=kept))
+    monkeypatch.setenv("DOCKER_HOST", docker_env.env["DOCKER_HOST"])
+    monkeypatch.setenv("TOPOGEN_DOCKER", docker_env.docker)
+    monkeypatch.setenv("TOPOGEN_COMPOSE", docker_env.compose)
+    args = ["verify", str(path), "--live", "--stub-image", docker_env.image, "--format", "json"]
+    res = CliRunner().invoke(app, args)  # without --create-external: the preflight says what is missing
+    assert res.exit_code == 1 and json.loads(res.output)["project"] == "", res.output
+    assert sorted((d["line"], d["rule"]) for d in json.loads(res.output)["diagnostics"]) == [
+        (3, "engine-external-missing"), (6, "engine-external-missing")]
+    res = CliRunner().invoke(app, [*args, "--create-external"])
+    data = json.loads(res.output)
+    assert res.exit_code == 0 and data["ok"], res.output
+    assert data["summary"]["mismatches"] == 0 and data["summary"]["probed"] >= 6, data["summary"]
+    storage = {(s["check"], s["target"]): s["status"] for s in data["storage"]}
+    assert {storage[("read-only", t)] for t in ("/host/proc", "/host/sys", "/rootfs")} == {"ok"}, data["storage"]
+    assert docker_env.docker_cmd("network", "inspect", net, timeout=30).returncode != 0, "external network left"
+    assert docker_env.docker_cmd("volume", "inspect", vol, timeout=30).returncode != 0, "external volume left"
+    assert project_leftovers(docker_env, data["project"]) == []
+    # of everything this session created, only the volume that existed before the run is left
+    assert {k: v for k, v in guard.labelled(docker_env).items() if v} == {"volumes": [kept]}

@@ -43,7 +43,7 @@ services:
   m2: {image: x, networks: [lan, front], expose: ["84"]}
 """
 
-def test_zoo_observed_equals_predicted(docker_env, tmp_path):
+def test_zoo_observed_equals_predicted(docker_env, macvlan_parent, tmp_path):
     f = tmp_path / "topology.yaml"
     f.write_text(ZOO)
     rep = run_verify(docker_env, str(f), veth=True)

@@ -22,7 +22,7 @@ import yaml
 
 from .. import pipeline
 from ..analysis import reach
-from . import compare, plan, storage
+from . import compare, externals, plan, storage
 from .engine import DEFAULT_IMAGE, Engine, EngineError
 from .preflight import preflight
 from .report import Report
@@ -35,14 +35,20 @@ LABEL = "topogen.verify"
 @dataclass
 class Options:
     stub_image: str | None = None
-    probe_image: str = DEFAULT_IMAGE
+    probe_image: str | None = None  # default: the stub image, else DEFAULT_IMAGE
     parent: str | None = None  # macvlan/ipvlan parent to use instead of the topology's
     keep: bool = False
+    create_external: bool = False  # create missing external networks/volumes for the run, remove them after
     timeout: float = 120.0  # for bringing the project up
     workers: int = 8
     progress: Callable[[str], None] | None = None
     analyze: Callable[[Any], Any] | None = None  # default: topogen.analysis.reach.analyze
     env: dict[str, str] = field(default_factory=dict)  # extra environment for Compose
+
+    @property
+    def probe(self) -> str:
+        """The probe sidecars' image: ``probe_image``, else the stub image, else the default."""
+        return self.probe_image or self.stub_image or DEFAULT_IMAGE
 
 
 def project_name(topo_name: str) -> str:
@@ -56,6 +62,7 @@ class Session:
         self.report = Report(file)
         self.workdir = ""
         self.compose_file = ""
+        self.created: list[externals.Created] = []
 
     def say(self, text: str) -> None:
         if self.opts.progress:
@@ -78,7 +85,8 @@ class Session:
             self.report.errors.append(f"no Docker engine reachable: {why}")
             return self.report
         # conflicts with what the engine has: reported at the topology's lines, nothing created
-        conflicts = [result.src.finish(d) for d in preflight(topo, self.engine, project=None)]
+        conflicts = [result.src.finish(d) for d in preflight(topo, self.engine, project=None)
+                     if not (self.opts.create_external and d.rule == "engine-external-missing")]
         if conflicts:
             self.report.diagnostics += conflicts
             return self.report
@@ -97,9 +105,13 @@ class Session:
         return self.report
 
     def _prepare(self, topo: Any) -> None:
-        for image in {self.opts.probe_image, self.opts.stub_image} - {None}:
+        for image in sorted({i for i in (self.opts.probe, self.opts.stub_image) if i}):
             if not self.engine.has_image(str(image)):
-                raise EngineError(f"image {image} is not present on the engine (pull or import it first)")
+                raise EngineError(f"image {image} is not present on the engine (`docker pull {image}`, or import it)")
+        if self.opts.create_external:
+            self.created = externals.create(self.engine, topo, f"{LABEL}={self.report.project}", self.opts.parent)
+            if self.created:
+                self.say(f"created {', '.join(f'{c.kind} {c.name}' for c in self.created)} for the run")
         files = pipeline.compile(topo, self.workdir, ["compose"])
         doc = yaml.safe_load(files["docker-compose.yml"])
         doc = rewrite(doc, topo, stub_image=self.opts.stub_image, parent=self.opts.parent)
@@ -194,7 +206,7 @@ class Session:
         name = f"{self.report.project}-probe-{uuid.uuid4().hex[:6]}"
         cp = self.engine.docker_cmd(
             "run", "--rm", "--name", name, "--label", f"{LABEL}={self.report.project}", "--network", network,
-            "--entrypoint", "/bin/sh", self.opts.probe_image, "-c", plan.script(probes), timeout=90)
+            "--entrypoint", "/bin/sh", self.opts.probe, "-c", plan.script(probes), timeout=90)
         found = plan.parse(cp.stdout)
         if len(found) < len(probes):
             self.report.errors.append(f"probes from {owner}'s namespace: {len(probes) - len(found)} of {len(probes)} "
@@ -222,6 +234,8 @@ class Session:
             return
         if self.opts.keep:
             self.report.kept = f"docker-compose -p {self.report.project} -f {self.compose_file} down -v -t 1"
+            if self.created:
+                self.report.kept += f" && {externals.cleanup_command(self.created)}"
             return
         old = _ignore_sigint()
         try:
@@ -233,19 +247,22 @@ class Session:
                 if cp.returncode != 0:
                     self.report.errors.append(f"docker-compose down failed: {_tail(cp.stderr)}")
             self._sweep()
+            self.report.errors += externals.remove(self.engine, self.created)
             shutil.rmtree(self.workdir, ignore_errors=True)
         finally:
             _restore_sigint(old)
 
     def _sweep(self) -> None:
-        """Remove by label whatever ``down`` left (it fails when, say, interpolation fails)."""
-        label = f"label=com.docker.compose.project={self.report.project}"
-        for kind, rm in (("container", ("rm", "-f", "-v")), ("network", ("network", "rm")),
-                         ("volume", ("volume", "rm", "-f"))):
-            ls = ["ps", "-aq"] if kind == "container" else [kind, "ls", "-q"]
-            ids = self.engine.lines(*ls, "--filter", label)
-            if ids:
-                self.engine.docker_cmd(*rm, *ids, timeout=60)
+        """Remove by label whatever ``down`` left (it fails when, say, interpolation fails), and
+        the probe containers and external objects of this run."""
+        for label in (f"label=com.docker.compose.project={self.report.project}",
+                      f"label={LABEL}={self.report.project}"):
+            for kind, rm in (("container", ("rm", "-f", "-v")), ("network", ("network", "rm")),
+                             ("volume", ("volume", "rm", "-f"))):
+                ls = ["ps", "-aq"] if kind == "container" else [kind, "ls", "-q"]
+                ids = self.engine.lines(*ls, "--filter", label)
+                if ids:
+                    self.engine.docker_cmd(*rm, *ids, timeout=60)
 
 
 def _tail(text: str, n: int = 6) -> str:

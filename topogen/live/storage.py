@@ -1,6 +1,7 @@
 """Storage checks on a running project, where the topology asks for them.
 
-- a read-only mount rejects writes;
+- a read-only mount rejects writes (a pseudo file system such as a bind of ``/proc``, where
+  no file can be created anyway, is judged by its mount flags, and nothing is written);
 - a tmpfs mount is memory-backed (``tmpfs`` in ``/proc/mounts``) with the declared size;
 - a volume shared read-write by one service and read-only by another shows the writer's
   file to the reader;
@@ -22,6 +23,10 @@ from .. import resolved as r
 from .engine import Engine
 
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+# Kernel file systems where a write test proves nothing (creating a file fails with ENOENT or
+# EACCES, writable or not) and could have effects: their mount flags are the evidence.
+PSEUDO_FS = frozenset({"proc", "sysfs", "cgroup", "cgroup2", "devpts", "debugfs", "tracefs", "securityfs",
+                       "configfs", "mqueue", "bpf", "pstore", "fusectl", "binfmt_misc", "hugetlbfs", "efivarfs"})
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,17 @@ def mounted_tmpfs(proc_mounts: str, target: str) -> tuple[bool, int | None]:
     return False, None
 
 
+def mount_entry(proc_mounts: str, target: str) -> tuple[str, frozenset[str]] | None:
+    """The file system type and options of the mount at ``target`` in ``/proc/mounts`` text
+    (the last one: a later mount hides an earlier one), or None."""
+    found = None
+    for line in proc_mounts.splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), parts[1]) == target:
+            found = parts[2], frozenset(parts[3].split(","))
+    return found
+
+
 Exec = Callable[[str, str], tuple[int, str]]  # (service, shell command) -> (rc, output)
 
 
@@ -75,6 +91,14 @@ def plain_checks(topo: r.Topology, run: Exec) -> Iterator[StorageResult]:
 
 
 def _read_only(service: str, m: r.Mount, run: Exec) -> StorageResult:
+    rc, mounts = run(service, "cat /proc/mounts")
+    entry = mount_entry(mounts, m.target) if rc == 0 else None
+    if entry and entry[0] in PSEUDO_FS:
+        fstype, flags = entry
+        ok = "ro" in flags
+        return StorageResult("read-only", service, m.target, "ok" if ok else "failed",
+                             f"{fstype} mounted {'read-only' if ok else 'read-write'} (a pseudo file system: "
+                             "judged by its mount flags, nothing written)")
     probe = f"{m.target}/.topogen-ro-check"
     # a file mount: touch -c only updates its time, and only if the mount is writable
     rc, out = run(service, f"if [ -d {m.target} ]; then touch {probe} 2>&1 && rm -f {probe}; "
