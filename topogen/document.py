@@ -224,8 +224,9 @@ def lower_volume(v: dict[str, Any]) -> dict[str, Any]:
         return v
     out = {k: val for k, val in v.items() if k not in VOLUME_KINDS and k != "driver_opts"}
     out["driver"] = v.get("driver") or "local"
-    raw = v.get("driver_opts") if isinstance(v.get("driver_opts"), dict) else {}
-    out["driver_opts"] = {**typed[1], **{k: "" if val is None else val for k, val in raw.items()}}
+    raw = v.get("driver_opts")
+    extra = {k: "" if val is None else val for k, val in raw.items()} if isinstance(raw, dict) else {}
+    out["driver_opts"] = {**typed[1], **extra}
     return out
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -63,7 +63,8 @@ def check(file: str, text: str | bytes | None = None, *, profiles: Sequence[str]
     result = Result(file, src)
     found: list[Diagnostic] = list(src.diagnostics)
     if src.data is not None and not found:
-        data, locate = src.data, src.finish
+        data = src.data
+        locate: Callable[[Diagnostic], Diagnostic] = src.finish
         if text is None and (overrides or _follows_files(src.data)):
             from . import project
 
@@ -71,7 +72,7 @@ def check(file: str, text: str | bytes | None = None, *, profiles: Sequence[str]
             found += merged.diagnostics
             data = merged.data
 
-            def locate(d: Diagnostic) -> Diagnostic:
+            def locate(d: Diagnostic) -> Diagnostic:  # the merged files. map
                 return d.located(*merged.locate(d.path, at_key=d.at_key))
 
         if not dg.has_errors(found):
@@ -157,7 +158,8 @@ def _as_written(speccache: Any, resolve: Any, doc: Any, topo: Topology, context:
     written, problems = resolve.resolve(model, context.file, name=topo.name, profiles=topo.profiles)
     if dg.has_errors(problems):
         return None
-    return dataclasses.replace(written, document=topo.document, interpolated=topo.interpolated)
+    as_written: Topology = dataclasses.replace(written, document=topo.document, interpolated=topo.interpolated)
+    return as_written
 
 
 #: Rules that compare services with each other: under profiles, they compare only services

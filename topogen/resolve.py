@@ -186,7 +186,7 @@ class Resolver:
                     ipv6_address=self.address_of(sn.ipv6_address, (*p, "ipv6_address")),
                     aliases=tuple(sn.aliases or ()),
                     mac_address=sn.mac_address,
-                    priority=sn.priority,
+                    priority=int(sn.priority) if sn.priority is not None else None,
                     path=p,
                     ipv4_text=sn.ipv4_address,
                     ipv6_text=sn.ipv6_address,
@@ -525,7 +525,8 @@ def grants(items: list[str | spec.FileRef] | None, path: Path) -> tuple[r.FileGr
             out.append(r.FileGrant(g, None, None, None, None, (*path, i), False))
         else:
             mode = int(str(g.mode), 8) if g.mode is not None and str(g.mode).isdigit() else None
-            out.append(r.FileGrant(g.source, g.target, g.uid, g.gid, mode, (*path, i), True))
+            uid, gid = (None if x is None else str(x) for x in (g.uid, g.gid))
+            out.append(r.FileGrant(g.source, g.target, uid, gid, mode, (*path, i), True))
     return tuple(out)
 
 
