@@ -13,8 +13,6 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ..interpolation import escape
-
 if TYPE_CHECKING:
     import jinja2
 
@@ -32,12 +30,13 @@ _NON_PRINTABLE = re.compile("[\x7f-\x9f\ufeff\ufffe\uffff\u2028\u2029\ud800-\udf
 def quote(value: Any, *, interpolated: bool = True) -> str:
     """A scalar as YAML text that every YAML 1.1 and 1.2 parser reads back as the same value.
 
-    Strings stay plain only when unambiguous; otherwise they are double-quoted. In values
-    (``interpolated``) a lone ``$`` is doubled (see :mod:`topogen.interpolation`); mapping
-    keys are not interpolated by Compose, so their ``$`` is kept as written.
+    Strings stay plain only when unambiguous; otherwise they are double-quoted. A ``$`` is
+    written as it is: a topology follows Compose's interpolation rules (see
+    :mod:`topogen.interpolation`), so Compose reads a value exactly as the topology means it.
+    ``interpolated`` is kept for the callers that tell keys (never interpolated) from values.
     """
     if value.__class__ is str:  # the common case, memoised
-        return _quote_value(value) if interpolated else _quote_key(value)
+        return _quote_value(value)
     if value is None:
         return "null"
     if value is True:
@@ -52,17 +51,11 @@ def quote(value: Any, *, interpolated: bool = True) -> str:
         if math.isinf(value):
             return ".inf" if value > 0 else "-.inf"
         return _float(value)
-    text = escape(str(value)) if interpolated else str(value)
-    return _quote_text(text)
+    return _quote_text(str(value))
 
 
 @lru_cache(maxsize=16384)
 def _quote_value(text: str) -> str:
-    return _quote_text(escape(text))
-
-
-@lru_cache(maxsize=16384)
-def _quote_key(text: str) -> str:
     return _quote_text(text)
 
 
@@ -99,7 +92,7 @@ def _block(value: Any, indent: int, out: list[str]) -> None:
     pad = " " * indent
     if isinstance(value, dict):
         for k, v in value.items():
-            key = _quote_key(k) if k.__class__ is str else quote(k, interpolated=False)
+            key = _quote_value(k) if k.__class__ is str else quote(k, interpolated=False)
             if v.__class__ is str:
                 out.append(f"{pad}{key}: {_quote_value(v)}")
             elif isinstance(v, (dict, list)) and v:
