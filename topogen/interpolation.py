@@ -572,6 +572,6 @@ def _unescape(value: str) -> str:
         digits = seq[2:]
         if len(digits) == 3 and all(c in "01234567" for c in digits) and int(digits, 8) <= 0o377:
             return chr(int(digits, 8))
-        return seq
+        return "\\" + digits  # Compose drops the 0 of a sequence it cannot read
 
     return _ESCAPE.sub(one, value)
