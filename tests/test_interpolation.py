@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tools import compose_binary
+import yaml
+from tools import compose_binary, docker_cli
 
 from topogen import interpolation
 from topogen.interpolation import cast, check, interpolate, interpolate_tree, load_env, parse_dotenv
+from topogen.substitution import for_stack
 
 ENV = {"A": "a", "E": "", "N": "5"}
 _WARNING = re.compile(r'The \\"([^"\\]+)\\" variable is not set')
@@ -459,3 +461,50 @@ def test_project_name_is_interpolated_as_compose_project_name(
     env = load_env(str(folder), environ={"PATH": "/bin", **process})
     assert got["name"] == got["services"]["s"]["environment"]["P"] == expected
     assert interpolation.project_name(name, env.values, str(folder)) == expected
+
+
+# ---------------------------------------------------------------------- docker stack
+
+
+def stack_config(folder: Path, doc: Any, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``docker stack config`` (docker/cli's older Compose loader) with exactly ``env``."""
+    (folder / "stack.json").write_text(json.dumps({"version": "3.8", **doc}), encoding="utf-8")
+    return subprocess.run([docker_cli(), "stack", "config", "-c", "stack.json"], check=False,
+                          capture_output=True, text=True, timeout=60, cwd=folder,
+                          env={"PATH": os.environ["PATH"], "HOME": str(folder), **env})
+
+
+def test_stack_reads_for_stack_as_compose_reads_the_original(tmp_path: Path) -> None:
+    rewritable = [t for t in ACCEPTED if for_stack(t)[1] is None]
+    assert len(rewritable) > 40
+    env = {f"V{i}": for_stack(text)[0] for i, text in enumerate(rewritable)}
+    proc = stack_config(tmp_path, service(environment=env), ENV)
+    assert proc.returncode == 0, proc.stderr
+    got = yaml.safe_load(proc.stdout)["services"]["s"]["environment"]
+    assert got == {f"V{i}": interpolate(text, ENV).text for i, text in enumerate(rewritable)}
+
+
+@pytest.mark.parametrize("text", ["${A:+alt}", "${B+alt}", "${B:-${A}}", "${A:?a-b}", "${B-x:-y}", "${B:-{}} tail}"])
+def test_what_the_stack_cannot_say_is_a_problem(tmp_path: Path, text: str) -> None:
+    """Each of these means something else to docker stack, or is refused by it."""
+    assert for_stack(text) == (text, for_stack(text)[1]) and for_stack(text)[1]
+    proc = stack_config(tmp_path, service(environment={"V": text}), ENV)
+    stack_value = yaml.safe_load(proc.stdout)["services"]["s"]["environment"]["V"] if proc.returncode == 0 else None
+    assert stack_value != interpolate(text, ENV).text
+
+
+def test_swarm_build_keeps_compose_meaning(tmp_path: Path) -> None:
+    from topogen import pipeline
+
+    command = ["sh", "-c", "echo $(date) $$HOME ${A:-d} $A-b end$"]
+    topology = {"name": "t", "targets": ["swarm"], "services": {"a": {"image": "busybox", "command": command}}}
+    (tmp_path / "topology.yaml").write_text(json.dumps(topology), encoding="utf-8")
+    out = pipeline.build(str(tmp_path / "topology.yaml"), targets=["swarm"])
+    assert not out.result.failed(), [d.format() for d in out.result.diagnostics]
+    pipeline.write(out.files)
+    proc = subprocess.run([docker_cli(), "stack", "config", "-c", "docker-stack.yml"], check=False,
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                          env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), "A": "a"})
+    assert proc.returncode == 0, proc.stderr
+    got = yaml.safe_load(proc.stdout)["services"]["a"]["command"]
+    assert got == [interpolate(c, {"A": "a"}).text for c in command] == ["sh", "-c", "echo $(date) $HOME a a-b end$"]

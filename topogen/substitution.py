@@ -154,3 +154,58 @@ def _invalid(text: str, at: int) -> str:
     else:
         why = "no closing } on the same line"
     return f"invalid interpolation {shown!r}: {why}"
+
+
+def for_stack(text: str) -> tuple[str, str | None]:
+    """``text`` rewritten for ``docker stack deploy``, with the same meaning, or ``(text, why)``
+    when its grammar cannot say it.
+
+    docker/cli's stack loader has an older grammar: it refuses a lone ``$``, reads ``$A-b``
+    as "A, else b", takes a default as raw text up to the first ``}`` (no nesting), has no
+    ``:+``/``+``, and picks the operator by searching ``:-``, ``-``, ``:?``, ``?`` in that
+    order anywhere in the braces. So a lone ``$`` is doubled, ``$NAME`` braced, and a default
+    or message written as Compose's value of it when that holds no variable.
+    """
+    if "$" not in text:
+        return text, None
+    out: list[str] = []
+    at = 0
+    for m in _PATTERN.finditer(text):
+        out.append(text[at:m.start()].replace("$", "$$"))
+        at = m.end()
+        if m.group("escaped"):
+            out.append("$$")
+        elif m.group("named"):
+            out.append("${" + m.group("named") + "}")
+        elif m.group("invalid") is not None:
+            return text, _invalid(text, m.start())
+        else:
+            piece, why = _braced_for_stack(m.group())
+            if why:
+                return text, why
+            out.append(piece)
+    out.append(text[at:].replace("$", "$$"))
+    return "".join(out), None
+
+
+def _braced_for_stack(whole: str) -> tuple[str, str | None]:
+    end = _closing_brace(whole)
+    braced, rest = (whole[2:end], whole[end + 1:]) if end > -1 else (whole[2:-1], "")
+    m = _NAME.match(braced)
+    name = m.group() if m else braced
+    if name == braced:
+        return "${" + name + "}", None
+    op = braced[len(name): len(name) + (2 if braced[len(name)] == ":" else 1)]
+    if op in (":+", "+"):
+        return "", f"docker stack has no ${{NAME{op}...}}: {whole!r}"
+    refs: list[str] = []
+
+    def unset(variable: str) -> None:  # every variable the word refers to
+        refs.append(variable)
+
+    word, error = substitute(braced[len(name) + len(op):], unset, [])
+    clash = {"-": ":-", ":?": "-", "?": "-"}.get(op, "}")
+    if refs or error or "}" in word or clash in word or (op == "?" and ":?" in word):
+        return "", f"docker stack cannot read the word after {op} in {whole!r} as Compose does"
+    tail, why = for_stack(rest)
+    return "${" + name + op + word + "}" + tail, why
