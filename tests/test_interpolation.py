@@ -246,7 +246,7 @@ def test_casts_are_compose_casts(tmp_path: Path, i: str, f: str, t: str) -> None
     env = {"I": "12", "F": "0.75", "T": "false"}
     doc = cast_document(i, f, t)
     got, tree = model(tmp_path, doc, env), interpolate_tree(doc, env)
-    assert not tree.errors
+    assert not tree.errors and not tree.cast_errors
     for pattern in interpolation.CASTS:
         want = at(tree.data, pattern)
         assert want and all(not isinstance(v, str) for v in want), pattern
@@ -273,7 +273,8 @@ def test_cast_failures_are_errors(tmp_path: Path, kind: str, path: tuple[str, ..
     proc = compose(tmp_path, service(**svc), {"V": text})
     assert proc.returncode != 0 and "failed to cast to expected type" in proc.stderr
     assert cast(kind, text)[0] is None
-    assert list(interpolate_tree(service(**svc), {"V": text}).errors) == [("services", "s", *path)]
+    tree = interpolate_tree(service(**svc), {"V": text})
+    assert list(tree.cast_errors) == [("services", "s", *path)] and not tree.errors
 
 
 @pytest.mark.parametrize("text", ["1e1_0", "0x_1p0", "0_1", "1.5_0", "+.5e-1", "1.", "INF", "-Infinity", "nan"])

@@ -38,47 +38,67 @@ class Tree:
     """A document interpolated as Compose does it, with what it found on the way."""
 
     data: Any
-    unset: dict[Path, tuple[str, ...]] = field(default_factory=dict)
-    errors: dict[Path, str] = field(default_factory=dict)
-    warnings: dict[Path, str] = field(default_factory=dict)  # e.g. "yes" for a boolean
+    unset: dict[Path, tuple[str, ...]] = field(default_factory=dict)  # "" and a warning each
+    errors: dict[Path, str] = field(default_factory=dict)  # ":?"/"?" unmet, bad syntax: as written
+    #: interpolated but not castable (``replicas: "5.0"``): Compose refuses the file; the
+    #: value stays the interpolated string, so a typed check also sees it as wrong.
+    cast_errors: dict[Path, str] = field(default_factory=dict)
+    warnings: dict[Path, str] = field(default_factory=dict)  # "yes" for a boolean: cast, warned
 
 
 def interpolate_tree(data: Any, env: Mapping[str, str]) -> Tree:
     """A deep copy of ``data`` with every string value interpolated (keys never are) and
     the values at :data:`CASTS` paths cast; an erroneous value is kept as written."""
     tree = Tree(None)
-    tree.data = _walk(data, (), (), env, tree)
+    tree.data = _Walk(env, tree).node(data, (), _ALL_CASTS)
     return tree
 
 
-def _walk(node: Any, path: Path, parts: tuple[str, ...], env: Mapping[str, str], tree: Tree) -> Any:
-    if isinstance(node, str):
-        return _leaf(node, path, parts, env, tree)
-    if isinstance(node, dict):
-        return {k: _walk(v, (*path, k), (*parts, _part(k)), env, tree) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_walk(v, (*path, i), (*parts, "[]"), env, tree) for i, v in enumerate(node)]
-    return copy.deepcopy(node)
+_Casts = tuple[tuple[tuple[str, ...], str], ...]
 
 
-def _leaf(text: str, path: Path, parts: tuple[str, ...], env: Mapping[str, str], tree: Tree) -> Any:
-    value = interpolate(text, env)
-    if value.unset:
-        tree.unset[path] = value.unset
-    if value.error is not None:
-        tree.errors[path] = value.error
-        return text
-    kind = cast_kind(parts)
-    if kind is None:
-        return value.text
-    result, problem = cast(kind, value.text)
-    if problem is None:
-        return result
-    if result is None:
-        tree.errors[path] = problem
-        return value.text
-    tree.warnings[path] = problem
-    return result
+class _Walk:
+    """One document's walk: the casts still possible below each node are narrowed on the
+    way down, and each distinct text is interpolated once."""
+
+    def __init__(self, env: Mapping[str, str], tree: Tree) -> None:
+        self.env, self.tree = env, tree
+        self.values: dict[str, Value] = {}
+
+    def node(self, node: Any, path: Path, casts: _Casts) -> Any:
+        if isinstance(node, str):
+            return self.leaf(node, path, casts)
+        if isinstance(node, dict):
+            depth = len(path)
+            return {k: self.node(v, (*path, k), _narrow(casts, depth, _part(k)) if casts else casts)
+                    for k, v in node.items()}
+        if isinstance(node, list):
+            inner = _narrow(casts, len(path), "[]") if casts else casts
+            return [self.node(v, (*path, i), inner) for i, v in enumerate(node)]
+        return copy.deepcopy(node)
+
+    def leaf(self, text: str, path: Path, casts: _Casts) -> Any:
+        kind = next((k for pattern, k in casts if len(pattern) == len(path)), None)
+        if "$" in text:
+            value = self.values.get(text)
+            if value is None:
+                value = self.values[text] = interpolate(text, self.env)
+            if value.unset:
+                self.tree.unset[path] = value.unset
+            if value.error is not None:
+                self.tree.errors[path] = value.error
+                return text
+            text = value.text
+        if kind is None:
+            return text
+        result, problem = cast(kind, text)
+        if problem is not None:
+            (self.tree.warnings if result is not None else self.tree.cast_errors)[path] = problem
+        return text if result is None else result
+
+
+def _narrow(casts: _Casts, depth: int, part: str) -> _Casts:
+    return tuple(c for c in casts if len(c[0]) > depth and c[0][depth] in ("*", part))
 
 
 def _part(key: Any) -> str:
@@ -121,17 +141,15 @@ CASTS: dict[tuple[str, ...], str] = {
     ("secrets", "*", "external"): "bool",
     ("configs", "*", "external"): "bool",
 }
-_CASTS_BY_LENGTH: dict[int, list[tuple[tuple[str, ...], str]]] = {}
-for _pattern, _kind in CASTS.items():
-    _CASTS_BY_LENGTH.setdefault(len(_pattern), []).append((_pattern, _kind))
+_ALL_CASTS: _Casts = tuple(CASTS.items())
 
 
 def cast_kind(parts: Sequence[str]) -> str | None:
     """The cast Compose applies at a path given as its parts (list items as ``"[]"``)."""
-    for pattern, kind in _CASTS_BY_LENGTH.get(len(parts), ()):
-        if all(p in ("*", part) for p, part in zip(pattern, parts)):
-            return kind
-    return None
+    casts = _ALL_CASTS
+    for depth, part in enumerate(parts):
+        casts = _narrow(casts, depth, part)
+    return next((k for pattern, k in casts if len(pattern) == len(parts)), None)
 
 
 _INT = re.compile(r"[+-]?[0-9]+\Z")

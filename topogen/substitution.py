@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 _LETTER = "_A-Za-z\u017f\u212a"  # Go's (?i)[_a-z]: its simple case folding adds ſ and K
 _PATTERN = re.compile(
@@ -47,6 +48,7 @@ def interpolate(text: str, env: Mapping[str, str]) -> Value:
     return Value(result if error is None else text, tuple(dict.fromkeys(unset)), error)
 
 
+@lru_cache(maxsize=16384)
 def check(text: str) -> str | None:
     """The syntax problem of ``text`` as a template, or None.
 
