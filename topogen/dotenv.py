@@ -20,8 +20,11 @@ class Env:
     problems: list[str] = field(default_factory=list)  # fatal for Compose, with file:line
 
 
-def load_env(project_dir: str, env_files: Sequence[str] | None = None,
-             environ: Mapping[str, str] | None = None) -> Env:
+def load_env(
+    project_dir: str,
+    env_files: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Env:
     """The process environment (``os.environ`` by default, with ``PWD`` as Compose adds it),
     then ``project_dir/.env`` or, instead, ``env_files`` (``--env-file``, relative to the
     current directory; later files win): a variable of the process environment is never
@@ -44,8 +47,9 @@ def load_env(project_dir: str, env_files: Sequence[str] | None = None,
     return env
 
 
-def _env_files(project_dir: str, env_files: Sequence[str] | None,
-               process: Mapping[str, str]) -> tuple[list[str], str | None]:
+def _env_files(
+    project_dir: str, env_files: Sequence[str] | None, process: Mapping[str, str]
+) -> tuple[list[str], str | None]:
     if env_files:
         return [os.path.abspath(f) for f in env_files], None
     disable = process.get("COMPOSE_DISABLE_ENV_FILE")
@@ -115,13 +119,25 @@ class DotenvError(ValueError):
         self.message = message
 
 
-_GO_SPACE = frozenset("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000"
-                      + "".join(map(chr, range(0x2000, 0x200B))))
+_GO_SPACE = frozenset(
+    "\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+)
 _LINE_SPACE = frozenset("\t\v\f\r \x85\xa0")  # compose-go's isSpace: no line break
 _EXPORT = re.compile(r"export[\t\n\f\r ]+")
 _ESCAPE = re.compile(r"\\(?:[abcfnrtv$\"\\]|0[0-9]{0,3})")
-_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
-            "\\": "\\", '"': '"', "$": "$$"}
+_ESCAPES = {
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+    "\\": "\\",
+    '"': '"',
+    "$": "$$",
+}
 
 
 def parse_dotenv(text: str, lookup: Mapping[str, str]) -> dict[str, str]:
@@ -175,7 +191,7 @@ class _Dotenv:
 
     def key(self, src: str) -> tuple[str, str, bool]:
         if _EXPORT.match(src):
-            src = src[len("export"):].lstrip("".join(_LINE_SPACE))
+            src = src[len("export") :].lstrip("".join(_LINE_SPACE))
         key, offset, inherited = "", 0, False
         for i, c in enumerate(src):
             if c in _LINE_SPACE:
@@ -185,7 +201,9 @@ class _Dotenv:
                 break
             if c not in "_.-[]" and not _letter_or_number(c):
                 first = src.split("\n", 1)[0]
-                raise DotenvError(self.line, f'unexpected character "{c}" in variable name "{first}"')
+                raise DotenvError(
+                    self.line, f'unexpected character "{c}" in variable name "{first}"'
+                )
         if inherited and " " not in key:
             self.line += 1
         key = key.rstrip("".join(_GO_SPACE))
@@ -217,7 +235,7 @@ class _Dotenv:
                 chars.append(c)
                 continue
             value = "".join(chars)
-            return (self.expand(_unescape(value), start) if quote == '"' else value), src[i + 1:]
+            return (self.expand(_unescape(value), start) if quote == '"' else value), src[i + 1 :]
         raise DotenvError(self.line, f"unterminated quoted value {src.split(chr(10), 1)[0]}")
 
     def expand(self, value: str, line: int) -> str:

@@ -25,8 +25,19 @@ from .dotenv import DotenvError, Env, load_env, parse_dotenv, project_name
 from .substitution import Value, check, interpolate
 
 __all__ = [
-    "CASTS", "DotenvError", "Env", "Tree", "Value", "cast", "cast_kind", "check", "interpolate",
-    "interpolate_tree", "load_env", "parse_dotenv", "project_name",
+    "CASTS",
+    "DotenvError",
+    "Env",
+    "Tree",
+    "Value",
+    "cast",
+    "cast_kind",
+    "check",
+    "interpolate",
+    "interpolate_tree",
+    "load_env",
+    "parse_dotenv",
+    "project_name",
 ]
 
 
@@ -70,8 +81,10 @@ class _Walk:
             return self.leaf(node, path, casts)
         if isinstance(node, dict):
             depth = len(path)
-            return {k: self.node(v, (*path, k), _narrow(casts, depth, _part(k)) if casts else casts)
-                    for k, v in node.items()}
+            return {
+                k: self.node(v, (*path, k), _narrow(casts, depth, _part(k)) if casts else casts)
+                for k, v in node.items()
+            }
         if isinstance(node, list):
             inner = _narrow(casts, len(path), "[]") if casts else casts
             return [self.node(v, (*path, i), inner) for i, v in enumerate(node)]
@@ -113,13 +126,26 @@ def _part(key: Any) -> str:
 #: compose-go ``loader/interpolate.go``: the paths whose strings are cast after
 #: interpolation. ``*`` is any key or list item, ``[]`` any list item.
 CASTS: dict[tuple[str, ...], str] = {
-    **{("services", "*", key): "int" for key in (
-        "cpu_count", "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares",
-        "oom_score_adj", "pids_limit", "scale")},
+    **{
+        ("services", "*", key): "int"
+        for key in (
+            "cpu_count",
+            "cpu_period",
+            "cpu_quota",
+            "cpu_rt_period",
+            "cpu_rt_runtime",
+            "cpu_shares",
+            "oom_score_adj",
+            "pids_limit",
+            "scale",
+        )
+    },
     ("services", "*", "cpu_percent"): "float",
     ("services", "*", "cpus"): "float32",
-    **{("services", "*", key): "bool" for key in (
-        "init", "oom_kill_disable", "privileged", "read_only", "stdin_open", "tty")},
+    **{
+        ("services", "*", key): "bool"
+        for key in ("init", "oom_kill_disable", "privileged", "read_only", "stdin_open", "tty")
+    },
     ("services", "*", "deploy", "replicas"): "int",
     ("services", "*", "deploy", "update_config", "parallelism"): "int",
     ("services", "*", "deploy", "update_config", "max_failure_ratio"): "float",
@@ -135,8 +161,10 @@ CASTS: dict[tuple[str, ...], str] = {
     ("services", "*", "ulimits", "*", "soft"): "int",
     ("services", "*", "volumes", "[]", "read_only"): "bool",
     ("services", "*", "volumes", "[]", "volume", "nocopy"): "bool",
-    **{("networks", "*", key): "bool" for key in (
-        "external", "internal", "attachable", "enable_ipv4", "enable_ipv6")},
+    **{
+        ("networks", "*", key): "bool"
+        for key in ("external", "internal", "attachable", "enable_ipv4", "enable_ipv6")
+    },
     ("volumes", "*", "external"): "bool",
     ("secrets", "*", "external"): "bool",
     ("configs", "*", "external"): "bool",
@@ -154,7 +182,9 @@ def cast_kind(parts: Sequence[str]) -> str | None:
 
 _INT = re.compile(r"[+-]?[0-9]+\Z")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9_]+(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][+-]?[0-9_]+)?\Z")
-_HEX = re.compile(r"[+-]?0[xX](?:[0-9a-fA-F_]+(?:\.[0-9a-fA-F_]*)?|\.[0-9a-fA-F_]+)[pP][+-]?[0-9_]+\Z")
+_HEX = re.compile(
+    r"[+-]?0[xX](?:[0-9a-fA-F_]+(?:\.[0-9a-fA-F_]*)?|\.[0-9a-fA-F_]+)[pP][+-]?[0-9_]+\Z"
+)
 _SPECIAL = re.compile(r"[+-]?(?:inf|infinity)\Z|nan\Z", re.IGNORECASE)
 _FLOAT32_MAX = 3.4028235677973366e38  # halfway to the next power: Go rounds below it
 
@@ -168,7 +198,9 @@ def cast(kind: str, text: str) -> tuple[Any, str | None]:
             return int(text), None
         return None, f"expected an integer, got {text!r}"
     number = _float(text)
-    if number is None or (kind == "float32" and math.isfinite(number) and abs(number) >= _FLOAT32_MAX):
+    if number is None or (
+        kind == "float32" and math.isfinite(number) and abs(number) >= _FLOAT32_MAX
+    ):
         return None, f"expected a number, got {text!r}"
     return number, None
 
@@ -179,7 +211,10 @@ def _bool(text: str) -> tuple[bool | None, str | None]:
         return lower == "true", None
     if lower in ("y", "yes", "on", "n", "no", "off"):
         value = lower in ("y", "yes", "on")
-        return value, f"{text!r} for a boolean is not YAML 1.2: Compose reads it as {str(value).lower()}"
+        return (
+            value,
+            f"{text!r} for a boolean is not YAML 1.2: Compose reads it as {str(value).lower()}",
+        )
     return None, f"expected true or false, got {text!r}"
 
 

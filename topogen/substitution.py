@@ -90,7 +90,7 @@ def _replacement(m: re.Match[str], lookup: Lookup, unset: list[str]) -> tuple[st
     # the "${" (counting every "{") and interpolates the rest on its own.
     whole = m.group()
     end = _closing_brace(whole)
-    rest = whole[end + 1:] if end > -1 else ""
+    rest = whole[end + 1 :] if end > -1 else ""
     braced = whole[2:end] if end > -1 else whole[2:-1]
     value, error = _operator(braced, lookup, unset)
     if error is not None:
@@ -120,8 +120,8 @@ def _operator(braced: str, lookup: Lookup, unset: list[str]) -> tuple[str, str |
     name = m.group() if m else braced
     if name == braced:
         return _lookup(name, lookup, unset), None
-    op = braced[len(name): len(name) + (2 if braced[len(name)] == ":" else 1)]
-    word, error = substitute(braced[len(name) + len(op):], lookup, unset)
+    op = braced[len(name) : len(name) + (2 if braced[len(name)] == ":" else 1)]
+    word, error = substitute(braced[len(name) + len(op) :], lookup, unset)
     if error is not None:
         return "", error
     value = lookup(name)
@@ -173,7 +173,7 @@ def for_stack(text: str) -> tuple[str, str | None]:
     out: list[str] = []
     at = 0
     for m in _PATTERN.finditer(text):
-        out.append(text[at:m.start()].replace("$", "$$"))
+        out.append(text[at : m.start()].replace("$", "$$"))
         at = m.end()
         if m.group("escaped"):
             out.append("$$")
@@ -192,12 +192,12 @@ def for_stack(text: str) -> tuple[str, str | None]:
 
 def _braced_for_stack(whole: str) -> tuple[str, str | None]:
     end = _closing_brace(whole)
-    braced, rest = (whole[2:end], whole[end + 1:]) if end > -1 else (whole[2:-1], "")
+    braced, rest = (whole[2:end], whole[end + 1 :]) if end > -1 else (whole[2:-1], "")
     m = _NAME.match(braced)
     name = m.group() if m else braced
     if name == braced:
         return "${" + name + "}", None
-    op = braced[len(name): len(name) + (2 if braced[len(name)] == ":" else 1)]
+    op = braced[len(name) : len(name) + (2 if braced[len(name)] == ":" else 1)]
     if op in (":+", "+"):
         return "", f"docker stack has no ${{NAME{op}...}}: {whole!r}"
     refs: list[str] = []
@@ -205,7 +205,7 @@ def _braced_for_stack(whole: str) -> tuple[str, str | None]:
     def unset(variable: str) -> None:  # every variable the word refers to
         refs.append(variable)
 
-    word, error = substitute(braced[len(name) + len(op):], unset, [])
+    word, error = substitute(braced[len(name) + len(op) :], unset, [])
     clash = {"-": ":-", ":?": "-", "?": "-"}.get(op, "}")
     if refs or error or "}" in word or clash in word or (op == "?" and ":?" in word):
         return "", f"docker stack cannot read the word after {op} in {whole!r} as Compose does"
