@@ -454,6 +454,23 @@ def test_yaml_11_booleans_are_cast_with_a_warning(tmp_path: Path, text: str) -> 
     ]
 
 
+class Plain(str):
+    """Like ``source.Verbatim``: a plain scalar whose type parsers disagree on."""
+
+
+def test_a_plain_number_kept_as_text_is_not_cast(tmp_path: Path) -> None:
+    """``cpu_shares: 0400`` is octal 256 to Compose's YAML parser, not a string to cast."""
+    (tmp_path / "compose.yaml").write_text("services:\n  s:\n    image: busybox\n    cpu_shares: 0400\n")
+    proc = subprocess.run(
+        [compose_binary(), "-f", "compose.yaml", "config", "--format", "json"],
+        check=False, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={"PATH": os.environ["PATH"]},
+    )
+    assert json.loads(proc.stdout)["services"]["s"]["cpu_shares"] == 256  # not cast("int", "0400")
+    tree = interpolate_tree(service(cpu_shares=Plain("0400")), {})
+    assert tree.data["services"]["s"]["cpu_shares"] == "0400" and not tree.cast_errors
+
+
 def test_depends_on_required_is_not_cast_by_this_compose(tmp_path: Path) -> None:
     """compose-go casts ``depends_on.*.required`` only after v2.9.1; the binary refuses it."""
     doc = {

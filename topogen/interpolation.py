@@ -77,8 +77,10 @@ class _Walk:
         self.values: dict[str, Value] = {}
 
     def node(self, node: Any, path: Path, casts: _Casts) -> Any:
-        if isinstance(node, str):
+        if node.__class__ is str:
             return self.leaf(node, path, casts)
+        if isinstance(node, str):  # source.Verbatim: a plain 0755 is a number to Compose
+            return node
         if isinstance(node, dict):
             depth = len(path)
             return {
