@@ -776,3 +776,14 @@ def test_swarm_build_keeps_compose_meaning(tmp_path: Path) -> None:
         == [interpolate(c, {"A": "a"}).text for c in command]
         == ["sh", "-c", "echo $(date) $HOME a a-b end$"]
     )
+
+
+@pytest.mark.parametrize("where", ["process", "dotenv"])
+def test_compose_profiles_may_come_from_dotenv(tmp_path: Path, where: str) -> None:
+    """``COMPOSE_*`` settings are read from the same environment as the variables."""
+    (tmp_path / ".env").write_text("COMPOSE_PROFILES=debug\n" if where == "dotenv" else "", encoding="utf-8")
+    process = {"COMPOSE_PROFILES": "debug"} if where == "process" else {}
+    doc = {"services": {"s": {"image": "busybox"}, "d": {"image": "busybox", "profiles": ["debug"]}}}
+    got = model(tmp_path, doc, process)
+    env = load_env(str(tmp_path), environ=process)
+    assert set(got["services"]) == {"s", "d"} and env.values["COMPOSE_PROFILES"] == "debug"
