@@ -78,7 +78,7 @@ def _read_env_file(path: str, process: Mapping[str, str], read: dict[str, str]) 
     if os.path.isdir(path):
         return f"{path}: is a directory, not an env file"
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path, encoding="utf-8", newline="") as fh:  # a quoted value keeps its \r\n
             text = fh.read()
     except (OSError, UnicodeDecodeError) as exc:
         return f"{path}: cannot read env file: {exc}"
