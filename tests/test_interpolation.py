@@ -549,7 +549,8 @@ def compose_environment(
 
 
 def test_dotenv_format_is_compose_gos(tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text(DOTENV, encoding="utf-8")
+    crlf = 'CRLF="x\r\ny"\r\nAFTER=1\r\n'  # Windows line ends: a quoted value keeps its \r
+    (tmp_path / ".env").write_bytes((DOTENV + crlf).encode())
     process = {"INHERIT": "inherited", "FROMPROC": "proc", "OVERRIDDEN": "process wins"}
     proc = compose_environment(tmp_path, process)
     assert proc.returncode == 0, proc.stderr
@@ -565,6 +566,7 @@ def test_dotenv_format_is_compose_gos(tmp_path: Path) -> None:
     assert (
         env.values["OVERRIDDEN"] == "process wins" and env.values["MULTI"] == "line1\nline2 value"
     )
+    assert (env.values["CRLF"], env.values["AFTER"]) == ("x\r\ny", "1")
 
 
 def test_parse_dotenv_alone() -> None:
