@@ -536,16 +536,18 @@ def environment_lines(values: dict[str, str]) -> str:
 def compose_environment(
     folder: Path, env: dict[str, str], *args: str
 ) -> subprocess.CompletedProcess[str]:
+    """``config --environment``, its output decoded without newline translation."""
     (folder / "compose.json").write_text(json.dumps(service()), encoding="utf-8")
-    return subprocess.run(
+    proc = subprocess.run(
         [compose_binary(), "-f", str(folder / "compose.json"), *args, "config", "--environment"],
         check=False,
         capture_output=True,
-        text=True,
         timeout=60,
         cwd=folder,
         env={"PATH": os.environ["PATH"], "PWD": str(folder), **env},
     )
+    out, err = proc.stdout.decode(), proc.stderr.decode()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def test_dotenv_format_is_compose_gos(tmp_path: Path) -> None:
