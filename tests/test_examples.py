@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -21,6 +20,8 @@ from typing import Any
 import pytest
 import yaml
 from tools import EXAMPLES, ROOT, compose_binary, compose_config, examples, unescape
+
+from topogen import interpolation
 
 SCHEMA = os.path.join(ROOT, "schemas", "topology.schema.json")
 OUTPUT = "docker-compose.yml"
@@ -86,12 +87,12 @@ def model(name: str) -> dict[str, Any]:
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?+][^}]*)?\}")
-
-
 def interpolate(text: str) -> str:
-    """Expected value of a topology string: every ${VAR} is set in ENV for these tests."""
-    return _VAR.sub(lambda m: ENV[m.group(1)], text)
+    """Expected value of a topology string: every ${VAR} is set in ENV for these tests, and
+    the rest follows Compose's rules ($$ is one $; test_interpolation checks them)."""
+    value = interpolation.interpolate(text, ENV)
+    assert not value.unset and value.error is None, value
+    return value.text
 
 
 # ---------------------------------------------------------------------- the set of examples
@@ -231,7 +232,7 @@ def test_backup_loop_reaches_the_shell_literally() -> None:
     command = unescape(model("db-backup")["services"]["db-backup"]["command"])
     assert command[:2] == ["sh", "-c"]
     assert "> /backups/backup-$(date +%Y%m%d-%H%M%S).sql" in command[2]
-    assert command[2] == topology("db-backup")["services"]["db-backup"]["command"][2]
+    assert command[2] == interpolate(topology("db-backup")["services"]["db-backup"]["command"][2])
 
 
 @pytest.mark.parametrize("name", COMPOSE)
@@ -297,7 +298,7 @@ def test_services_as_declared(name: str) -> None:
         if "command" in svc:
             cmd = svc["command"]
             assert unescape(actual["command"]) == (
-                shlex.split(cmd) if isinstance(cmd, str) else cmd
+                shlex.split(interpolate(cmd)) if isinstance(cmd, str) else [interpolate(c) for c in cmd]
             )
         assert _ports(actual) == sorted(_expected_ports(svc))
         if svc.get("deploy", {}).get("replicas"):

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from tools import compose_config, unescape
 
 from topogen import pipeline
-from topogen.interpolation import escape
+from topogen.interpolation import interpolate
 
 AWKWARD = [
     "no",
@@ -165,8 +165,8 @@ def as_yaml(data: dict[str, Any]) -> str:
 
 
 def model_value(text: str) -> str:
-    """What a topology string means in Compose's model: `$$` is one `$`, a lone `$` is literal."""
-    return escape(text).replace("$$", "$")
+    """What a topology string means in Compose's model (Compose's own `$` rules)."""
+    return interpolate(text, {}).text
 
 
 def compile_and_load(topo: dict[str, Any]) -> dict[str, Any]:

@@ -1,253 +1,253 @@
-"""``${VAR}`` interpolation: passed through to Compose untouched; any other ``$`` is literal.
+"""Compose's interpolation of a document, exactly as ``docker compose`` (compose-go v2.9.1,
+``interpolation`` and ``loader/interpolate.go``) does it; the one set of ``$`` rules topogen
+follows.
 
-Compose (and ``docker stack deploy``) interpolate ``$NAME``, ``${NAME}`` and
-``${NAME<op>default}``, turn ``$$`` into ``$`` and reject every other ``$``. A topology
-means the same by the first three, but a lone ``$`` (the seed's ``$(date +%Y%m%d)``) is
-literal: :func:`escape` doubles it, so it reaches the container's shell as written.
+Every string *value* of the document is interpolated (also in ``x-`` extensions and
+``name``; never a mapping key) with the grammar of :mod:`topogen.substitution`; then the
+strings at a few paths are cast to numbers and booleans (:data:`CASTS`), whether or not they
+held a ``$``. The variables come from :func:`load_env` (:mod:`topogen.dotenv`): the process
+environment, then the ``.env`` of the project directory or the ``--env-file`` files, the
+process environment winning. A service's ``env_file:`` sets the container's environment
+only; it does not feed interpolation.
 """
 
 from __future__ import annotations
 
+import copy
+import math
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-_NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
-_OPS = (":-", ":?", ":+", "-", "?", "+")
+from .diagnostics import Path
+from .dotenv import DotenvError, Env, load_env, parse_dotenv, project_name
+from .substitution import Value, check, interpolate
 
-
-def _braced_end(text: str, start: int) -> int:
-    """Index just past the ``}`` closing the ``${`` at ``start``, or -1."""
-    depth, i = 0, start
-    while i < len(text):
-        if text.startswith("${", i):
-            depth += 1
-            i += 2
-            continue
-        if text[i] == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return -1
-
-
-def check(text: str) -> str | None:
-    """The problem with the interpolations in ``text``, or None."""
-    i = text.find("$")
-    while i != -1:
-        if text.startswith("${", i):
-            end = _braced_end(text, i)
-            if end == -1:
-                return f"unterminated interpolation {text[i:i + 20]!r}"
-            body = text[i + 2:end - 1]
-            m = _NAME.match(body)
-            if not m:
-                return f"invalid interpolation ${{{body}}}: a variable name starts with a letter or _"
-            rest = body[m.end():]
-            if rest and not rest.startswith(_OPS):
-                return f"invalid interpolation ${{{body}}}: expected }} or one of :- - :? ? :+ + after {m.group()}"
-            op = next((o for o in _OPS if rest.startswith(o)), "")
-            inner = check(rest[len(op):])
-            if inner:
-                return inner
-            i = text.find("$", end)
-        elif text.startswith("$$", i):
-            i = text.find("$", i + 2)
-        else:
-            i = text.find("$", i + 1)
-    return None
+__all__ = [
+    "CASTS",
+    "DotenvError",
+    "Env",
+    "Tree",
+    "Value",
+    "cast",
+    "cast_kind",
+    "check",
+    "interpolate",
+    "interpolate_tree",
+    "load_env",
+    "parse_dotenv",
+    "project_name",
+]
 
 
-def escape(text: str) -> str:
-    """Double every ``$`` that does not start an interpolation or an escape."""
-    if "$" not in text:
-        return text
-    out: list[str] = []
-    i = 0
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c != "$":
-            j = text.find("$", i)
-            j = n if j == -1 else j
-            out.append(text[i:j])
-            i = j
-            continue
-        nxt = text[i + 1] if i + 1 < n else ""
-        if nxt == "$":
-            out.append("$$")
-            i += 2
-        elif nxt == "{":
-            end = _braced_end(text, i)
-            end = n if end == -1 else end
-            out.append(_escape_braced(text[i:end]))
-            i = end
-        elif _NAME.match(nxt):
-            out.append("$")
-            i += 1
-        else:
-            out.append("$$")
-            i += 1
-    return "".join(out)
+# ---------------------------------------------------------------------- documents
 
 
-def _escape_braced(token: str) -> str:
-    """``${NAME<op>default}`` with the default's own lone ``$`` escaped."""
-    m = _NAME.match(token, 2)
-    if not m or not token.endswith("}"):
-        return token
-    rest = token[m.end():-1]
-    op = next((o for o in _OPS if rest.startswith(o)), None)
-    if op is None:
-        return token
-    return token[: m.end()] + op + escape(rest[len(op):]) + "}"
-
-
-# ---------------------------------------------------------------------- evaluation
-# (interim: the full Compose implementation replaces this section)
-
-import os as _os
-from collections.abc import Mapping as _Mapping
-from dataclasses import dataclass as _dataclass, field as _field
-from typing import Any as _Any
-
-
-@_dataclass(frozen=True)
-class Value:
-    text: str
-    unset: tuple[str, ...] = ()
-    error: str | None = None
-
-
-def interpolate(text: str, env: _Mapping[str, str]) -> Value:
-    unset: list[str] = []
-    out: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c != "$":
-            out.append(c)
-            i += 1
-            continue
-        if text.startswith("$$", i):
-            out.append("$")
-            i += 2
-        elif text.startswith("${", i):
-            end = _braced_end(text, i)
-            if end == -1:
-                return Value(text, (), "unterminated interpolation")
-            body = text[i + 2:end - 1]
-            m = _NAME.match(body)
-            if not m:
-                return Value(text, (), f"invalid interpolation ${{{body}}}")
-            name, rest = m.group(), body[m.end():]
-            op = next((o for o in _OPS if rest.startswith(o)), "")
-            arg = rest[len(op):]
-            value = env.get(name)
-            if op in (":-", "-"):
-                use_default = value is None or (op == ":-" and value == "")
-                if use_default:
-                    inner = interpolate(arg, env)
-                    unset += inner.unset
-                    out.append(inner.text)
-                else:
-                    out.append(value or "")
-            elif op in (":+", "+"):
-                if value is not None and (op == "+" or value != ""):
-                    inner = interpolate(arg, env)
-                    unset += inner.unset
-                    out.append(inner.text)
-            elif op in (":?", "?"):
-                if value is None or (op == ":?" and value == ""):
-                    return Value(text, (), f"required variable {name} is missing a value: {arg}")
-                out.append(value)
-            else:
-                if value is None:
-                    unset.append(name)
-                out.append(value or "")
-            i = end
-        else:
-            m = _NAME.match(text, i + 1)
-            if m:
-                value = env.get(m.group())
-                if value is None:
-                    unset.append(m.group())
-                out.append(value or "")
-                i = m.end()
-            else:
-                out.append("$")
-                i += 1
-    return Value("".join(out), tuple(dict.fromkeys(unset)))
-
-
-@_dataclass
+@dataclass
 class Tree:
-    data: _Any
-    unset: dict[tuple[_Any, ...], tuple[str, ...]] = _field(default_factory=dict)
-    errors: dict[tuple[_Any, ...], str] = _field(default_factory=dict)
+    """A document interpolated as Compose does it, with what it found on the way."""
+
+    data: Any
+    unset: dict[Path, tuple[str, ...]] = field(default_factory=dict)  # "" and a warning each
+    errors: dict[Path, str] = field(default_factory=dict)  # ":?"/"?" unmet, bad syntax: as written
+    #: interpolated but not castable (``replicas: "5.0"``): Compose refuses the file; the
+    #: value stays the interpolated string, so a typed check also sees it as wrong.
+    cast_errors: dict[Path, str] = field(default_factory=dict)
+    warnings: dict[Path, str] = field(default_factory=dict)  # "yes" for a boolean: cast, warned
 
 
-def interpolate_tree(data: _Any, env: _Mapping[str, str]) -> Tree:
+def interpolate_tree(data: Any, env: Mapping[str, str]) -> Tree:
+    """A deep copy of ``data`` with every string value interpolated (keys never are) and
+    the values at :data:`CASTS` paths cast; an erroneous value is kept as written."""
     tree = Tree(None)
-
-    def walk(node: _Any, path: tuple[_Any, ...]) -> _Any:
-        if isinstance(node, str):
-            if "$" not in node:
-                return node
-            v = interpolate(node, env)
-            if v.error:
-                tree.errors[path] = v.error
-            if v.unset:
-                tree.unset[path] = v.unset
-            return v.text
-        if isinstance(node, dict):
-            return {k: walk(v, (*path, k)) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v, (*path, i)) for i, v in enumerate(node)]
-        return node
-
-    tree.data = walk(data, ())
+    tree.data = _Walk(env, tree).node(data, (), _ALL_CASTS)
     return tree
 
 
-@_dataclass
-class Env:
-    values: dict[str, str]
-    problems: list[str] = _field(default_factory=list)
+_Casts = tuple[tuple[tuple[str, ...], str], ...]
 
 
-def parse_dotenv(text: str, lookup: _Mapping[str, str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[7:].lstrip()
-        key, sep, value = line.partition("=")
-        if not sep:
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        out[key.strip()] = value
-    return out
+class _Walk:
+    """One document's walk: the casts still possible below each node are narrowed on the
+    way down, and each distinct text is interpolated once."""
+
+    def __init__(self, env: Mapping[str, str], tree: Tree) -> None:
+        self.env, self.tree = env, tree
+        self.values: dict[str, Value] = {}
+
+    def node(self, node: Any, path: Path, casts: _Casts) -> Any:
+        if node.__class__ is str:
+            return self.leaf(node, path, casts)
+        if isinstance(node, str):  # source.Verbatim: a plain 0755 is a number to Compose
+            return node
+        if isinstance(node, dict):
+            depth = len(path)
+            return {
+                k: self.node(v, (*path, k), _narrow(casts, depth, _part(k)) if casts else casts)
+                for k, v in node.items()
+            }
+        if isinstance(node, list):
+            inner = _narrow(casts, len(path), "[]") if casts else casts
+            return [self.node(v, (*path, i), inner) for i, v in enumerate(node)]
+        return copy.deepcopy(node)
+
+    def leaf(self, text: str, path: Path, casts: _Casts) -> Any:
+        kind = next((k for pattern, k in casts if len(pattern) == len(path)), None)
+        if "$" in text:
+            value = self.values.get(text)
+            if value is None:
+                value = self.values[text] = interpolate(text, self.env)
+            if value.unset:
+                self.tree.unset[path] = value.unset
+            if value.error is not None:
+                self.tree.errors[path] = value.error
+                return text
+            text = value.text
+        if kind is None:
+            return text
+        result, problem = cast(kind, text)
+        if problem is not None:
+            (self.tree.warnings if result is not None else self.tree.cast_errors)[path] = problem
+        return text if result is None else result
 
 
-def load_env(project_dir: str, env_files: _Any = None, environ: _Mapping[str, str] | None = None) -> Env:
-    environ = dict(_os.environ if environ is None else environ)
-    files = list(env_files) if env_files else [_os.path.join(project_dir, ".env")]
-    values: dict[str, str] = {}
-    problems: list[str] = []
-    for f in files:
-        try:
-            with open(f, encoding="utf-8") as fh:
-                values.update(parse_dotenv(fh.read(), {**values, **environ}))
-        except FileNotFoundError:
-            if env_files:
-                problems.append(f"{f}: no such env file")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(f"{f}: {exc}")
-    values.update(environ)
-    return Env(values, problems)
+def _narrow(casts: _Casts, depth: int, part: str) -> _Casts:
+    return tuple(c for c in casts if len(c[0]) > depth and c[0][depth] in ("*", part))
+
+
+def _part(key: Any) -> str:
+    """A mapping key as Compose's path part (its YAML keys are strings)."""
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return str(key)
+
+
+# ---------------------------------------------------------------------- casts
+
+#: compose-go ``loader/interpolate.go``: the paths whose strings are cast after
+#: interpolation. ``*`` is any key or list item, ``[]`` any list item.
+CASTS: dict[tuple[str, ...], str] = {
+    **{
+        ("services", "*", key): "int"
+        for key in (
+            "cpu_count",
+            "cpu_period",
+            "cpu_quota",
+            "cpu_rt_period",
+            "cpu_rt_runtime",
+            "cpu_shares",
+            "oom_score_adj",
+            "pids_limit",
+            "scale",
+        )
+    },
+    ("services", "*", "cpu_percent"): "float",
+    ("services", "*", "cpus"): "float32",
+    **{
+        ("services", "*", key): "bool"
+        for key in ("init", "oom_kill_disable", "privileged", "read_only", "stdin_open", "tty")
+    },
+    ("services", "*", "deploy", "replicas"): "int",
+    ("services", "*", "deploy", "update_config", "parallelism"): "int",
+    ("services", "*", "deploy", "update_config", "max_failure_ratio"): "float",
+    ("services", "*", "deploy", "rollback_config", "parallelism"): "int",
+    ("services", "*", "deploy", "rollback_config", "max_failure_ratio"): "float",
+    ("services", "*", "deploy", "restart_policy", "max_attempts"): "int",
+    ("services", "*", "deploy", "placement", "max_replicas_per_node"): "int",
+    ("services", "*", "healthcheck", "retries"): "int",
+    ("services", "*", "healthcheck", "disable"): "bool",
+    ("services", "*", "ports", "[]", "target"): "int",
+    ("services", "*", "ulimits", "*"): "int",
+    ("services", "*", "ulimits", "*", "hard"): "int",
+    ("services", "*", "ulimits", "*", "soft"): "int",
+    ("services", "*", "volumes", "[]", "read_only"): "bool",
+    ("services", "*", "volumes", "[]", "volume", "nocopy"): "bool",
+    **{
+        ("networks", "*", key): "bool"
+        for key in ("external", "internal", "attachable", "enable_ipv4", "enable_ipv6")
+    },
+    ("volumes", "*", "external"): "bool",
+    ("secrets", "*", "external"): "bool",
+    ("configs", "*", "external"): "bool",
+}
+_ALL_CASTS: _Casts = tuple(CASTS.items())
+
+
+def cast_kind(parts: Sequence[str]) -> str | None:
+    """The cast Compose applies at a path given as its parts (list items as ``"[]"``)."""
+    casts = _ALL_CASTS
+    for depth, part in enumerate(parts):
+        casts = _narrow(casts, depth, part)
+    return next((k for pattern, k in casts if len(pattern) == len(parts)), None)
+
+
+_INT = re.compile(r"[+-]?[0-9]+\Z")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9_]+(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][+-]?[0-9_]+)?\Z")
+_HEX = re.compile(
+    r"[+-]?0[xX](?:[0-9a-fA-F_]+(?:\.[0-9a-fA-F_]*)?|\.[0-9a-fA-F_]+)[pP][+-]?[0-9_]+\Z"
+)
+_SPECIAL = re.compile(r"[+-]?(?:inf|infinity)\Z|nan\Z", re.IGNORECASE)
+_FLOAT32_MAX = 3.4028235677973366e38  # halfway to the next power: Go rounds below it
+
+
+def cast(kind: str, text: str) -> tuple[Any, str | None]:
+    """``(value, None)``, ``(value, warning)`` or ``(None, error)`` for one cast."""
+    if kind == "bool":
+        return _bool(text)
+    if kind == "int":
+        if _INT.match(text) and -(2**63) <= int(text) < 2**63:
+            return int(text), None
+        return None, f"expected an integer, got {text!r}"
+    number = _float(text)
+    if number is None or (
+        kind == "float32" and math.isfinite(number) and abs(number) >= _FLOAT32_MAX
+    ):
+        return None, f"expected a number, got {text!r}"
+    return number, None
+
+
+def _bool(text: str) -> tuple[bool | None, str | None]:
+    lower = text.lower()
+    if lower in ("true", "false"):
+        return lower == "true", None
+    if lower in ("y", "yes", "on", "n", "no", "off"):
+        value = lower in ("y", "yes", "on")
+        return (
+            value,
+            f"{text!r} for a boolean is not YAML 1.2: Compose reads it as {str(value).lower()}",
+        )
+    return None, f"expected true or false, got {text!r}"
+
+
+def _float(text: str) -> float | None:
+    """Go's ``strconv.ParseFloat``: decimal or hex, ``_`` only between digits, inf/nan; an
+    overflow is an error."""
+    if _SPECIAL.match(text):
+        return float(text)
+    hexa = _HEX.match(text)
+    if not (hexa or _DECIMAL.match(text)) or not _underscores_ok(text):
+        return None
+    plain = text.replace("_", "")
+    number = float.fromhex(plain) if hexa else float(plain)
+    return number if math.isfinite(number) else None
+
+
+def _underscores_ok(text: str) -> bool:
+    """Go's rule: an ``_`` sits between two digits (a base prefix counts as a digit)."""
+    body = text.lstrip("+-")
+    hexa = body[:2].lower() == "0x"
+    digits = "0123456789abcdefABCDEF" if hexa else "0123456789"
+    saw = "0" if hexa else "^"
+    for c in body[2:] if hexa else body:
+        if c in digits:
+            saw = "0"
+        elif c == "_":
+            if saw != "0":
+                return False
+            saw = "_"
+        elif saw == "_":
+            return False
+        else:
+            saw = "!"
+    return saw != "_"

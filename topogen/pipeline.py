@@ -72,7 +72,7 @@ def check(file: str, text: str | bytes | None = None, *, profiles: Sequence[str]
             found += merged.diagnostics
             data = merged.data
 
-            def locate(d: Diagnostic) -> Diagnostic:  # the merged files. map
+            def locate(d: Diagnostic) -> Diagnostic:
                 return d.located(*merged.locate(d.path, at_key=d.at_key))
 
         if not dg.has_errors(found):
