@@ -1,7 +1,7 @@
 """The one quoting filter: awkward scalars survive PyYAML (YAML 1.1) and the real Compose.
 
-``quote`` writes a ``$`` as it is: a topology follows Compose's interpolation rules, so Compose
-reads each value as the topology means it (:mod:`topogen.interpolation`).
+``quote`` doubles a lone ``$`` in values so that Compose's interpolation turns it back into
+one; mapping keys are not interpolated and keep theirs.
 """
 
 from __future__ import annotations
@@ -18,10 +18,6 @@ from hypothesis import strategies as st
 from tools import compose_config
 
 from topogen.emit import block, quote
-<<<<<<< HEAD
-=======
-from topogen.interpolation import interpolate
->>>>>>> interp
 
 AWKWARD = [
     "no",
@@ -122,13 +118,8 @@ def test_key_round_trips_through_pyyaml(value: str) -> None:
     assert yaml.safe_load(f"{quote(value, interpolated=False)}: 1\n") == {value: 1}
 
 
-<<<<<<< HEAD
 def test_keys_keep_their_dollars() -> None:
     assert yaml.safe_load(block({"a$b": "c $$(d)"})) == {"a$b": "c $$(d)"}
-=======
-def test_dollars_are_written_as_they_are() -> None:
-    assert yaml.safe_load(block({"a$b": "c $(d) $$"})) == {"a$b": "c $(d) $$"}
->>>>>>> interp
 
 
 @pytest.mark.parametrize("value", [0, 1, -7, 10**20, 0.5, -1e-300, 1e300, True, False, None])
@@ -168,12 +159,7 @@ def test_awkward_values_reach_compose_exactly(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)["services"]["probe"]
     unescape = lambda s: s.replace("$$", "$")
-<<<<<<< HEAD
     want = dict(env)
-=======
-    # The topology means what Compose means: $$ is one $, a lone $ before ( or a space is kept.
-    want = {k: interpolate(v, {}).text for k, v in env.items()}
->>>>>>> interp
     assert {k: unescape(v) for k, v in got["environment"].items()} == want
     assert {k: unescape(v) for k, v in got["labels"].items()} == want
     assert [unescape(v) for v in got["command"]] == list(want.values())
