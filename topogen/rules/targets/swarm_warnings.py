@@ -8,11 +8,13 @@ from collections.abc import Iterator
 from ... import lower
 from ...diagnostics import Diagnostic, warning
 from ...resolved import Mount, Service, Topology
+from ..registry import reports
 from .placement import pinned_node, source_path, spreads
 
 PER_NODE_VOLUMES = ("local", "device", "tmpfs")
 
 
+@reports(warning="swarm-local-volume")
 def swarm_local_volume(topo: Topology) -> Iterator[Diagnostic]:
     """A local volume shared by services or replicas that may land on different nodes.
 
@@ -39,6 +41,7 @@ def swarm_local_volume(topo: Topology) -> Iterator[Diagnostic]:
                               hint="use nfs/cifs or a volume plugin, or pin the services to one node")
 
 
+@reports(warning="swarm-host-port-replicas")
 def swarm_host_port_replicas(topo: Topology) -> Iterator[Diagnostic]:
     """A host-mode port on a service with several tasks per node: only one task can bind it.
 
@@ -56,6 +59,7 @@ def swarm_host_port_replicas(topo: Topology) -> Iterator[Diagnostic]:
                               hint="set deploy.placement.max_replicas_per_node: 1, or use the ingress mode")
 
 
+@reports(warning="swarm-container-name")
 def swarm_container_name(topo: Topology) -> Iterator[Diagnostic]:
     """``container_name``: the stack names tasks ``<stack>_<service>.<slot>.<id>``.
 
@@ -67,6 +71,7 @@ def swarm_container_name(topo: Topology) -> Iterator[Diagnostic]:
                           f'the service as "{s.name}"', (*s.path, "container_name"))
 
 
+@reports(warning="swarm-build")
 def swarm_build(topo: Topology) -> Iterator[Diagnostic]:
     """``build``: the stack builds nothing and runs ``image`` as it is in the registry.
 
@@ -78,6 +83,7 @@ def swarm_build(topo: Topology) -> Iterator[Diagnostic]:
                           at_key=True, hint="push the image before docker stack deploy")
 
 
+@reports(warning="swarm-links")
 def swarm_links(topo: Topology) -> Iterator[Diagnostic]:
     """``links``: the stack ignores them; services on a shared network reach each other by name.
 
@@ -90,6 +96,7 @@ def swarm_links(topo: Topology) -> Iterator[Diagnostic]:
                           (*s.path, "links", i))
 
 
+@reports(warning="swarm-expose")
 def swarm_expose(topo: Topology) -> Iterator[Diagnostic]:
     """``expose``: the stack ignores it; every port is open on the service's networks anyway.
 
@@ -101,6 +108,7 @@ def swarm_expose(topo: Topology) -> Iterator[Diagnostic]:
                           "networks", (*s.path, "expose"), at_key=True)
 
 
+@reports(warning="swarm-port-host-ip")
 def swarm_port_host_ip(topo: Topology) -> Iterator[Diagnostic]:
     """A host IP on a port: a swarm port listens on every address of every node.
 
@@ -114,6 +122,7 @@ def swarm_port_host_ip(topo: Topology) -> Iterator[Diagnostic]:
                               "listens on all addresses", path, hint="restrict access with a firewall")
 
 
+@reports(warning="swarm-tmpfs-options")
 def swarm_tmpfs_options(topo: Topology) -> Iterator[Diagnostic]:
     """A tmpfs mode or option other than size: the stack mounts tmpfs with a size in bytes only.
 
@@ -131,6 +140,7 @@ def swarm_tmpfs_options(topo: Topology) -> Iterator[Diagnostic]:
                               "a stack's tmpfs takes only a size in bytes", path)
 
 
+@reports(warning="swarm-ignored-option")
 def swarm_ignored_option(topo: Topology) -> Iterator[Diagnostic]:
     """A service key the stack does not carry: it is left out of ``docker-stack.yml``.
 
@@ -153,6 +163,7 @@ def swarm_ignored_option(topo: Topology) -> Iterator[Diagnostic]:
                           "docker-stack.yml leaves it out", path, at_key=True)
 
 
+@reports(warning="swarm-ipam-dropped")
 def swarm_ipam_dropped(topo: Topology) -> Iterator[Diagnostic]:
     """IPAM beyond the subnet, or ``enable_ipv6``: the v3 stack format carries only subnets.
 
@@ -169,6 +180,7 @@ def swarm_ipam_dropped(topo: Topology) -> Iterator[Diagnostic]:
                           "docker-stack.yml keeps only the subnet", (*path, key), at_key=True)
 
 
+@reports(warning="swarm-dotenv")
 def swarm_dotenv(topo: Topology) -> Iterator[Diagnostic]:
     """A ``.env`` file beside the topology: ``docker stack deploy`` does not read it.
 
