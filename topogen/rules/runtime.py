@@ -10,9 +10,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from .. import lower
 from ..diagnostics import Diagnostic, error
 from ..resolved import Topology
+from ..stackformat import RESOURCE_OPTIONS
+from ..units import size_bytes
 from .registry import reports
 from .storage import RAM_SIZE
 
@@ -96,7 +97,7 @@ def resource_conflict(topo: Topology) -> Iterator[Diagnostic]:
     for s in topo.services.values():
         resources = s.deploy.get("resources") or {}
         for key, value in s.options:
-            kind, name = lower.RESOURCE_OPTIONS.get(key, ("", ""))
+            kind, name = RESOURCE_OPTIONS.get(key, ("", ""))
             block = resources.get(kind)
             if value is None or block is None:
                 continue
@@ -110,7 +111,7 @@ def resource_conflict(topo: Topology) -> Iterator[Diagnostic]:
 
 def _amount(name: str, value: Any) -> Any:
     if name == "memory":
-        return lower.size_bytes(value)
+        return size_bytes(value)
     try:
         return float(value)
     except (TypeError, ValueError):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ... import lower
 from ...diagnostics import Diagnostic, error, warning
 from ...resolved import Topology
+from ...stackformat import BRIDGE_OPTION_PREFIX
 from ..registry import reports
 from .placement import pinned_node, source_path
 
@@ -107,7 +107,7 @@ def swarm_local_network(topo: Topology) -> Iterator[Diagnostic]:
             yield error("swarm-local-network", f'{n.driver} network "{n.key}" is local to each node; '
                         "services cannot use it", (*n.path, "driver"),
                         hint="create a swarm-scoped network from a --config-only network and declare it external")
-        bridge_opts = [k for k, _ in n.driver_opts if k.startswith(lower.BRIDGE_OPTION_PREFIX)]
+        bridge_opts = [k for k, _ in n.driver_opts if k.startswith(BRIDGE_OPTION_PREFIX)]
         if n.driver == "bridge" and bridge_opts:
             yield error("swarm-local-network", f'network "{n.key}" becomes an overlay in the stack, which '
                         f"ignores the bridge option {bridge_opts[0]}", n.path, at_key=True,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from ... import lower
 from ...diagnostics import Diagnostic, warning
 from ...resolved import Mount, Service, Topology
+from ...stackformat import DROPPED_HEALTHCHECK, DROPPED_OPTIONS
+from ...units import size_bytes
 from ..registry import reports
 from .placement import pinned_node, source_path, spreads
 
@@ -133,7 +134,7 @@ def swarm_tmpfs_options(topo: Topology) -> Iterator[Diagnostic]:
             opts = dict(o.partition("=")[::2] for o in (m.tmpfs_options or "").split(",") if o)
             size = m.size if m.size is not None else opts.get("size")
             dropped = [o for o in opts if o not in ("size", "ro", "rw")] + (["mode"] if m.mode is not None else [])
-            dropped += [f"size={size}"] if size is not None and lower.size_bytes(size) is None else []
+            dropped += [f"size={size}"] if size is not None and size_bytes(size) is None else []
             if m.type == "tmpfs" and dropped:
                 path = (*m.path, "mode") if m.mode is not None else m.path
                 yield warning("swarm-tmpfs-options", f"swarm drops the tmpfs option {dropped[0]} of {m.target}; "
@@ -149,9 +150,9 @@ def swarm_ignored_option(topo: Topology) -> Iterator[Diagnostic]:
     a port's ``name``/``app_protocol``, a bind's ``create_host_path``/``selinux``.
     """
     for s in topo.services.values():
-        found = [((*s.path, k), k) for k, _ in s.options if k in lower.DROPPED_OPTIONS]
+        found = [((*s.path, k), k) for k, _ in s.options if k in DROPPED_OPTIONS]
         found += [((*s.path, "privileged"), "privileged")] if s.privileged else []
-        found += [((*s.path, "healthcheck", k), f"healthcheck.{k}") for k in lower.DROPPED_HEALTHCHECK
+        found += [((*s.path, "healthcheck", k), f"healthcheck.{k}") for k in DROPPED_HEALTHCHECK
                   if k in (s.healthcheck or {})]
         found += [((*a.path, k), f"networks.{a.network}.{k}") for a in s.attachments
                   for k in ("mac_address", "priority") if getattr(a, k) is not None]
