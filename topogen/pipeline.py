@@ -59,7 +59,7 @@ def check(file: str, text: str | bytes | None = None) -> Result:
 
 
 def _analyse(data: Any, file: str) -> tuple[Topology | None, list[Diagnostic]]:
-    from . import resolve, rules, speccache
+    from . import resolve, rules, spec
 
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else "a scalar"
@@ -67,7 +67,7 @@ def _analyse(data: Any, file: str) -> tuple[Topology | None, list[Diagnostic]]:
     data = {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
     problems = list(_interpolations(data))
     try:
-        model = speccache.validate(data)
+        model = spec.Topology.model_validate(data)
     except ValidationError as exc:
         return None, problems + list(schema_problems(exc, data))
     topo, resolve_problems = resolve.resolve(model, file)
