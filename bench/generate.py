@@ -38,7 +38,7 @@ def networks(n: int) -> list[str]:
         out.append(f"  net{i}:")
         out.append(f"    subnet: {prefix}.0/24")
         out.append(f"    gateway: {prefix}.1")
-        out.append("    labels: {tier: bench, index: \"%d\"}" % i)
+        out.append(f"    labels: {{tier: bench, index: \"{i}\"}}")
     return out
 
 

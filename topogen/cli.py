@@ -69,7 +69,7 @@ def validate(
     engine: Annotated[bool, typer.Option("--engine", help="Also compare with what the Docker engine has (subnets, bridge names, host ports, external networks and volumes).")] = False,
 ) -> None:
     """Check topologies and print every problem as file:line:col: [level] message (rule)."""
-    from .entry import validate as run
+    from .startup import validate as run
 
     raise typer.Exit(run([str(f) for f in files], fmt.value, strict, engine))
 
@@ -253,6 +253,7 @@ def main_options(
 
 
 def main() -> None:
-    from .entry import main as entry
+    from .startup import prepare
 
-    entry()
+    prepare()
+    app()

@@ -1,72 +1,17 @@
-"""The console script: ``topogen validate`` runs without loading Typer; everything else goes
-to :mod:`topogen.cli`.
-
-``validate`` is what pre-commit runs on every commit, so its start-up time is most of its
-cost. Its arguments are simple; when they are anything but plain (help, a typo, a missing
-file argument) the Typer app takes over and reports the usage error as usual.
-"""
+"""The console script: a plain ``topogen validate`` runs without loading Typer (see
+:mod:`topogen.startup`); everything else goes to :mod:`topogen.cli`."""
 
 from __future__ import annotations
 
-import gc
-import os
 import sys
-from collections.abc import Iterable, Sequence
 
-FORMATS = ("text", "json", "github")
-
-
-def validate(files: Iterable[str], fmt: str = "text", strict: bool = False, engine: bool = False) -> int:
-    """Check topologies, print their diagnostics, and return the exit code (0 or 1)."""
-    from .diagnostics import has_errors, render, sort
-    from .pipeline import check
-
-    results = [check(f) for f in files]
-    diags = [d for r in results for d in r.diagnostics]
-    found = []
-    if engine:
-        from .live import engine_diagnostics
-
-        found = engine_diagnostics(r for r in results if not r.failed())
-    diags = sort(diags + found)
-    if diags or fmt == "json":
-        (sys.stderr if fmt == "text" else sys.stdout).write(render(diags, fmt))
-    return 1 if any(r.failed(strict=strict) for r in results) or has_errors(found) else 0
-
-
-def _plain_validate(args: Sequence[str]) -> tuple[list[str], str, bool, bool] | None:
-    """``validate`` arguments when they need no help from Typer, else None."""
-    files: list[str] = []
-    fmt, strict, engine = "text", False, False
-    it = iter(args)
-    for arg in it:
-        if arg in ("--format", "-f"):
-            fmt = next(it, "")
-        elif arg.startswith("--format="):
-            fmt = arg.partition("=")[2]
-        elif arg == "--strict":
-            strict = True
-        elif arg == "--engine":
-            engine = True
-        elif arg == "--":
-            files.extend(it)
-        elif arg.startswith("-") and arg != "-":
-            return None
-        else:
-            files.append(arg)
-    if not files or fmt not in FORMATS:
-        return None
-    return files, fmt, strict, engine
+from .startup import plain_validate, prepare, validate
 
 
 def main() -> None:
-    # A run allocates many long-lived, acyclic objects (source map, models, IR); collecting
-    # every 700 allocations re-scans them for nothing (~20% of a 2000-service build).
-    gc.set_threshold(100_000, 50, 1000)
-    # topogen's models are internal: don't scan installed distributions for pydantic plugins.
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    prepare()
     args = sys.argv[1:]
-    if args[:1] == ["validate"] and (plain := _plain_validate(args[1:])) is not None:
+    if args[:1] == ["validate"] and (plain := plain_validate(args[1:])) is not None:
         sys.exit(validate(*plain))
     from .cli import app
 

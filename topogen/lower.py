@@ -11,49 +11,27 @@ Pure functions, no Jinja and no I/O; :mod:`topogen.emit.swarm` renders the resul
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from . import resolved as r
 from .forms import HostPath, grant, network_identity, option_value, plain_option, volume
+from .stackformat import (
+    BRIDGE_OPTION_PREFIX,
+    DROPPED_HEALTHCHECK,
+    DROPPED_OPTIONS,
+    RESOURCE_OPTIONS,
+)
+from .units import size_bytes
 
 #: The baseline format: 3.8 carries max_replicas_per_node, rollback_config and init.
 BASE_VERSION = "3.8"
 #: ``deploy.resources.limits.pids`` first appears in the 3.9 schema.
 PIDS_VERSION = "3.9"
 
-#: Service keys (of ``resolved.Service.options``) that the v3 schema rejects or the stack
-#: converter ignores; they are left out of the stack file and reported as warnings.
-DROPPED_OPTIONS = ("domainname", "mac_address", "security_opt", "shm_size", "profiles", "cpu_shares")
-#: Compose's service-level resource keys, and where they go under ``deploy.resources`` (the v3
-#: schema has no service-level form).
-RESOURCE_OPTIONS = {"cpus": ("limits", "cpus"), "mem_limit": ("limits", "memory"),
-                    "mem_reservation": ("reservations", "memory"), "pids_limit": ("limits", "pids")}
-#: Healthcheck keys the v3 schema rejects.
-DROPPED_HEALTHCHECK = ("start_interval",)
-#: Driver options that only the bridge driver understands.
-BRIDGE_OPTION_PREFIX = "com.docker.network.bridge."
 #: Drivers lowered to ``overlay``: bridge is the single-host form of the same intent.
 OVERLAY_DRIVERS = ("bridge", "overlay")
 #: Swarm's predefined network that gives a task the host's network stack.
 HOST_NETWORK = "host"
-
-_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgtp]?)(?:i?b)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
-
-
-def size_bytes(value: str | int | None) -> int | None:
-    """A byte size (``100m``, ``1g``, ``4096``) as an integer, the way docker parses it
-    (binary units); ``None`` when it does not parse."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    m = _SIZE.match(value)
-    if not m:
-        return None
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
-
 
 # ---------------------------------------------------------------------- top level
 

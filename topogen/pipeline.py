@@ -108,7 +108,7 @@ class Context:
 
 
 def _analyse(data: Any, context: Context) -> tuple[Topology | None, list[Diagnostic], Any]:
-    from . import document, resolve, rules, speccache
+    from . import document, resolve, rules, spec
     from .resolve import iter_strings
 
     if not isinstance(data, dict):
@@ -124,7 +124,7 @@ def _analyse(data: Any, context: Context) -> tuple[Topology | None, list[Diagnos
     skipped = {**tree.unset, **{p: () for p in tree.errors}}
     view = document.strip_extensions(tree.data)
     view.pop("include", None)
-    model, schema = _validate(speccache, view, skipped)
+    model, schema = _validate(spec.Topology.model_validate, view, skipped)
     problems += _skipped_warnings(schema, skipped)
     problems += [d for d in schema if not _under(d.path, skipped)]
     if model is None:
@@ -134,7 +134,7 @@ def _analyse(data: Any, context: Context) -> tuple[Topology | None, list[Diagnos
     topo = dataclasses.replace(topo, document=document.lower(doc.data), interpolated=frozenset(
         path for path, text in iter_strings(doc.data) if "$" in text and _REFERENCE.search(text.replace("$$", ""))))
     if "swarm" in topo.targets:
-        topo = dataclasses.replace(topo, as_written=_as_written(speccache, resolve, doc, topo, context))
+        topo = dataclasses.replace(topo, as_written=_as_written(spec.Topology.model_validate, resolve, doc, topo, context))
     found = resolve_problems + _run_rules(rules, topo)
     found = [d for d in found if not _hidden_reference(d, skipped, tree.data)]
     problems += _skipped_warnings(found, skipped)
@@ -146,13 +146,13 @@ def _analyse(data: Any, context: Context) -> tuple[Topology | None, list[Diagnos
     return topo, problems, doc
 
 
-def _as_written(speccache: Any, resolve: Any, doc: Any, topo: Topology, context: Context) -> Topology | None:
+def _as_written(validate: Any, resolve: Any, doc: Any, topo: Topology, context: Context) -> Topology | None:
     """The topology resolved from the uninterpolated text, for the swarm stack (None when
     that text does not type-check as written, e.g. ``"${PORT:-80}:80"``)."""
     from . import document
 
     try:
-        model = speccache.validate(document.strip_extensions(doc.data))
+        model = validate(document.strip_extensions(doc.data))
     except ValidationError:
         return None
     written, problems = resolve.resolve(model, context.file, name=topo.name, profiles=topo.profiles)
@@ -179,13 +179,13 @@ def _run_rules(rules: Any, topo: Topology) -> list[Diagnostic]:
     return kept
 
 
-def _validate(speccache: Any, view: dict[str, Any], skipped: dict[Path, tuple[str, ...]]) -> tuple[Any, list[Diagnostic]]:
+def _validate(validate: Any, view: dict[str, Any], skipped: dict[Path, tuple[str, ...]]) -> tuple[Any, list[Diagnostic]]:
     """Validate the interpolated document; values that only failed because a variable is
     unset are set aside (Compose would substitute an empty string) and validation retried."""
     problems: list[Diagnostic] = []
     for _attempt in range(8):
         try:
-            return speccache.validate(view), problems
+            return validate(view), problems
         except ValidationError as exc:
             found = list(schema_problems(exc, view))
         blocking = [d for d in found if not _under(d.path, skipped)]

@@ -1,16 +1,16 @@
 """Stage 3, rules: semantic checks over the resolved topology, one small function per rule.
 
 Each rule is ``def rule_name(topo) -> Iterator[Diagnostic]``; its docstring is its user
-documentation (one sentence, then a failing example). :data:`RULES` is the explicit
-registry, in the order they run; the rule id is the function name in kebab-case unless the
-rule yields several ids.
+documentation (one sentence, then a failing example), and ``@reports(error=..., warning=...)``
+on it declares the ids it reports (:mod:`.registry`). :data:`RULES` is the explicit registry,
+in the order they run; :func:`ids` is every id topogen can print.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
-from ..diagnostics import Diagnostic
+from ..diagnostics import Diagnostic, Level
 from ..resolved import Topology
 from . import (
     addressing,
@@ -19,14 +19,14 @@ from . import (
     policies,
     ports,
     references,
+    registry,
     runtime,
     security,
     services,
     storage,
     targets,
 )
-
-Rule = Callable[[Topology], Iterable[Diagnostic]]
+from .registry import Rule
 
 RULES: tuple[Rule, ...] = (
     *references.RULES,
@@ -46,3 +46,8 @@ RULES: tuple[Rule, ...] = (
 def run(topo: Topology, rules: Iterable[Rule] = RULES) -> Iterator[Diagnostic]:
     for rule in rules:
         yield from rule(topo)
+
+
+def ids() -> dict[str, frozenset[Level]]:
+    """Every id topogen can print (the rules' and the other stages'), with its levels."""
+    return registry.ids(RULES)

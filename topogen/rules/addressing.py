@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, error, warning
 from ..resolved import Network, Pool, Topology
+from .registry import reports
 
 
 def _pools(topo: Topology) -> Iterator[tuple[Network, Pool]]:
@@ -17,6 +18,7 @@ def _pools(topo: Topology) -> Iterator[tuple[Network, Pool]]:
                 yield n, p
 
 
+@reports(error="subnet-host-bits")
 def subnet_host_bits(topo: Topology) -> Iterator[Diagnostic]:
     """A subnet has host bits set (newer engines reject it; 20.10 silently masks it).
 
@@ -33,6 +35,7 @@ def subnet_host_bits(topo: Topology) -> Iterator[Diagnostic]:
                         (*p.path, "ip_range"))
 
 
+@reports(error="subnet-overlap")
 def subnet_overlap(topo: Topology) -> Iterator[Diagnostic]:
     """Two networks' subnets overlap ("Pool overlaps with other one on this address space").
 
@@ -55,6 +58,7 @@ def subnet_overlap(topo: Topology) -> Iterator[Diagnostic]:
             widest = (version, end, n, p)
 
 
+@reports(error=("aux-address-outside-subnet", "gateway-outside-subnet", "ip-range-outside-subnet"))
 def pool_addresses(topo: Topology) -> Iterator[Diagnostic]:
     """A gateway, ip_range or aux address lies outside its subnet or is of the other family.
 
@@ -75,6 +79,7 @@ def pool_addresses(topo: Topology) -> Iterator[Diagnostic]:
                             (*p.path, "aux_addresses", name))
 
 
+@reports(error="aux-address-is-gateway")
 def aux_address_is_gateway(topo: Topology) -> Iterator[Diagnostic]:
     """An aux address is the network's gateway (the engine: "failed to allocate secondary ip address ... Address already in use").
 
@@ -91,6 +96,7 @@ def aux_address_is_gateway(topo: Topology) -> Iterator[Diagnostic]:
                             (*p.path, "aux_addresses", name), hint="the gateway is reserved already; drop the aux address")
 
 
+@reports(error="ipv6-not-enabled")
 def ipv6_without_enable(topo: Topology) -> Iterator[Diagnostic]:
     """An IPv6 subnet or address on a network without ``enable_ipv6: true`` (silently not allocated).
 
@@ -111,6 +117,7 @@ def ipv6_without_enable(topo: Topology) -> Iterator[Diagnostic]:
                             (*a.path, "ipv6_address"))
 
 
+@reports(error="bridge-multiple-subnets")
 def bridge_multiple_subnets(topo: Topology) -> Iterator[Diagnostic]:
     """A bridge network has more than one IPv4 (or IPv6) subnet ("bridge driver doesn't support multiple subnets").
 
@@ -126,6 +133,7 @@ def bridge_multiple_subnets(topo: Topology) -> Iterator[Diagnostic]:
                             (*p.path, "subnet"))
 
 
+@reports(error=("static-ip-outside-subnet", "static-ip-reserved", "static-ip-without-subnet"), warning="static-ip-in-ip-range")
 def static_ip(topo: Topology) -> Iterator[Diagnostic]:
     """A static IP needs a declared subnet that contains it, and must not be a reserved address.
 
@@ -171,6 +179,7 @@ def _check_static(n: Network, addr: ipaddress.IPv4Address | ipaddress.IPv6Addres
                       path, hint="pick an address outside ip_range")
 
 
+@reports(error="duplicate-static-ip")
 def duplicate_static_ip(topo: Topology) -> Iterator[Diagnostic]:
     """Two services use the same static IP on one network ("Address already in use").
 
@@ -190,6 +199,7 @@ def duplicate_static_ip(topo: Topology) -> Iterator[Diagnostic]:
                     seen[key] = s.name
 
 
+@reports(error="unique-with-replicas")
 def static_ip_with_replicas(topo: Topology) -> Iterator[Diagnostic]:
     """A static IP, container_name or mac_address on a service with more than one replica.
 

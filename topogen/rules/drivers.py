@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, Path, error, warning
 from ..resolved import Network, Topology
+from .registry import reports
 
 BRIDGE = "com.docker.network.bridge."
 MTU = "com.docker.network.driver.mtu"
@@ -46,6 +47,7 @@ def _managed(topo: Topology) -> Iterator[Network]:
     return (n for n in topo.in_file_order("networks") if not n.external and not n.implicit)
 
 
+@reports(error=("bridge-name-too-long", "duplicate-bridge-name"))
 def bridge_name(topo: Topology) -> Iterator[Diagnostic]:
     """A bridge interface name is longer than 15 characters (kernel IFNAMSIZ) or used twice.
 
@@ -65,6 +67,7 @@ def bridge_name(topo: Topology) -> Iterator[Diagnostic]:
         seen.setdefault(name, n.key)
 
 
+@reports(error="mtu-out-of-range")
 def mtu_range(topo: Topology) -> Iterator[Diagnostic]:
     """The MTU is not an integer, or outside 68..65535 (1280.. when IPv6 is enabled); 0 is the default.
 
@@ -86,6 +89,7 @@ def mtu_range(topo: Topology) -> Iterator[Diagnostic]:
             yield error("mtu-out-of-range", f"MTU {mtu} is out of range ({why}; 0 means the default)", path)
 
 
+@reports(warning="missing-parent")
 def missing_parent(topo: Topology) -> Iterator[Diagnostic]:
     """A macvlan/ipvlan network has no ``parent``: the engine creates a dummy one and the network is isolated.
 
@@ -98,6 +102,7 @@ def missing_parent(topo: Topology) -> Iterator[Diagnostic]:
                           hint="set parent: eth0 (or internal: true if isolation is intended)")
 
 
+@reports(error="invalid-driver-mode")
 def driver_mode(topo: Topology) -> Iterator[Diagnostic]:
     """A raw macvlan/ipvlan mode or flag the driver does not know, or ``lo`` as parent.
 
@@ -114,6 +119,7 @@ def driver_mode(topo: Topology) -> Iterator[Diagnostic]:
                         _opt_path(n, "parent", "parent"))
 
 
+@reports(error="shared-parent", warning="shared-parent")
 def shared_parent(topo: Topology) -> Iterator[Diagnostic]:
     """Two ipvlan networks, or a macvlan passthru and another macvlan network, share a parent interface.
 
@@ -139,6 +145,7 @@ def shared_parent(topo: Topology) -> Iterator[Diagnostic]:
                               hint="use a VLAN sub-interface such as eth0.50")
 
 
+@reports(error="option-wrong-driver")
 def option_wrong_driver(topo: Topology) -> Iterator[Diagnostic]:
     """A typed option that the network's driver does not understand (and would silently ignore).
 
@@ -152,6 +159,7 @@ def option_wrong_driver(topo: Topology) -> Iterator[Diagnostic]:
                             f"not {n.driver}", (*n.path, typed), at_key=True)
 
 
+@reports(error="overlay-not-attachable")
 def overlay_not_attachable(topo: Topology) -> Iterator[Diagnostic]:
     """An overlay network that Compose containers join is not ``attachable`` ("not manually attachable").
 
@@ -167,6 +175,7 @@ def overlay_not_attachable(topo: Topology) -> Iterator[Diagnostic]:
                         "is not attachable", path, at_key=n.attachable is None, hint="set attachable: true")
 
 
+@reports(warning="overlay-encrypted-false")
 def overlay_encrypted_false(topo: Topology) -> Iterator[Diagnostic]:
     """Raw ``driver_opts: {encrypted: "false"}`` on an overlay: the key's presence turns encryption on.
 
@@ -180,6 +189,7 @@ def overlay_encrypted_false(topo: Topology) -> Iterator[Diagnostic]:
                           hint="remove the option to disable encryption")
 
 
+@reports(error="host-network-driver")
 def host_network_driver(topo: Topology) -> Iterator[Diagnostic]:
     """``host``, ``none`` or ``null`` used as a network driver ("only one instance of host network is allowed").
 
@@ -215,6 +225,7 @@ def _raw_option_problem(n: Network, key: str, value: object) -> str | None:
     return None
 
 
+@reports(error="invalid-driver-option")
 def raw_driver_option(topo: Topology) -> Iterator[Diagnostic]:
     """A raw driver option the engine refuses or does not know: a bad boolean, a gateway mode, a misspelt key.
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, error, warning
 from ..resolved import Topology
+from .registry import reports
 
 #: compose-spec schema ``patternProperties`` for services, networks, volumes, secrets, configs.
 COMPOSE_KEY = re.compile(r"[a-zA-Z0-9._-]+")
@@ -22,6 +23,7 @@ LABEL = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
 HOST_NAME_MAX = 64
 
 
+@reports(error="invalid-name")
 def invalid_key(topo: Topology) -> Iterator[Diagnostic]:
     """A service, network, volume, secret or config key that Compose rejects (``^[a-zA-Z0-9._-]+$``).
 
@@ -34,6 +36,7 @@ def invalid_key(topo: Topology) -> Iterator[Diagnostic]:
                             "'.', '_' and '-'", (section, key), at_key=True)
 
 
+@reports(error="invalid-project-name")
 def project_name(topo: Topology) -> Iterator[Diagnostic]:
     """The project ``name`` is not lowercase letters, digits, '-' and '_' starting with a letter or digit.
 
@@ -47,6 +50,7 @@ def project_name(topo: Topology) -> Iterator[Diagnostic]:
                     hint=f"name: {renamed or 'app'}")
 
 
+@reports(error="invalid-volume-name")
 def volume_engine_name(topo: Topology) -> Iterator[Diagnostic]:
     """A local volume's engine name is not ``[a-zA-Z0-9][a-zA-Z0-9_.-]+`` (two characters at least).
 
@@ -62,6 +66,7 @@ def volume_engine_name(topo: Topology) -> Iterator[Diagnostic]:
                         "[a-zA-Z0-9_.-], starting with a letter or digit", path, at_key=v.name is None)
 
 
+@reports(error="invalid-hostname", warning="invalid-hostname")
 def hostname(topo: Topology) -> Iterator[Diagnostic]:
     """A ``hostname`` longer than 64 characters (error: runc's sethostname fails), or not RFC 1123 (warning).
 
@@ -80,6 +85,7 @@ def hostname(topo: Topology) -> Iterator[Diagnostic]:
                           "digits and '-', not starting or ending with '-')", path)
 
 
+@reports(error=("duplicate-container-name", "invalid-container-name"))
 def container_name(topo: Topology) -> Iterator[Diagnostic]:
     """A ``container_name`` that the engine rejects, or that another service uses too ("Conflict").
 
@@ -100,6 +106,7 @@ def container_name(topo: Topology) -> Iterator[Diagnostic]:
         seen.setdefault(name, s.name)
 
 
+@reports(warning="invalid-dns")
 def dns_address(topo: Topology) -> Iterator[Diagnostic]:
     """A ``dns`` server that is not an IP address (warning: the container's resolver ignores it; stacks drop it).
 
@@ -130,6 +137,7 @@ def _extra_hosts(value: object) -> list[tuple[str | int, str]]:
     return out
 
 
+@reports(error="invalid-extra-host")
 def extra_host_address(topo: Topology) -> Iterator[Diagnostic]:
     """An ``extra_hosts`` entry whose address is not an IP or host-gateway (engine: "invalid IP address in add-host").
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from ..analysis import proof, reach
 from ..diagnostics import Diagnostic, error, warning
 from ..resolved import Policy, Topology
+from .registry import reports
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:
@@ -40,6 +41,7 @@ def _endpoints(p: Policy) -> list[tuple[str, tuple[str | int, ...], bool]]:
     return [(p.subject or "", p.path, False)]
 
 
+@reports(error="policy-undefined-endpoint")
 def policy_undefined_endpoint(topo: Topology) -> Iterator[Diagnostic]:
     """A policy names a service that does not exist (or host/external where a service is needed).
 
@@ -59,6 +61,7 @@ def policy_undefined_endpoint(topo: Topology) -> Iterator[Diagnostic]:
             )
 
 
+@reports(warning="reserved-endpoint-name")
 def reserved_endpoint_name(topo: Topology) -> Iterator[Diagnostic]:
     """A service named ``host`` or ``external`` is hidden by the endpoint of the same name.
 
@@ -75,6 +78,7 @@ def reserved_endpoint_name(topo: Topology) -> Iterator[Diagnostic]:
             )
 
 
+@reports(error="invalid-policy")
 def invalid_policy(topo: Topology) -> Iterator[Diagnostic]:
     """A policy states exactly one of allow, deny, isolated, no_egress, between two endpoints.
 
@@ -127,6 +131,7 @@ def _rivals(src: str, dst: str, subjects: dict[tuple[str, str], Policy]) -> list
     return [subjects[k] for k in keys if k in subjects]
 
 
+@reports(error="policy-contradiction")
 def policy_contradiction(topo: Topology) -> Iterator[Diagnostic]:
     """Two policies cannot both hold: allow and deny of the same edge, or allow against isolated/no_egress.
 
@@ -146,6 +151,7 @@ def _known(topo: Topology, p: Policy) -> bool:
     return all(n in topo.services or (p.edge is not None and n in reach.PSEUDO) for n in names)
 
 
+@reports(error="policy-violated")
 def policy_violated(topo: Topology) -> Iterator[Diagnostic]:
     """The topology does not do what a policy states; the message names the path or the gap.
 

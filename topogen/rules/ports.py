@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from ..diagnostics import Diagnostic, Path, error, warning
 from ..resolved import Service, Topology
+from .registry import reports
 
 #: Keys the engine refuses next to ``network_mode: service:X``/``container:X`` (moby
 #: ``runconfig/hostconfig_unix.go``), and next to ``host`` (links and mac_address only).
@@ -95,6 +96,7 @@ def _claims(b: Binding) -> tuple[str, ...]:
     return ("any",) if b.address == "any" else (b.address, f"fam{b.family}")
 
 
+@reports(error="duplicate-published-port")
 def duplicate_published_port(topo: Topology) -> Iterator[Diagnostic]:
     """The same host address, port and protocol is published twice ("port is already allocated").
 
@@ -117,6 +119,7 @@ def duplicate_published_port(topo: Topology) -> Iterator[Diagnostic]:
                 reach[(b.protocol, k)] = b
 
 
+@reports(error="invalid-host-ip")
 def invalid_host_ip(topo: Topology) -> Iterator[Diagnostic]:
     """A long-form port's ``host_ip`` is not an IP address (Compose: "invalid ip address").
 
@@ -128,6 +131,7 @@ def invalid_host_ip(topo: Topology) -> Iterator[Diagnostic]:
                 yield error("invalid-host-ip", f"host_ip {p.host_ip!r} is not an IP address", (*p.path, "host_ip"))
 
 
+@reports(error="invalid-expose")
 def invalid_expose(topo: Topology) -> Iterator[Diagnostic]:
     """An ``expose`` entry is not PORT, PORT-PORT or either with /tcp, /udp or /sctp (Compose and the
     engine store it as written and expose nothing).
@@ -145,6 +149,7 @@ def invalid_expose(topo: Topology) -> Iterator[Diagnostic]:
                             (*s.path, "expose", i), hint='write e.g. "3000", "8000-8010" or "53/udp"')
 
 
+@reports(warning="ports-with-host-network")
 def ports_with_host_network(topo: Topology) -> Iterator[Diagnostic]:
     """``ports`` on a service with ``network_mode: host`` are discarded by the engine.
 
@@ -158,6 +163,7 @@ def ports_with_host_network(topo: Topology) -> Iterator[Diagnostic]:
                           hint="remove ports")
 
 
+@reports(warning="ports-on-internal-network")
 def ports_on_internal_network(topo: Topology) -> Iterator[Diagnostic]:
     """A service publishes ports but is attached only to internal networks (unreachable, moby#36174).
 
@@ -177,6 +183,7 @@ def _conflicting_keys(s: Service, topo_keys: tuple[str, ...]) -> Iterator[str]:
     yield from (k for k in topo_keys if present.get(k))
 
 
+@reports(error="network-mode-conflict")
 def network_mode_conflict(topo: Topology) -> Iterator[Diagnostic]:
     """Keys the engine refuses with a ``service:``/``container:`` (or ``host``) network mode.
 

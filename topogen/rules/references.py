@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 
 from ..diagnostics import Diagnostic, Path, error, warning
 from ..resolved import Service, Topology
+from .registry import reports
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:
@@ -15,6 +16,7 @@ def _suggest(name: str, known: Iterable[str]) -> str:
     return f"did you mean {close[0]!r}?" if close else ""
 
 
+@reports(error="undefined-network")
 def undefined_network(topo: Topology) -> Iterator[Diagnostic]:
     """A service joins a network that is not declared.
 
@@ -27,6 +29,7 @@ def undefined_network(topo: Topology) -> Iterator[Diagnostic]:
                             a.path, at_key=True, hint=_suggest(a.network, topo.networks))
 
 
+@reports(error="undefined-volume")
 def undefined_volume(topo: Topology) -> Iterator[Diagnostic]:
     """A volume mount names a volume that is not declared.
 
@@ -40,6 +43,7 @@ def undefined_volume(topo: Topology) -> Iterator[Diagnostic]:
                             hint=_suggest(m.source, topo.volumes))
 
 
+@reports(error=("undefined-config", "undefined-secret"))
 def undefined_secret_or_config(topo: Topology) -> Iterator[Diagnostic]:
     """A service is granted a secret or config that is not declared.
 
@@ -53,6 +57,7 @@ def undefined_secret_or_config(topo: Topology) -> Iterator[Diagnostic]:
                                 g.path, hint=_suggest(g.source, known))
 
 
+@reports(error="undefined-dependency")
 def undefined_dependency(topo: Topology) -> Iterator[Diagnostic]:
     """``depends_on`` or ``links`` names a service that does not exist, or the service itself.
 
@@ -71,6 +76,7 @@ def undefined_dependency(topo: Topology) -> Iterator[Diagnostic]:
                             (*s.path, "links", i), hint=_suggest(target, topo.services))
 
 
+@reports(error="dependency-without-healthcheck", warning="dependency-without-healthcheck")
 def dependency_without_healthcheck(topo: Topology) -> Iterator[Diagnostic]:
     """``condition: service_healthy`` on a service whose healthcheck is disabled (an error), or that
     declares none and so relies on its image's HEALTHCHECK (a warning). Without one, ``up`` stops:
@@ -94,6 +100,7 @@ def dependency_without_healthcheck(topo: Topology) -> Iterator[Diagnostic]:
                               (*d.path, "condition"), hint=f"add healthcheck: {{test: ...}} to {d.service}")
 
 
+@reports(error=("invalid-network-mode", "undefined-service"))
 def network_mode(topo: Topology) -> Iterator[Diagnostic]:
     """``network_mode`` is one of host, none, bridge, service:X, container:X, and X exists.
 
@@ -118,6 +125,7 @@ def network_mode(topo: Topology) -> Iterator[Diagnostic]:
                         hint="use host, none, bridge, service:NAME or container:NAME")
 
 
+@reports(error="network-mode-with-networks")
 def network_mode_with_networks(topo: Topology) -> Iterator[Diagnostic]:
     """``network_mode`` and ``networks`` are mutually exclusive (Compose rejects the file).
 
@@ -138,6 +146,7 @@ def _edges(topo: Topology, s: Service) -> Iterator[tuple[str, Path]]:
         yield s.network_mode.split(":", 1)[1], (*s.path, "network_mode")
 
 
+@reports(error="dependency-cycle")
 def dependency_cycle(topo: Topology) -> Iterator[Diagnostic]:
     """Services that depend on each other in a circle (Compose: "dependency cycle detected").
 

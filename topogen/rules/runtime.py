@@ -10,9 +10,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from .. import lower
 from ..diagnostics import Diagnostic, error
 from ..resolved import Topology
+from ..stackformat import RESOURCE_OPTIONS
+from ..units import size_bytes
+from .registry import reports
 from .storage import RAM_SIZE
 
 #: ``restart`` conditions Compose passes on (it maps none -> no and any -> always); the engine refuses others.
@@ -40,6 +42,7 @@ def duration_ns(text: str) -> float | None:
     return sum(float(m.group(1)) * _NANOSECONDS[m.group(2)] for m in parts)
 
 
+@reports(error="invalid-restart")
 def invalid_restart(topo: Topology) -> Iterator[Diagnostic]:
     """``restart`` is not no, always, unless-stopped or on-failure[:N] (the engine refuses to create the container).
 
@@ -63,6 +66,7 @@ def invalid_restart(topo: Topology) -> Iterator[Diagnostic]:
                     (*s.path, "restart"), hint="write no, always, unless-stopped, on-failure or on-failure:N")
 
 
+@reports(error="invalid-size")
 def invalid_size(topo: Topology) -> Iterator[Diagnostic]:
     """``shm_size``, ``mem_limit``, ``mem_reservation`` or a ``deploy.resources`` memory is not a
     byte size (Compose refuses the file).
@@ -81,6 +85,7 @@ def invalid_size(topo: Topology) -> Iterator[Diagnostic]:
                             hint="write a number of bytes or one with a unit: 512k, 64m, 1g")
 
 
+@reports(error="resource-conflict")
 def resource_conflict(topo: Topology) -> Iterator[Diagnostic]:
     """``cpus``, ``mem_limit``, ``mem_reservation`` or ``pids_limit`` next to a ``deploy.resources``
     limits (or reservations) block that says otherwise; a block that leaves the key out counts as 0
@@ -92,7 +97,7 @@ def resource_conflict(topo: Topology) -> Iterator[Diagnostic]:
     for s in topo.services.values():
         resources = s.deploy.get("resources") or {}
         for key, value in s.options:
-            kind, name = lower.RESOURCE_OPTIONS.get(key, ("", ""))
+            kind, name = RESOURCE_OPTIONS.get(key, ("", ""))
             block = resources.get(kind)
             if value is None or block is None:
                 continue
@@ -106,13 +111,14 @@ def resource_conflict(topo: Topology) -> Iterator[Diagnostic]:
 
 def _amount(name: str, value: Any) -> Any:
     if name == "memory":
-        return lower.size_bytes(value)
+        return size_bytes(value)
     try:
         return float(value)
     except (TypeError, ValueError):
         return value
 
 
+@reports(error="invalid-healthcheck-duration")
 def invalid_healthcheck_duration(topo: Topology) -> Iterator[Diagnostic]:
     """A healthcheck ``interval``, ``timeout``, ``start_period`` or ``start_interval`` is under 1ms
     but not 0 (the engine refuses to create the container; 0 means the default).
@@ -128,6 +134,7 @@ def invalid_healthcheck_duration(topo: Topology) -> Iterator[Diagnostic]:
                             "under 1ms", (*s.path, "healthcheck", key), hint="write 1ms or more (0 for the default)")
 
 
+@reports(error="invalid-stop-signal")
 def invalid_stop_signal(topo: Topology) -> Iterator[Diagnostic]:
     """``stop_signal`` is not a signal the engine knows (it refuses to create the container).
 
@@ -143,6 +150,7 @@ def invalid_stop_signal(topo: Topology) -> Iterator[Diagnostic]:
                             (*s.path, key), hint="write e.g. SIGTERM, SIGQUIT or SIGINT")
 
 
+@reports(error="invalid-ulimit")
 def invalid_ulimit(topo: Topology) -> Iterator[Diagnostic]:
     """A ``ulimits`` entry names no resource limit, or its soft limit is above its hard one (the
     container fails to start: "wrong rlimit value", "error setting rlimits").

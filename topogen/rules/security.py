@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, warning
 from ..resolved import Topology
+from .registry import reports
 
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
 #: Settings *about* secrets, not secrets: MYSQL_ALLOW_EMPTY_PASSWORD, PASSWORD_MIN_LENGTH, TOKEN_TTL...
@@ -28,6 +29,7 @@ def _literal(value: str | None) -> bool:
     return not re.search(r"\$(?:\{|[A-Za-z_])", value.replace("$$", ""))
 
 
+@reports(warning="plain-text-password")
 def plain_text_password(topo: Topology) -> Iterator[Diagnostic]:
     """A password, secret or token written in plain text in ``environment`` or in a volume's options.
 
@@ -50,6 +52,7 @@ def plain_text_password(topo: Topology) -> Iterator[Diagnostic]:
                               path, hint="write ${SMB_PASSWORD} and set it in the environment")
 
 
+@reports(warning="docker-socket")
 def docker_socket(topo: Topology) -> Iterator[Diagnostic]:
     """The Docker socket is bind-mounted: the container controls the host's engine (root on the host).
 
@@ -62,6 +65,7 @@ def docker_socket(topo: Topology) -> Iterator[Diagnostic]:
                               "host's engine", (*m.path, "source"), hint="mount it read-only through a socket proxy")
 
 
+@reports(warning="privileged")
 def privileged(topo: Topology) -> Iterator[Diagnostic]:
     """A privileged service has every capability and all host devices.
 
@@ -73,6 +77,7 @@ def privileged(topo: Topology) -> Iterator[Diagnostic]:
                           hint="use cap_add with only the capabilities needed")
 
 
+@reports(warning="host-network")
 def host_network(topo: Topology) -> Iterator[Diagnostic]:
     """A service on the host network shares the host's interfaces and ports (no isolation).
 

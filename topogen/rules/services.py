@@ -10,6 +10,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic, Path, error, warning
 from ..resolved import Service, Topology
+from .registry import reports
 
 #: The first word of a healthcheck ``test`` list (Compose: 'must start either by "CMD", "CMD-SHELL" or "NONE"').
 HEALTHCHECK_KINDS = ("CMD", "CMD-SHELL", "NONE")
@@ -26,6 +27,7 @@ IMAGE_REFERENCE = re.compile(
 )
 
 
+@reports(error="missing-image")
 def missing_image(topo: Topology) -> Iterator[Diagnostic]:
     """A service has neither ``image`` nor ``build`` (Compose: "has neither an image nor a build context specified").
 
@@ -37,6 +39,7 @@ def missing_image(topo: Topology) -> Iterator[Diagnostic]:
                         at_key=True, hint="add image: NAME or build: DIR")
 
 
+@reports(error="invalid-healthcheck")
 def invalid_healthcheck(topo: Topology) -> Iterator[Diagnostic]:
     """A ``healthcheck.test`` list does not start with CMD, CMD-SHELL or NONE (Compose rejects the file).
 
@@ -52,6 +55,7 @@ def invalid_healthcheck(topo: Topology) -> Iterator[Diagnostic]:
                         hint=f"write {json.dumps(['CMD', *map(str, test)])} or a shell string")
 
 
+@reports(error="invalid-image")
 def invalid_image(topo: Topology) -> Iterator[Diagnostic]:
     """``image`` is not a valid image reference (Compose passes it on; pulling, building or creating fails).
 
@@ -82,6 +86,7 @@ def _keys(s: Service) -> Iterator[tuple[str, list[str], Path, bool]]:
     yield "sysctls", names, (*s.path, "sysctls"), isinstance(sysctls, list)
 
 
+@reports(error="empty-key")
 def empty_key(topo: Topology) -> Iterator[Diagnostic]:
     """An environment variable, label (of a service, network or volume) or sysctl has an empty name (Compose: "additional properties '' not allowed").
 
@@ -101,6 +106,7 @@ def empty_key(topo: Topology) -> Iterator[Diagnostic]:
                             (*item.path, "labels", ""), at_key=True, hint="write NAME=VALUE")
 
 
+@reports(error="env-file-missing")
 def env_file_missing(topo: Topology) -> Iterator[Diagnostic]:
     """An ``env_file`` does not exist relative to the topology file (Compose: "env file ... not found").
 
@@ -119,6 +125,7 @@ def env_file_missing(topo: Topology) -> Iterator[Diagnostic]:
                             hint="create it, or remove it from env_file")
 
 
+@reports(error="build-context-missing")
 def build_context_missing(topo: Topology) -> Iterator[Diagnostic]:
     """A ``build`` context folder, or the ``dockerfile`` in it (default: Dockerfile), does not
     exist (the build fails: "unable to prepare context", "failed to read dockerfile").
@@ -174,6 +181,7 @@ def _scan(text: str) -> tuple[int, str | None]:
     return i, None
 
 
+@reports(error="invalid-command", warning="command-shell-operator")
 def invalid_command(topo: Topology) -> Iterator[Diagnostic]:
     """A string ``command`` or ``entrypoint`` that Compose cannot split into words ("invalid command line string").
 
@@ -203,6 +211,7 @@ def invalid_command(topo: Topology) -> Iterator[Diagnostic]:
                               hint=f'write ["sh", "-c", {text!r}] to run it in a shell')
 
 
+@reports(warning="link-without-network")
 def link_without_network(topo: Topology) -> Iterator[Diagnostic]:
     """A service links to a service with which it shares no network: the link name does not resolve.
 
@@ -226,6 +235,7 @@ def _sources(g: Any) -> list[str]:
     return [k for k in ("file", "environment", "content") if getattr(g, k) is not None]
 
 
+@reports(error=("invalid-config-source", "invalid-secret-source"))
 def secret_source(topo: Topology) -> Iterator[Diagnostic]:
     """A secret or config that is not external has no source, or more than one (Compose rejects the file).
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, Path, error, warning
 from ..resolved import Mount, Topology, Volume
+from .registry import reports
 
 #: moby/sys ``mount/flags_unix.go``: these become mount(2) flags; everything else is fs data.
 MOUNT_FLAGS = frozenset((
@@ -56,6 +57,7 @@ def _host_path(topo: Topology, path: str) -> str | None:
     return os.path.normpath(os.path.join(topo.base_dir, path))
 
 
+@reports(warning="bind-source-missing")
 def bind_source_missing(topo: Topology) -> Iterator[Diagnostic]:
     """A bind source (relative to the topology file) does not exist on this machine.
 
@@ -89,6 +91,7 @@ def _tmpfs_options(m: Mount) -> Iterator[tuple[str, str]]:
             yield "invalid-tmpfs-mode", f"tmpfs mode {value!r} is not an octal mode such as 1777"
 
 
+@reports(error=("invalid-tmpfs-mode", "invalid-tmpfs-option", "invalid-tmpfs-size"))
 def tmpfs_size_and_mode(topo: Topology) -> Iterator[Diagnostic]:
     """A tmpfs size that is not a byte size (100m, 1g, bytes), a mode that is not octal up to 7777, or an unknown option.
 
@@ -115,6 +118,7 @@ def tmpfs_size_and_mode(topo: Topology) -> Iterator[Diagnostic]:
                         (*v.path, "tmpfs", "mode"))
 
 
+@reports(error="duplicate-mount-target")
 def duplicate_mount_target(topo: Topology) -> Iterator[Diagnostic]:
     """One service mounts two things on the same target (mounts, volumes and tmpfs together).
 
@@ -134,6 +138,7 @@ def _where(m: Mount) -> str:
     return ".".join(str(p) for p in m.path[2:])
 
 
+@reports(error=("missing-volume-option", "unknown-volume-option"))
 def local_volume_options(topo: Topology) -> Iterator[Diagnostic]:
     """A local-driver volume has an option the driver does not know, or lacks one it needs.
 
@@ -161,6 +166,7 @@ def _o_option_path(v: Volume, part: str) -> Path:
     return (*v.path, "driver_opts", "o")
 
 
+@reports(error="not-a-kernel-mount-option")
 def not_a_kernel_mount_option(topo: Topology) -> Iterator[Diagnostic]:
     """A local volume's ``o=`` holds a mount(8)/fstab option that mount(2) does not know (mount fails at first use).
 
@@ -179,6 +185,7 @@ def not_a_kernel_mount_option(topo: Topology) -> Iterator[Diagnostic]:
                             "option: Docker passes o= to mount(2) unchanged", _o_option_path(v, part), hint=hint)
 
 
+@reports(error="invalid-mount-target")
 def mount_target(topo: Topology) -> Iterator[Diagnostic]:
     """A mount target that is relative or the root ("mount path must be absolute").
 
@@ -194,6 +201,7 @@ def mount_target(topo: Topology) -> Iterator[Diagnostic]:
             yield error("invalid-mount-target", "a mount target cannot be the container's root /", (*m.path, "target"))
 
 
+@reports(error="mount-option-wrong-type")
 def mount_option_wrong_type(topo: Topology) -> Iterator[Diagnostic]:
     """A mount option of another mount type (the engine: "field BindOptions must not be specified").
 
@@ -211,6 +219,7 @@ def mount_option_wrong_type(topo: Topology) -> Iterator[Diagnostic]:
             yield error("mount-option-wrong-type", "a bind mount needs a source", m.path)
 
 
+@reports(error="invalid-subpath")
 def subpath(topo: Topology) -> Iterator[Diagnostic]:
     """A volume ``subpath`` that is absolute, leaves the volume (..), or is set on an anonymous volume.
 
@@ -228,6 +237,7 @@ def subpath(topo: Topology) -> Iterator[Diagnostic]:
                         "volumes)", (*m.path, "subpath"))
 
 
+@reports(error="external-volume-options")
 def external_volume_options(topo: Topology) -> Iterator[Diagnostic]:
     """An external volume with a driver, options or labels (Compose: 'conflicting parameters "external" and ...').
 
@@ -246,6 +256,7 @@ def external_volume_options(topo: Topology) -> Iterator[Diagnostic]:
                         hint="remove external: true to let topogen create it, or remove the options")
 
 
+@reports(warning="unused-volume")
 def unused_volume(topo: Topology) -> Iterator[Diagnostic]:
     """A declared volume that no service mounts.
 
@@ -257,6 +268,7 @@ def unused_volume(topo: Topology) -> Iterator[Diagnostic]:
             yield warning("unused-volume", f"volume {v.key} is declared but no service mounts it", v.path, at_key=True)
 
 
+@reports(warning="unused-network")
 def unused_network(topo: Topology) -> Iterator[Diagnostic]:
     """A declared network that no service joins.
 

@@ -10,22 +10,24 @@ does instead. The lowering that these rules accompany is :mod:`topogen.lower`; t
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
+from typing import cast
 
 from ...diagnostics import Diagnostic
 from ...resolved import Topology
+from ..registry import Rule
 from . import swarm_errors, swarm_warnings
 
 
-def _swarm_only(rule: Callable[[Topology], Iterable[Diagnostic]]) -> Callable[[Topology], Iterator[Diagnostic]]:
-    """Run ``rule`` only for topologies that target swarm."""
+def _swarm_only(rule: Rule) -> Rule:
+    """Run ``rule`` only for topologies that target swarm (its name, docstring and ids stay)."""
 
     @functools.wraps(rule)
     def run(topo: Topology) -> Iterator[Diagnostic]:
         if "swarm" in topo.targets:
             yield from rule(topo)
 
-    return run
+    return cast(Rule, run)
 
 
 RULES = tuple(

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ... import lower
 from ...diagnostics import Diagnostic, error, warning
 from ...resolved import Topology
+from ...stackformat import BRIDGE_OPTION_PREFIX
+from ..registry import reports
 from .placement import pinned_node, source_path
 
 LOCAL_DRIVERS = ("macvlan", "ipvlan")
 
 
+@reports(error="swarm-static-ip")
 def swarm_static_ip(topo: Topology) -> Iterator[Diagnostic]:
     """A static address on a network: the stack ignores it and the engine picks one from the pool.
 
@@ -27,6 +29,7 @@ def swarm_static_ip(topo: Topology) -> Iterator[Diagnostic]:
                                 hint="reach the service by its name, or drop swarm from targets")
 
 
+@reports(error="swarm-depends-on", warning="swarm-depends-on")
 def swarm_depends_on(topo: Topology) -> Iterator[Diagnostic]:
     """``depends_on``: the stack starts every service at once, healthy or not.
 
@@ -41,6 +44,7 @@ def swarm_depends_on(topo: Topology) -> Iterator[Diagnostic]:
                        d.path, at_key=True, hint="make the service retry its connection")
 
 
+@reports(error="swarm-bind-mount")
 def swarm_bind_mount(topo: Topology) -> Iterator[Diagnostic]:
     """A bind source must exist on every node that may run the task (the stack never creates it).
 
@@ -72,6 +76,7 @@ def _on_every_node(source: str) -> bool:
 _PIN_HINT = "pin the service with deploy.placement.constraints: [node.hostname == NAME], or use a volume"
 
 
+@reports(error="swarm-relative-volume-path")
 def swarm_relative_volume_path(topo: Topology) -> Iterator[Diagnostic]:
     """A bind-backed volume with a relative path: the stack hands it to each node's engine as is.
 
@@ -86,6 +91,7 @@ def swarm_relative_volume_path(topo: Topology) -> Iterator[Diagnostic]:
                         hint="write the absolute path that exists on the nodes")
 
 
+@reports(error="swarm-local-network")
 def swarm_local_network(topo: Topology) -> Iterator[Diagnostic]:
     """A macvlan/ipvlan network, or a bridge with bridge-only options, has no swarm-scoped form.
 
@@ -101,13 +107,14 @@ def swarm_local_network(topo: Topology) -> Iterator[Diagnostic]:
             yield error("swarm-local-network", f'{n.driver} network "{n.key}" is local to each node; '
                         "services cannot use it", (*n.path, "driver"),
                         hint="create a swarm-scoped network from a --config-only network and declare it external")
-        bridge_opts = [k for k, _ in n.driver_opts if k.startswith(lower.BRIDGE_OPTION_PREFIX)]
+        bridge_opts = [k for k, _ in n.driver_opts if k.startswith(BRIDGE_OPTION_PREFIX)]
         if n.driver == "bridge" and bridge_opts:
             yield error("swarm-local-network", f'network "{n.key}" becomes an overlay in the stack, which '
                         f"ignores the bridge option {bridge_opts[0]}", n.path, at_key=True,
                         hint="drop the bridge options, or declare a swarm-scoped network external")
 
 
+@reports(error="swarm-network-mode")
 def swarm_network_mode(topo: Topology) -> Iterator[Diagnostic]:
     """A ``network_mode`` other than host: the stack ignores it and attaches the default network.
 
@@ -119,6 +126,7 @@ def swarm_network_mode(topo: Topology) -> Iterator[Diagnostic]:
                         f'"{s.name}" would join the stack\'s default network', (*s.path, "network_mode"))
 
 
+@reports(error="swarm-dnsrr-ingress")
 def swarm_dnsrr_ingress(topo: Topology) -> Iterator[Diagnostic]:
     """``endpoint_mode: dnsrr`` with an ingress port: swarm refuses the service.
 
@@ -133,6 +141,7 @@ def swarm_dnsrr_ingress(topo: Topology) -> Iterator[Diagnostic]:
                             "mesh, which dnsrr cannot serve", p.path, hint="use the long form with mode: host")
 
 
+@reports(error="swarm-replicas-global")
 def swarm_replicas_global(topo: Topology) -> Iterator[Diagnostic]:
     """``replicas`` with a global mode: swarm runs one task per node and refuses the count.
 
@@ -145,6 +154,7 @@ def swarm_replicas_global(topo: Topology) -> Iterator[Diagnostic]:
                         (*s.path, "deploy", "replicas"))
 
 
+@reports(error="swarm-port-conflict")
 def swarm_port_conflict(topo: Topology) -> Iterator[Diagnostic]:
     """Two ports that differ only by host IP: in a swarm both claim the port on every node.
 
@@ -165,6 +175,7 @@ def swarm_port_conflict(topo: Topology) -> Iterator[Diagnostic]:
                     break
 
 
+@reports(error="swarm-secret-source")
 def swarm_secret_source(topo: Topology) -> Iterator[Diagnostic]:
     """A secret or config from ``environment`` or ``content``: the stack knows only file and external.
 
@@ -178,6 +189,7 @@ def swarm_secret_source(topo: Topology) -> Iterator[Diagnostic]:
                         hint="write it to a file, or create it with docker " + g.kind + " create")
 
 
+@reports(error="swarm-image-required")
 def swarm_image_required(topo: Topology) -> Iterator[Diagnostic]:
     """A service with ``build`` and no ``image``: the stack builds nothing and needs an image.
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from ... import lower
 from ...diagnostics import Diagnostic, warning
 from ...resolved import Mount, Service, Topology
+from ...stackformat import DROPPED_HEALTHCHECK, DROPPED_OPTIONS
+from ...units import size_bytes
+from ..registry import reports
 from .placement import pinned_node, source_path, spreads
 
 PER_NODE_VOLUMES = ("local", "device", "tmpfs")
 
 
+@reports(warning="swarm-local-volume")
 def swarm_local_volume(topo: Topology) -> Iterator[Diagnostic]:
     """A local volume shared by services or replicas that may land on different nodes.
 
@@ -39,6 +42,7 @@ def swarm_local_volume(topo: Topology) -> Iterator[Diagnostic]:
                               hint="use nfs/cifs or a volume plugin, or pin the services to one node")
 
 
+@reports(warning="swarm-host-port-replicas")
 def swarm_host_port_replicas(topo: Topology) -> Iterator[Diagnostic]:
     """A host-mode port on a service with several tasks per node: only one task can bind it.
 
@@ -56,6 +60,7 @@ def swarm_host_port_replicas(topo: Topology) -> Iterator[Diagnostic]:
                               hint="set deploy.placement.max_replicas_per_node: 1, or use the ingress mode")
 
 
+@reports(warning="swarm-container-name")
 def swarm_container_name(topo: Topology) -> Iterator[Diagnostic]:
     """``container_name``: the stack names tasks ``<stack>_<service>.<slot>.<id>``.
 
@@ -67,6 +72,7 @@ def swarm_container_name(topo: Topology) -> Iterator[Diagnostic]:
                           f'the service as "{s.name}"', (*s.path, "container_name"))
 
 
+@reports(warning="swarm-build")
 def swarm_build(topo: Topology) -> Iterator[Diagnostic]:
     """``build``: the stack builds nothing and runs ``image`` as it is in the registry.
 
@@ -78,6 +84,7 @@ def swarm_build(topo: Topology) -> Iterator[Diagnostic]:
                           at_key=True, hint="push the image before docker stack deploy")
 
 
+@reports(warning="swarm-links")
 def swarm_links(topo: Topology) -> Iterator[Diagnostic]:
     """``links``: the stack ignores them; services on a shared network reach each other by name.
 
@@ -90,6 +97,7 @@ def swarm_links(topo: Topology) -> Iterator[Diagnostic]:
                           (*s.path, "links", i))
 
 
+@reports(warning="swarm-expose")
 def swarm_expose(topo: Topology) -> Iterator[Diagnostic]:
     """``expose``: the stack ignores it; every port is open on the service's networks anyway.
 
@@ -101,6 +109,7 @@ def swarm_expose(topo: Topology) -> Iterator[Diagnostic]:
                           "networks", (*s.path, "expose"), at_key=True)
 
 
+@reports(warning="swarm-port-host-ip")
 def swarm_port_host_ip(topo: Topology) -> Iterator[Diagnostic]:
     """A host IP on a port: a swarm port listens on every address of every node.
 
@@ -114,6 +123,7 @@ def swarm_port_host_ip(topo: Topology) -> Iterator[Diagnostic]:
                               "listens on all addresses", path, hint="restrict access with a firewall")
 
 
+@reports(warning="swarm-tmpfs-options")
 def swarm_tmpfs_options(topo: Topology) -> Iterator[Diagnostic]:
     """A tmpfs mode or option other than size: the stack mounts tmpfs with a size in bytes only.
 
@@ -124,13 +134,14 @@ def swarm_tmpfs_options(topo: Topology) -> Iterator[Diagnostic]:
             opts = dict(o.partition("=")[::2] for o in (m.tmpfs_options or "").split(",") if o)
             size = m.size if m.size is not None else opts.get("size")
             dropped = [o for o in opts if o not in ("size", "ro", "rw")] + (["mode"] if m.mode is not None else [])
-            dropped += [f"size={size}"] if size is not None and lower.size_bytes(size) is None else []
+            dropped += [f"size={size}"] if size is not None and size_bytes(size) is None else []
             if m.type == "tmpfs" and dropped:
                 path = (*m.path, "mode") if m.mode is not None else m.path
                 yield warning("swarm-tmpfs-options", f"swarm drops the tmpfs option {dropped[0]} of {m.target}; "
                               "a stack's tmpfs takes only a size in bytes", path)
 
 
+@reports(warning="swarm-ignored-option")
 def swarm_ignored_option(topo: Topology) -> Iterator[Diagnostic]:
     """A service key the stack does not carry: it is left out of ``docker-stack.yml``.
 
@@ -139,9 +150,9 @@ def swarm_ignored_option(topo: Topology) -> Iterator[Diagnostic]:
     a port's ``name``/``app_protocol``, a bind's ``create_host_path``/``selinux``.
     """
     for s in topo.services.values():
-        found = [((*s.path, k), k) for k, _ in s.options if k in lower.DROPPED_OPTIONS]
+        found = [((*s.path, k), k) for k, _ in s.options if k in DROPPED_OPTIONS]
         found += [((*s.path, "privileged"), "privileged")] if s.privileged else []
-        found += [((*s.path, "healthcheck", k), f"healthcheck.{k}") for k in lower.DROPPED_HEALTHCHECK
+        found += [((*s.path, "healthcheck", k), f"healthcheck.{k}") for k in DROPPED_HEALTHCHECK
                   if k in (s.healthcheck or {})]
         found += [((*a.path, k), f"networks.{a.network}.{k}") for a in s.attachments
                   for k in ("mac_address", "priority") if getattr(a, k) is not None]
@@ -153,6 +164,7 @@ def swarm_ignored_option(topo: Topology) -> Iterator[Diagnostic]:
                           "docker-stack.yml leaves it out", path, at_key=True)
 
 
+@reports(warning="swarm-ipam-dropped")
 def swarm_ipam_dropped(topo: Topology) -> Iterator[Diagnostic]:
     """IPAM beyond the subnet, or ``enable_ipv6``: the v3 stack format carries only subnets.
 
@@ -169,6 +181,7 @@ def swarm_ipam_dropped(topo: Topology) -> Iterator[Diagnostic]:
                           "docker-stack.yml keeps only the subnet", (*path, key), at_key=True)
 
 
+@reports(warning="swarm-dotenv")
 def swarm_dotenv(topo: Topology) -> Iterator[Diagnostic]:
     """A ``.env`` file beside the topology: ``docker stack deploy`` does not read it.
 

@@ -1,0 +1,68 @@
+"""Rule identity as data: every id topogen can print, declared where it is made.
+
+A rule declares the ids it reports, with their levels, on its function::
+
+    @reports(error=("gateway-outside-subnet", "ip-range-outside-subnet"))
+    def pool_addresses(topo: Topology) -> Iterator[Diagnostic]: ...
+
+and the stages that report problems before or beside the rules (YAML, schema, resolution,
+the engine checks of ``validate --engine``) declare theirs in :data:`STAGES`. The catalogue
+(docs/rules.md) and anything that names ids (suppressions) read these declarations; the
+tests check them against what the code reports on the corpus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Protocol, cast
+
+from ..diagnostics import Diagnostic, Level
+from ..resolved import Topology
+
+#: The ids of the stages that are not rules, by module (all errors).
+STAGES: Mapping[str, tuple[str, ...]] = {
+    "source": ("duplicate-key", "empty-file", "file-too-large", "invalid-utf8", "read-error",
+               "yaml-alias-bomb", "yaml-syntax"),
+    "pipeline": ("invalid-interpolation", "invalid-value", "missing-key", "not-a-mapping",
+                 "undeclared-target", "unknown-key"),
+    "resolve": ("invalid-cidr", "invalid-ip", "invalid-mode", "invalid-mount", "invalid-policy",
+                "invalid-port"),
+    "live": ("engine-address-in-use", "engine-bridge-name-taken", "engine-external-missing",
+             "engine-pool-overlap", "engine-port-in-use", "engine-unreachable"),
+}
+
+
+class Rule(Protocol):
+    """A rule function, with the ids it reports: ``{id: levels}``."""
+
+    __name__: str
+    __module__: str
+    ids: Mapping[str, frozenset[Level]]
+
+    def __call__(self, topo: Topology, /) -> Iterable[Diagnostic]: ...
+
+
+Check = Callable[[Topology], Iterable[Diagnostic]]
+
+
+def reports(*, error: str | tuple[str, ...] = (), warning: str | tuple[str, ...] = ()) -> Callable[[Check], Rule]:
+    """Declare the ids a rule reports as errors and as warnings (an id may be both)."""
+    errors = (error,) if isinstance(error, str) else error
+    warnings = (warning,) if isinstance(warning, str) else warning
+    ids = {rid: frozenset(lvl for lvl, group in ((Level.ERROR, errors), (Level.WARNING, warnings)) if rid in group)
+           for rid in (*errors, *warnings)}
+
+    def declare(fn: Check) -> Rule:
+        fn.ids = ids  # type: ignore[attr-defined]
+        return cast(Rule, fn)
+
+    return declare
+
+
+def ids(rules: Iterable[Rule]) -> dict[str, frozenset[Level]]:
+    """Every id topogen can print, with its levels: the stages' and the given rules'."""
+    out: dict[str, frozenset[Level]] = {rid: frozenset({Level.ERROR}) for group in STAGES.values() for rid in group}
+    for rule in rules:
+        for rid, levels in rule.ids.items():
+            out[rid] = out.get(rid, frozenset()) | levels
+    return out
