@@ -121,12 +121,16 @@ def _analyse(data: Any, context: Context) -> tuple[Topology | None, list[Diagnos
     tree = interpolation.interpolate_tree(doc.data, env.values)
     problems += [dg.warning("required-variable", f"{msg}: checks of this value were skipped", path)
                  for path, msg in tree.errors.items() if msg.startswith("required variable")]
+    casts = {path: msg for path, msg in tree.cast_errors.items() if not _port_range(path, _at(doc.data, path))}
+    problems += [dg.warning("boolean-spelling", msg, path) for path, msg in tree.warnings.items()]
     skipped = {**tree.unset, **{p: () for p in tree.errors}}
     view = document.strip_extensions(tree.data)
     view.pop("include", None)
     model, schema = _validate(spec.Topology.model_validate, view, skipped)
     problems += _skipped_warnings(schema, skipped)
     problems += [d for d in schema if not _under(d.path, skipped)]
+    typed = {d.path for d in schema}
+    problems += [error("invalid-value", msg, path) for path, msg in casts.items() if path not in typed]
     if model is None:
         return None, problems, doc
     topo, resolve_problems = resolve.resolve(model, context.file, name=_project_name(model, context, env.values),
@@ -205,6 +209,13 @@ def _under(path: Path, skipped: Mapping[Path, Any]) -> bool:
         if path[:n] in skipped:
             return True
     return any(len(u) - len(path) <= 1 and u[: len(path)] == path and len(path) > 2 for u in skipped)
+
+
+def _port_range(path: Path, value: Any) -> bool:
+    """topogen's long-form port range (``target: "8000-8002"``), which the document lowers to
+    one Compose entry per port: not a number, and not meant to be one."""
+    return bool(path) and path[-1] in ("target", "published") and isinstance(value, str) and bool(
+        re.fullmatch(r"[0-9]+-[0-9]+", value))
 
 
 def _hidden_reference(d: Diagnostic, skipped: Mapping[Path, Any], data: Any) -> bool:

@@ -19,17 +19,30 @@ from typing import Protocol, cast
 from ..diagnostics import Diagnostic, Level
 from ..resolved import Topology
 
-#: The ids of the stages that are not rules, by module (all errors).
+#: The ids of the stages that are not rules, by module (errors, but those in STAGE_WARNINGS).
 STAGES: Mapping[str, tuple[str, ...]] = {
     "source": ("duplicate-key", "empty-file", "file-too-large", "invalid-utf8", "read-error",
                "yaml-alias-bomb", "yaml-syntax"),
-    "pipeline": ("invalid-interpolation", "invalid-value", "missing-key", "not-a-mapping",
-                 "undeclared-target", "unknown-key"),
+    "pipeline": ("boolean-spelling", "env-file", "invalid-interpolation", "invalid-value", "missing-key",
+                 "not-a-mapping", "obsolete-version", "required-variable", "undeclared-target",
+                 "unknown-key", "unset-variable"),
+    "loader": ("compose-extends", "compose-include", "compose-merge", "compose-top-level",
+               "extends-loop", "extends-unknown-service", "include-conflict", "include-cycle",
+               "include-env-file", "include-too-deep", "include-too-many", "missing-file", "read-error",
+               "rebase-variable-path", "variable-file-path"),
+    "project": ("inactive-dependency",),
+    "importer": ("import-elsewhere", "invalid-compose", "output-exists", "reserved-key"),
     "resolve": ("invalid-cidr", "invalid-ip", "invalid-mode", "invalid-mount", "invalid-policy",
                 "invalid-port"),
     "live": ("engine-address-in-use", "engine-bridge-name-taken", "engine-external-missing",
              "engine-pool-overlap", "engine-port-in-use", "engine-unreachable"),
 }
+
+
+#: The stage ids that are warnings.
+STAGE_WARNINGS = frozenset(("boolean-spelling", "env-file", "import-elsewhere", "include-env-file",
+                            "obsolete-version", "rebase-variable-path", "required-variable",
+                            "unset-variable"))
 
 
 class Rule(Protocol):
@@ -61,7 +74,9 @@ def reports(*, error: str | tuple[str, ...] = (), warning: str | tuple[str, ...]
 
 def ids(rules: Iterable[Rule]) -> dict[str, frozenset[Level]]:
     """Every id topogen can print, with its levels: the stages' and the given rules'."""
-    out: dict[str, frozenset[Level]] = {rid: frozenset({Level.ERROR}) for group in STAGES.values() for rid in group}
+    out: dict[str, frozenset[Level]] = {
+        rid: frozenset({Level.WARNING if rid in STAGE_WARNINGS else Level.ERROR})
+        for group in STAGES.values() for rid in group}
     for rule in rules:
         for rid, levels in rule.ids.items():
             out[rid] = out.get(rid, frozenset()) | levels
