@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from tools import compose_config
 
 GOOD = """\
@@ -34,7 +33,8 @@ BAD = GOOD.replace("10.30.0.10", "10.31.0.10")
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "topogen", *args], capture_output=True, text=True, cwd=cwd, timeout=60)
+    return subprocess.run([sys.executable, "-m", "topogen", *args], check=False, capture_output=True, text=True,
+                          cwd=cwd, timeout=60)
 
 
 def write(tmp: Path, text: str) -> Path:
@@ -269,8 +269,8 @@ def test_graph_exits_1_on_errors_like_reach(tmp_path: Path) -> None:
 
 
 def _stdin(*args: str, text: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "topogen", *args], input=text, capture_output=True, text=True,
-                          cwd=cwd, timeout=60)
+    return subprocess.run([sys.executable, "-m", "topogen", *args], check=False, input=text, capture_output=True,
+                          text=True, cwd=cwd, timeout=60)
 
 
 def test_validate_reads_stdin(tmp_path: Path) -> None:
@@ -304,9 +304,19 @@ def test_signals_exit_130_and_143_without_a_traceback(command: tuple[str, ...], 
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     time.sleep(1.5)  # past the imports, waiting on stdin
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=30)
+    _out, err = proc.communicate(timeout=30)
     assert proc.stdin is not None
     proc.stdin.close()
     assert proc.returncode == code, err
     assert "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_docker_socket_hint_does_not_ask_for_read_only_when_it_is() -> None:
+    """Issue 11: the hint said "mount it read-only" to a mount that already was."""
+    case = Path(__file__).parent / "cases" / "invalid" / "docker-socket.yaml"
+    proc = run("validate", "--format", "json", str(case))
+    hints = {d["line"]: d["hint"] for d in json.loads(proc.stdout)}
+    assert set(hints) == {8, 9}
+    assert "read-only mount does not" in hints[9] and "mount it read-only" not in hints[9]
+    assert "mount it read-only" not in hints[8]

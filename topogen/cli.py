@@ -157,7 +157,7 @@ def build(
     if STDIN in names and output is None:
         raise typer.BadParameter("a topology read from stdin (-) needs --output", param_hint="--output")
     targets = [t.value for t in target or ()]
-    builds = [pipeline.build(STDIN_NAME, str(output), targets, strict=strict, text=read_stdin()) if f == STDIN
+    builds = [pipeline.build(STDIN_NAME, str(output), targets, strict=strict, content=read_stdin()) if f == STDIN
               else pipeline.build(f, str(output) if output else None, targets, strict=strict) for f in names]
     _emit([d for b in builds for d in b.result.diagnostics])
     if any(b.result.failed(strict=strict) for b in builds):

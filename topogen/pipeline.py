@@ -216,10 +216,10 @@ class Build:
 
 
 def build(file: str, out_dir: str | None = None, targets: Iterable[str] | None = None,
-          *, strict: bool = False, text: str | bytes | None = None) -> Build:
-    """Check and compile; nothing is written here (see :func:`write`). ``text``, when given,
-    is the topology's content (stdin) and ``file`` only its name."""
-    result = check(file, text)
+          *, strict: bool = False, content: str | bytes | None = None) -> Build:
+    """Check and compile; nothing is written here (see :func:`write`). ``content``, when given,
+    is the topology's text (stdin) and ``file`` only its name."""
+    result = check(file, content)
     out = Build(result)
     if result.failed(strict=strict) or result.topology is None:
         return out

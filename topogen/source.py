@@ -156,7 +156,7 @@ def _events_or_nodes(text: str, file: str) -> Source:
     except _Refused as exc:
         src.data = None
         mark = exc.node.start_mark
-        src.diagnostics.append(error(exc.rule, exc.message, ()).located(file, mark.line + 1, mark.column + 1))
+        src.diagnostics.append(exc.diagnostic.located(file, mark.line + 1, mark.column + 1))
     return src
 
 
@@ -265,9 +265,9 @@ def _failed(file: str, rule: str, message: str) -> Source:
 class _Refused(Exception):
     """The document cannot become data: the node where, and the diagnostic to report there."""
 
-    def __init__(self, node: yaml.Node, rule: str, message: str) -> None:
-        super().__init__(message)
-        self.node, self.rule, self.message = node, rule, message
+    def __init__(self, node: yaml.Node, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.node, self.diagnostic = node, diagnostic
 
 
 class _Walker:
@@ -301,14 +301,14 @@ class _Walker:
     def _enter(self, node: yaml.Node) -> None:
         """Count a collection in: refuse cycles, depth and alias expansion beyond the limits."""
         if id(node) in self.active:
-            raise _Refused(node, "yaml-recursive-alias", "a YAML alias refers to a collection that contains it")
+            raise _Refused(node, error("yaml-recursive-alias", "a YAML alias refers to a collection that contains it", ()))
         if self.depth >= MAX_DEPTH:
-            raise _Refused(node, "yaml-too-deep", f"collections nest deeper than {MAX_DEPTH} levels")
+            raise _Refused(node, error("yaml-too-deep", f"collections nest deeper than {MAX_DEPTH} levels", ()))
         if self.seen is not None:
             if id(node) in self.seen:
                 self.budget -= _size(node)
                 if self.budget < 0:
-                    raise _Refused(node, "yaml-alias-bomb", "YAML aliases expand to too many nodes")
+                    raise _Refused(node, error("yaml-alias-bomb", "YAML aliases expand to too many nodes", ()))
             else:
                 self.seen.add(id(node))
         self.active.add(id(node))
