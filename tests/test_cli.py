@@ -320,3 +320,21 @@ def test_docker_socket_hint_does_not_ask_for_read_only_when_it_is() -> None:
     assert set(hints) == {8, 9}
     assert "read-only mount does not" in hints[9] and "mount it read-only" not in hints[9]
     assert "mount it read-only" not in hints[8]
+
+
+def test_swarm_empty_environment_is_what_the_real_tools_do(tmp_path: Path) -> None:
+    """The ground for swarm-empty-environment: with the shell's A set, ``docker stack config``
+    turns the emitted A: "" into the shell's value, while Compose keeps it empty."""
+    from tools import docker_cli
+
+    (tmp_path / "topology.yaml").write_text(
+        "name: emptyenv\ntargets: [compose, swarm]\nservices:\n  web: {image: nginx, environment: {A: '', B: x}}\n")
+    proc = run("build", "topology.yaml", cwd=tmp_path)
+    assert proc.returncode == 0 and "(swarm-empty-environment)" in proc.stderr, proc.stderr
+    env = {**os.environ, "A": "from-shell"}
+    stack = subprocess.run([docker_cli(), "stack", "config", "-c", "docker-stack.yml"], check=False, cwd=tmp_path,
+                           capture_output=True, text=True, timeout=60, env=env)
+    assert stack.returncode == 0, stack.stderr
+    assert "A: from-shell" in stack.stdout
+    compose = compose_config(str(tmp_path / "docker-compose.yml"), "--format", "json", env=env)
+    assert json.loads(compose.stdout)["services"]["web"]["environment"]["A"] == ""

@@ -83,7 +83,8 @@ def grant_file_missing(topo: Topology) -> Iterator[Diagnostic]:
     for kind, declared, grants in (("secret", topo.secrets, "secrets"), ("config", topo.configs, "configs")):
         used = {g.source for s in topo.services.values() for g in getattr(s, grants)}
         for g in declared.values():
-            full = _host_path(topo, g.file) if g.file and g.key in used and not g.external else None
+            single = not (g.external or g.environment is not None or g.content is not None)  # else invalid-*-source
+            full = _host_path(topo, g.file) if g.file and single and g.key in used else None
             if full and not os.path.exists(full):
                 yield warning(f"{kind}-file-missing", f"{kind} {g.key}: file {full} does not exist (up fails: "
                               '"bind source path does not exist")', (*g.path, "file"))
