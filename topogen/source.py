@@ -30,6 +30,7 @@ ALIAS_BUDGET = 100_000
 #: every later stage's walk over the data far from Python's recursion limit.
 MAX_DEPTH = 100
 
+_MAX_INT_CHARS = 40  # a 64-bit integer has at most 20 digits, 18 hex digits with 0x
 _LEADING_ZERO = re.compile(r"[-+]?0[0-9]+$")
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)$")
 _INT_PREFIXED = re.compile(r"[-+]?0(?:x[0-9a-fA-F]+|o[0-7]+)$")
@@ -393,10 +394,11 @@ def _retype(value: str) -> Any:
         return _BOOLS[value]
     if _LEADING_ZERO.match(value):
         return value  # 0755: octal in YAML 1.1, decimal in 1.2; keep what was written
-    if _INT.match(value):
-        return int(value)
-    if _INT_PREFIXED.match(value):
-        return int(value, 0)
+    if _INT.match(value) or _INT_PREFIXED.match(value):
+        # Beyond 64 bits Compose's (Go) parser has no integer for it; as written, it is
+        # reported where a number is expected, and Python's int/str limit is never reached.
+        number = int(value, 0) if len(value) <= _MAX_INT_CHARS else None
+        return number if number is not None and -(2**63) <= number < 2**64 else value
     if _FLOAT.match(value) and any(c.isdigit() for c in value):
         return float(value)
     return _SPECIAL_FLOATS.get(value.lower(), value)
