@@ -281,6 +281,10 @@ def test_validate_reads_stdin(tmp_path: Path) -> None:
     assert proc.stderr.startswith("<stdin>:10:36: [error] ")
     proc = _stdin("validate", "--format", "json", "-", text=BAD, cwd=tmp_path)
     assert json.loads(proc.stdout)[0]["file"] == "<stdin>"
+    reach = _stdin("reach", "--format", "json", "-", text=GOOD, cwd=tmp_path)
+    assert reach.returncode == 0 and "web" in json.loads(reach.stdout)["endpoints"], reach.stderr
+    assert _stdin("graph", "-", text=BAD, cwd=tmp_path).returncode == 1
+    assert _stdin("verify", "--live", "-", text=GOOD, cwd=tmp_path).returncode == 2
 
 
 def test_build_from_stdin_needs_output(tmp_path: Path) -> None:

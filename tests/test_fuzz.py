@@ -5,7 +5,8 @@ line edits (delete, duplicate, swap, re-indent), byte edits, type swaps (scalar,
 deep nesting, aliases (recursive ones too), tags (``!!python/object``, ``!!binary``, unknown
 ones), huge numbers, unicode (combining marks, RTL, NUL, surrogates as bytes) and huge strings.
 
-Each mutant is built with ``topogen build FILE -o OUT`` in-process (``topogen.entry.main`` with
+Each mutant is built with ``topogen build FILE -o OUT`` (every fourth also goes through
+``reach``, ``graph`` and ``validate --format github``) in-process (``topogen.entry.main`` with
 its argv, SystemExit caught): no exception may escape, the exit code is 0, 1 or 2, nothing
 may be written when it is not 0, and ``Traceback`` never appears. A sample runs in a fresh
 interpreter as well (a crash of the interpreter or of libyaml would not show in-process), and
@@ -30,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from tools import EXAMPLES, ROOT, compose_config
 
 N = int(os.environ.get("TOPOGEN_FUZZ_N", "600"))
@@ -39,6 +39,8 @@ SEED = int(os.environ.get("TOPOGEN_FUZZ_SEED", "11"))
 SUBPROCESS_SAMPLE = max(8, N // 50)
 COMPOSE_SAMPLE = max(10, N // 20)
 EXIT_CODES = {0, 1, 2}
+#: Every this many mutants, reach, graph and validate --format github run too.
+OTHER_COMMANDS_EVERY = 4
 
 SEEDS = sorted(glob.glob(os.path.join(EXAMPLES, "*", "topology.yaml"))
                + glob.glob(os.path.join(ROOT, "tests", "cases", "**", "*.yaml"), recursive=True))
@@ -308,6 +310,10 @@ def test_fuzz(tmp_path: Path) -> None:
         outcome = run_in_process("build", str(topo), "-o", str(work / "out"))
         codes[outcome.code] = codes.get(outcome.code, 0) + 1
         failures += [f"{m.describe()}: {p}" for p in problems(outcome, work / "out")]
+        if m.index % OTHER_COMMANDS_EVERY == 0:  # the analyses read what rules let through, errors included
+            for argv in (("reach", "--format", "json"), ("graph", "--format", "dot"), ("validate", "--format", "github")):
+                other = run_in_process(*argv, str(topo))
+                failures += [f"{m.describe()} ({argv[0]}): {p}" for p in problems(other, work / "none")]
         if m.index % subprocess_every == 0:
             shutil.rmtree(work / "out", ignore_errors=True)
             sub = run_subprocess("build", "topology.yaml", "-o", "out", cwd=work)

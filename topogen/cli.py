@@ -126,6 +126,8 @@ def verify(
     opts = lv.Options(stub_image=stub_image, probe_image=probe_image, parent=parent, keep=keep, timeout=timeout,
                       progress=lv.tty_progress)
     [name] = _inputs([file])
+    if name == "-":
+        raise typer.BadParameter("verify brings a topology file up; it does not read stdin", param_hint="FILE")
     try:
         report = lv.verify(name, opts)
     except KeyboardInterrupt as exc:
@@ -188,10 +190,11 @@ def _report_stale(names: list[str], builds: list[pipeline.Build], output: Path |
 def _checked(file: Path) -> Result:
     """Check a topology for a command that reads it; print its diagnostics; exit 1 when it
     could not be resolved."""
+    from .entry import STDIN, STDIN_NAME, read_stdin
     from .pipeline import check
 
     [name] = _inputs([file])
-    result = check(name)
+    result = check(STDIN_NAME, read_stdin()) if name == STDIN else check(name)
     _emit(result.diagnostics)
     if result.topology is None:
         raise typer.Exit(1)
