@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 from tools import EXAMPLES, ROOT, compose_config
 
-N = int(os.environ.get("TOPOGEN_FUZZ_N", "600"))
+N = int(os.environ.get("TOPOGEN_FUZZ_N", "1000"))
 SEED = int(os.environ.get("TOPOGEN_FUZZ_SEED", "11"))
 #: How many mutants also run in a subprocess, and how many clean outputs go to docker-compose.
 SUBPROCESS_SAMPLE = max(8, N // 50)
