@@ -50,6 +50,11 @@ def _big_mapping() -> bytes:
     return "".join(parts).encode()
 
 
+def _deep_block() -> bytes:
+    """600 levels of block mappings, each indented two more spaces."""
+    return ("name: r\nx:\n" + "".join("  " * (i + 1) + "a:\n" for i in range(600))).encode()
+
+
 #: name -> (content, expected line, expected column, expected rule id)
 CASES: dict[str, tuple[Callable[[], bytes], int, int, str]] = {
     "not-yaml": (
@@ -65,7 +70,12 @@ CASES: dict[str, tuple[Callable[[], bytes], int, int, str]] = {
     "tabs": (lambda: b"name: demo\nservices:\n\tweb: {image: nginx}\n", 3, 1, "yaml-syntax"),
     "duplicate-keys": (lambda: b"name: demo\nservices: {}\nname: other\n", 3, 1, "duplicate-key"),
     "invalid-utf8": (lambda: b'name: demo\ndescription: "caf\xe9"\n', 2, 18, "invalid-utf8"),
-    "alias-bomb": (_alias_bomb, 1, 1, "yaml-alias-bomb"),
+    "alias-bomb": (_alias_bomb, 4, 5, "yaml-alias-bomb"),  # the anchor expanded once too often
+    # Issue 11: these two made the walkers recurse until RecursionError.
+    "recursive-alias": (lambda: b"name: r\nx-r: &r [*r]\n", 2, 6, "yaml-recursive-alias"),
+    "recursive-merge": (lambda: b"name: r\nx-a: &a {b: 1, <<: *a}\n", 2, 6, "yaml-recursive-alias"),
+    "too-deep-flow": (lambda: b"name: r\nx: " + b"[" * 600 + b"]" * 600 + b"\n", 2, 103, "yaml-too-deep"),
+    "too-deep-block": (_deep_block, 102, 201, "yaml-too-deep"),
 }
 BIG: dict[str, Callable[[], bytes]] = {"20mb-scalar": _big_scalar, "20mb-mapping": _big_mapping}
 

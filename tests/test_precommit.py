@@ -174,7 +174,7 @@ def test_build_check_fails_when_the_output_is_stale(scratch: Path, head: str) ->
     assert outcome(proc, "topogen validate") == "Passed", proc.stdout
     assert outcome(proc, "topogen build --check") == "Failed", proc.stdout
     assert "net/docker-compose.yml: stale" in proc.stdout
-    assert "net2/docker-compose.yml: stale" in proc.stdout
+    assert "net2/docker-compose.yml: missing" in proc.stdout
     assert output.read_bytes() == edited, "the hook only checks; it writes nothing"
     assert not (scratch / "net2" / "docker-compose.yml").exists()
     assert proc.returncode == 1

@@ -158,3 +158,38 @@ def test_oversized_file_is_refused_before_parsing() -> None:
 def test_top_level_list_is_a_diagnostic_not_a_crash() -> None:
     result = pipeline.check("t.yaml", "- a\n- b\n")
     assert [d.rule for d in result.diagnostics] == ["not-a-mapping"] and result.topology is None
+
+
+def _nested(levels: int, anchor: str = "") -> str:
+    """A document whose collections nest ``levels`` deep (the root mapping is level 1)."""
+    inner = "[" * (levels - 1) + "]" * (levels - 1)
+    return f"name: d\nx: {anchor}{inner}\n"
+
+
+@pytest.mark.parametrize("anchor", ["", "&a "], ids=["events", "nodes"])
+def test_depth_limit_is_exact_on_both_walkers(anchor: str) -> None:
+    ok = source.load_text(_nested(source.MAX_DEPTH, anchor), "t.yaml")
+    assert not ok.diagnostics and ok.data is not None
+    deep = source.load_text(_nested(source.MAX_DEPTH + 1, anchor), "t.yaml")
+    [d] = deep.diagnostics
+    assert (d.rule, d.line) == ("yaml-too-deep", 2)
+    assert str(source.MAX_DEPTH) in d.message
+    assert deep.data is None
+
+
+@pytest.mark.parametrize("text,line", [
+    ("name: r\nx-r: &r [*r]\n", 2),
+    ("name: r\nx:\n  a: &a\n    b: [1, {c: *a}]\n", 3),
+    ("name: r\nx-a: &a {b: 1, <<: *a}\n", 2),
+    ("name: r\nx-a: &a {b: 1, <<: [{c: 2}, *a]}\n", 2),
+])
+def test_recursive_alias_is_a_located_error(text: str, line: int) -> None:
+    src = source.load_text(text, "t.yaml")
+    assert [(d.rule, d.line) for d in src.diagnostics] == [("yaml-recursive-alias", line)]
+    assert src.data is None
+
+
+def test_an_alias_used_twice_is_not_recursive() -> None:
+    src = source.load_text("name: r\nx-a: &a [1]\nx-b: [*a, *a, {c: *a}]\n", "t.yaml")
+    assert not src.diagnostics
+    assert src.data["x-b"] == [[1], [1], {"c": [1]}]

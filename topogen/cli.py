@@ -1,10 +1,13 @@
 """The command line: parse arguments, call :mod:`topogen.pipeline`, print, set the exit code.
 
-Exit codes: 0 clean (or warnings only), 1 problems found (or ``--check`` drift), 2 usage.
+Exit codes: 0 clean (or warnings only), 1 problems found (or ``--check`` drift, or a file
+that cannot be written), 2 usage (including a file argument that names no file), 130 on
+SIGINT, 143 on SIGTERM. ``-`` as the file reads the topology from stdin.
 """
 
 from __future__ import annotations
 
+import shlex
 import sys
 from enum import Enum
 from pathlib import Path
@@ -15,6 +18,7 @@ import typer
 from . import __version__
 
 if TYPE_CHECKING:
+    from . import pipeline
     from .pipeline import Result
 
 app = typer.Typer(
@@ -51,6 +55,29 @@ class Target(str, Enum):
 Files = Annotated[list[Path], typer.Argument(help="Topology files.", show_default=False)]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")]
+
+
+def _inputs(files: list[Path]) -> list[str]:
+    """The file arguments as strings; exit 2 with one line each when one names no file."""
+    from .startup import missing_inputs
+
+    names = [str(f) for f in files]
+    missing = missing_inputs(names)
+    if missing:
+        sys.stderr.write("".join(missing))
+        raise typer.Exit(2)
+    return names
+
+
+def _write(files: dict[str, str]) -> None:
+    """Write all files or none; a failure is one line naming the path, exit 1."""
+    from .pipeline import WriteError, write
+
+    try:
+        write(files)
+    except WriteError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _emit(diags: list, fmt: Format = Format.text) -> None:  # type: ignore[type-arg]
@@ -99,11 +126,14 @@ def verify(
         raise typer.Exit(2)
     opts = lv.Options(stub_image=stub_image, probe_image=probe_image, parent=parent, keep=keep, timeout=timeout,
                       create_external=create_external, progress=lv.tty_progress)
+    [name] = _inputs([file])
+    if name == "-":
+        raise typer.BadParameter("verify brings a topology file up; it does not read stdin", param_hint="FILE")
     try:
-        report = lv.verify(str(file), opts)
-    except KeyboardInterrupt:
+        report = lv.verify(name, opts)
+    except KeyboardInterrupt as exc:
         typer.echo("\ninterrupted: everything created was removed", err=True)
-        raise typer.Exit(130)
+        raise typer.Exit(143 if isinstance(exc, lv.Terminated) else 130) from None
     sys.stdout.write(report.render(fmt.value))
     raise typer.Exit(report.exit_code)
 
@@ -118,24 +148,27 @@ def build(
 ) -> None:
     """Validate topologies and write docker-compose.yml (and docker-stack.yml for swarm) beside each.
 
-    Nothing is written unless every topology compiles cleanly.
+    Nothing is written unless every topology compiles cleanly. ``-`` reads the topology from
+    stdin and then needs ``--output``.
     """
     from . import pipeline
+    from .startup import STDIN, STDIN_NAME, read_stdin
 
     if output is not None and len(files) > 1:
         raise typer.BadParameter("--output takes a single topology file", param_hint="--output")
+    names = _inputs(files)
+    if STDIN in names and output is None:
+        raise typer.BadParameter("a topology read from stdin (-) needs --output", param_hint="--output")
     targets = [t.value for t in target or ()]
-    builds = [pipeline.build(str(f), str(output) if output else None, targets, strict=strict) for f in files]
+    builds = [pipeline.build(STDIN_NAME, str(output), targets, strict=strict, content=read_stdin()) if f == STDIN
+              else pipeline.build(f, str(output) if output else None, targets, strict=strict) for f in names]
     _emit([d for b in builds for d in b.result.diagnostics])
     if any(b.result.failed(strict=strict) for b in builds):
         raise typer.Exit(1)
     if check:
-        stale = [(f, path) for f, b in zip(files, builds) for path in b.stale]
-        for f, path in stale:
-            typer.echo(f"{path}: stale, run `topogen build {f}`", err=True)
-        raise typer.Exit(1 if stale else 0)
+        raise typer.Exit(_report_stale(names, builds, output, targets, strict))
+    _write({path: text for b in builds for path, text in b.files.items()})
     for b in builds:
-        pipeline.write(b.files)
         for path in b.files:
             typer.echo(f"wrote {path}", err=True)
 
@@ -148,22 +181,38 @@ def import_(
 ) -> None:
     """Lift a Compose file into a topology: typed forms where they compile back exactly, the rest as written."""
     from .importer import import_file
-    from .pipeline import write
 
     files, diags = import_file(str(compose), str(output), force=force)
     _emit(diags)
     if not files:
         raise typer.Exit(1)
-    write(files)
+    _write(files)
     typer.echo(f"wrote {output}", err=True)
+
+
+def _report_stale(names: list[str], builds: list[pipeline.Build], output: Path | None,
+                  targets: list[str], strict: bool) -> int:
+    """``build --check``: one line per generated file that differs from (or is missing on) disk,
+    with the command that brings it up to date; the exit code."""
+    import os
+
+    for name, b in zip(names, builds):
+        command = ["topogen", "build", name, *(["-o", str(output)] if output else []),
+                   *(arg for t in targets for arg in ("-t", t)), *(["--strict"] if strict else [])]
+        for path in b.stale:
+            state = "stale" if os.path.exists(path) else "missing"
+            typer.echo(f"{path}: {state}, run `{shlex.join(command)}`", err=True)
+    return 1 if any(b.stale for b in builds) else 0
 
 
 def _checked(file: Path) -> Result:
     """Check a topology for a command that reads it; print its diagnostics; exit 1 when it
     could not be resolved."""
+    from .startup import STDIN, STDIN_NAME, read_stdin
     from .pipeline import check
 
-    result = check(str(file))
+    [name] = _inputs([file])
+    result = check(STDIN_NAME, read_stdin()) if name == STDIN else check(name)
     _emit(result.diagnostics)
     if result.topology is None:
         raise typer.Exit(1)
@@ -213,9 +262,11 @@ def graph(
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
 ) -> None:
-    """Draw the topology: networks as groups, services, mounts and policies."""
+    """Draw the topology: networks as groups, services, mounts and policies.
+
+    Exits 1 when the topology has errors (like ``reach``); ``--output`` is then not written.
+    """
     from .emit import graph as diagram
-    from .pipeline import write
 
     result = _checked(file)
     assert result.topology is not None
@@ -225,10 +276,11 @@ def graph(
     except RuntimeError as exc:
         typer.echo(f"topogen graph: {exc}", err=True)
         raise typer.Exit(1) from None
-    if output:
-        write({str(output): text})
-    else:
+    if not output:
         sys.stdout.write(text)
+    elif not result.failed():
+        _write({str(output): text})
+    raise typer.Exit(1 if result.failed() else 0)
 
 
 @app.command()

@@ -56,7 +56,7 @@ class Diagnostic:
             "level": self.level.value,
             "rule": self.rule,
             "message": self.message,
-            "path": [str(p) for p in self.path],
+            "path": list(self.path),  # list indices stay ints
             "hint": self.hint,
         }
 
@@ -91,6 +91,17 @@ def render(diags: Sequence[Diagnostic], fmt: str = "text") -> str:
 
 
 def _github(d: Diagnostic) -> str:
+    """A workflow command (``::error file=...::message``), escaped as GitHub's runner unescapes
+    it (actions/toolkit ``command.ts``); the hint stays, on the message's second line."""
     kind = "error" if d.is_error else "warning"
-    msg = d.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return f"::{kind} file={d.file},line={d.line},col={d.col},title={d.rule}::{msg}"
+    props = f"file={_gh_property(d.file)},line={d.line},col={d.col},title={_gh_property(d.rule)}"
+    message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
+    return f"::{kind} {props}::{_gh_data(message)}"
+
+
+def _gh_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")

@@ -440,9 +440,10 @@ class Build:
 
 
 def build(file: str, out_dir: str | None = None, targets: Iterable[str] | None = None,
-          *, strict: bool = False) -> Build:
-    """Check and compile; nothing is written here (see :func:`write`)."""
-    result = check(file)
+          *, strict: bool = False, content: str | bytes | None = None) -> Build:
+    """Check and compile; nothing is written here (see :func:`write`). ``content``, when given,
+    is the topology's text (stdin) and ``file`` only its name."""
+    result = check(file, content)
     out = Build(result)
     if result.failed(strict=strict) or result.topology is None:
         return out
@@ -472,16 +473,53 @@ def _read(path: str) -> str | None:
         return None
 
 
+class WriteError(Exception):
+    """A file could not be written; nothing of the batch was (see :func:`write`)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"cannot write {path}: {reason}")
+        self.path, self.reason = path, reason
+
+
 def write(files: dict[str, str]) -> None:
-    """Write every file atomically (temp file + rename); all files are rendered before any write."""
-    for path, text in files.items():
-        directory = os.path.dirname(path) or "."
-        os.makedirs(directory, exist_ok=True)
-        tmp = os.path.join(directory, f".{os.path.basename(path)}.topogen-tmp-{os.getpid()}")
-        try:
-            with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
+    """Write all files or none, each atomically: every file goes to a temp file beside it first,
+    and only when all are written are they renamed into place.
+
+    Raises :class:`WriteError` (naming the path) on the first file that cannot be written.
+    """
+    staged: list[tuple[str, str]] = []
+    try:
+        for path, text in files.items():
+            staged.append((_stage(path, text), path))
+        for tmp, path in staged:
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise WriteError(path, _reason(exc, path)) from None
+    finally:
+        for tmp, _path in staged:
+            if os.path.lexists(tmp):
                 os.unlink(tmp)
+
+
+def _stage(path: str, text: str) -> str:
+    """Write ``text`` to a temp file in ``path``'s folder (made if needed); its name."""
+    directory = os.path.dirname(path) or "."
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.topogen-tmp-{os.getpid()}")
+    try:
+        if os.path.isdir(path):
+            raise IsADirectoryError(21, "is a directory")
+        os.makedirs(directory, exist_ok=True)
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+    except OSError as exc:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise WriteError(path, _reason(exc, directory)) from None
+    return tmp
+
+
+def _reason(exc: OSError, directory: str) -> str:
+    if isinstance(exc, FileExistsError) and not os.path.isdir(directory):
+        return f"{directory} is not a directory"
+    return exc.strerror or str(exc)

@@ -5,8 +5,8 @@ build plain Python data and the source map. Scalars are typed the way Compose's 
 parser (YAML 1.2 core schema) types them, not YAML 1.1's: ``no``/``on`` stay strings,
 ``0755`` and ``8080:80`` stay strings, so nothing a user wrote changes meaning on the way.
 
-Syntax errors, duplicate keys, invalid UTF-8, alias bombs and oversized files become
-diagnostics, never exceptions.
+Syntax errors, duplicate keys, invalid UTF-8, alias bombs, recursive aliases, nesting deeper
+than :data:`MAX_DEPTH` and oversized files become diagnostics, never exceptions.
 """
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ from .diagnostics import Diagnostic, Path, error
 MAX_BYTES = 16 * 1024 * 1024
 #: How many nodes aliases may add on top of the document's own (YAML "billion laughs").
 ALIAS_BUDGET = 100_000
+#: How deeply collections may nest. A Compose file needs about ten levels; the bound keeps
+#: every later stage's walk over the data far from Python's recursion limit.
+MAX_DEPTH = 100
 
+_MAX_INT_CHARS = 40  # a 64-bit integer has at most 20 digits, 18 hex digits with 0x
 _LEADING_ZERO = re.compile(r"[-+]?0[0-9]+$")
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)$")
 _INT_PREFIXED = re.compile(r"[-+]?0(?:x[0-9a-fA-F]+|o[0-7]+)$")
@@ -166,13 +170,10 @@ def _events_or_nodes(text: str, file: str) -> Source:
     walker = _Walker(src, "*" in text)
     try:
         src.data = walker.value(node, (), None)
-    except _AliasBomb:
+    except _Refused as exc:
         src.data = None
-        src.diagnostics.append(
-            error("yaml-alias-bomb", "YAML aliases expand to too many nodes", ()).located(
-                file, node.start_mark.line + 1, node.start_mark.column + 1
-            )
-        )
+        mark = exc.node.start_mark
+        src.diagnostics.append(exc.diagnostic.located(file, mark.line + 1, mark.column + 1))
     return src
 
 
@@ -212,8 +213,8 @@ class _Events:
         return src
 
     def node(self, event: Any, path: Path, key_mark: Any) -> Any:
-        if event.anchor is not None or event.tag is not None:
-            raise _Fallback
+        if event.anchor is not None or event.tag is not None or len(path) >= MAX_DEPTH:
+            raise _Fallback  # too deep: the node walker reports where
         mark = event.start_mark
         self.marks[path] = (mark if key_mark is None else key_mark, mark)
         kind = event.__class__
@@ -278,8 +279,12 @@ def _failed(file: str, rule: str, message: str) -> Source:
     return Source(file, diagnostics=[error(rule, message, ()).located(file, 1, 1)])
 
 
-class _AliasBomb(Exception):
-    pass
+class _Refused(Exception):
+    """The document cannot become data: the node where, and the diagnostic to report there."""
+
+    def __init__(self, node: yaml.Node, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.node, self.diagnostic = node, diagnostic
 
 
 class _Walker:
@@ -290,23 +295,41 @@ class _Walker:
         self.marks = src.marks
         self.seen: set[int] | None = set() if may_alias else None
         self.budget = ALIAS_BUDGET
+        self.active: set[int] = set()  # the collections being walked: an alias to one is a cycle
+        self.depth = 0
 
     def value(self, node: yaml.Node, path: Path, key_mark: Any) -> Any:
         mark = node.start_mark
         self.marks[path] = (mark if key_mark is None else key_mark, mark)
-        if self.seen is not None and not isinstance(node, yaml.ScalarNode):
+        if isinstance(node, yaml.ScalarNode):
+            return scalar(node)
+        self._enter(node)
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self.mapping(node, path)
+            out: list[Any] = []
+            for item in node.value:
+                out.append(self.value(item, (*path, len(out)), None))
+            return out
+        finally:
+            self.active.discard(id(node))
+            self.depth -= 1
+
+    def _enter(self, node: yaml.Node) -> None:
+        """Count a collection in: refuse cycles, depth and alias expansion beyond the limits."""
+        if id(node) in self.active:
+            raise _Refused(node, error("yaml-recursive-alias", "a YAML alias refers to a collection that contains it", ()))
+        if self.depth >= MAX_DEPTH:
+            raise _Refused(node, error("yaml-too-deep", f"collections nest deeper than {MAX_DEPTH} levels", ()))
+        if self.seen is not None:
             if id(node) in self.seen:
                 self.budget -= _size(node)
                 if self.budget < 0:
-                    raise _AliasBomb
+                    raise _Refused(node, error("yaml-alias-bomb", "YAML aliases expand to too many nodes", ()))
             else:
                 self.seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            return self.mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.value(item, (*path, i), None) for i, item in enumerate(node.value)]
-        assert isinstance(node, yaml.ScalarNode)
-        return scalar(node)
+        self.active.add(id(node))
+        self.depth += 1
 
     def mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
@@ -329,7 +352,13 @@ class _Walker:
             else:
                 out[key] = self.value(value_node, sub, key_node.start_mark)
         for source in merged:  # explicit keys win over merged ones (YAML merge key semantics)
-            for key, value in self.mapping(source, path).items():
+            self._enter(source)
+            try:
+                merged_out = self.mapping(source, path)
+            finally:
+                self.active.discard(id(source))
+                self.depth -= 1
+            for key, value in merged_out.items():
                 out.setdefault(key, value)
         return out
 
@@ -381,10 +410,11 @@ def _retype(value: str) -> Any:
         return _BOOLS[value]
     if _LEADING_ZERO.match(value):
         return Verbatim(value)  # 0755: octal to Compose's parser, decimal in YAML 1.2; keep what was written
-    if _INT.match(value):
-        return int(value)
-    if _INT_PREFIXED.match(value):
-        return int(value, 0)
+    if _INT.match(value) or _INT_PREFIXED.match(value):
+        # Beyond 64 bits Compose's (Go) parser has no integer for it; as written, it is
+        # reported where a number is expected, and Python's int/str limit is never reached.
+        number = int(value, 0) if len(value) <= _MAX_INT_CHARS else None
+        return number if number is not None and -(2**63) <= number < 2**64 else value
     if _FLOAT.match(value) and any(c.isdigit() for c in value):
         return float(value)
     return _SPECIAL_FLOATS.get(value.lower(), value)

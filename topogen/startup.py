@@ -18,6 +18,24 @@ import sys
 from collections.abc import Iterable, Sequence
 
 FORMATS = ("text", "json", "github")
+STDIN = "-"
+#: The name stdin's topology has in diagnostics.
+STDIN_NAME = "<stdin>"
+
+
+def missing_inputs(files: Iterable[str]) -> list[str]:
+    """One ``error: ...`` line per file argument that is not a readable file's name (usage: exit 2)."""
+    lines = []
+    for f in files:
+        if f == STDIN or os.path.isfile(f):
+            continue
+        why = "is a directory" if os.path.isdir(f) else "no such file"
+        lines.append(f"error: {f}: {why}\n")
+    return lines
+
+
+def read_stdin() -> bytes:
+    return sys.stdin.buffer.read()
 
 
 def prepare() -> None:
@@ -30,11 +48,17 @@ def prepare() -> None:
 
 
 def validate(files: Iterable[str], fmt: str = "text", strict: bool = False, engine: bool = False) -> int:
-    """Check topologies, print their diagnostics, and return the exit code (0 or 1)."""
+    """Check topologies, print their diagnostics, and return the exit code (0, 1, or 2 when a
+    file argument names no file)."""
     from .diagnostics import has_errors, render, sort
     from .pipeline import check
 
-    results = [check(f) for f in files]
+    files = list(files)
+    missing = missing_inputs(files)
+    if missing:
+        sys.stderr.write("".join(missing))
+        return 2
+    results = [check(STDIN_NAME, read_stdin()) if f == STDIN else check(f) for f in files]
     diags = [d for r in results for d in r.diagnostics]
     found = []
     if engine:

@@ -35,8 +35,12 @@ def verify(file: str, opts: Options | None = None, engine: Engine | None = None)
             signal.signal(signal.SIGTERM, old)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM during :func:`verify`: tears down like Ctrl-C, but the CLI exits 143, not 130."""
+
+
 def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+    raise Terminated
 
 
 def engine_diagnostics(results: Iterable[Any], engine: Engine | None = None) -> list[Diagnostic]:
@@ -57,5 +61,5 @@ def engine_diagnostics(results: Iterable[Any], engine: Engine | None = None) -> 
     return [r.src.finish(d) for r in results for d in engine_preflight(r.topology, engine)]
 
 
-__all__ = ["DEFAULT_IMAGE", "Engine", "EngineError", "Options", "Report", "engine_diagnostics", "tty_progress",
+__all__ = ["DEFAULT_IMAGE", "Engine", "EngineError", "Options", "Report", "Terminated", "engine_diagnostics", "tty_progress",
            "verify"]

@@ -40,14 +40,19 @@ def invalid_key(topo: Topology) -> Iterator[Diagnostic]:
 def project_name(topo: Topology) -> Iterator[Diagnostic]:
     """The project ``name`` is not lowercase letters, digits, '-' and '_' starting with a letter or digit.
 
-    ``name: Three-Tier``.
+    ``name: Three-Tier``, or ``name: My$App`` (Compose substitutes ``$App`` from the shell, then renames).
     """
-    if "$" not in topo.name and not PROJECT.fullmatch(topo.name):
-        renamed = re.sub(r"[^a-z0-9_-]", "", topo.name.lower()).lstrip("_-")  # compose-go NormalizeProjectName
-        yield error("invalid-project-name", f'invalid project name "{topo.name}": use lowercase letters, digits, '
-                    f'"-" and "_", starting with a letter or digit (Compose would silently rename the project to '
-                    f'"{renamed}", and every network and volume with it)', ("name",),
-                    hint=f"name: {renamed or 'app'}")
+    if PROJECT.fullmatch(topo.name):
+        return
+    renamed = re.sub(r"[^a-z0-9_-]", "", topo.name.lower()).lstrip("_-")  # compose-go NormalizeProjectName
+    if "$" in topo.name:
+        why = ('Compose interpolates "$", so the project\'s name (and every network\'s and volume\'s) would '
+               "depend on the deploying shell's environment")
+    else:
+        why = (f'use lowercase letters, digits, "-" and "_", starting with a letter or digit (Compose would '
+               f'silently rename the project to "{renamed}", and every network and volume with it)')
+    yield error("invalid-project-name", f'invalid project name "{topo.name}": {why}', ("name",),
+                hint=f"name: {renamed or 'app'}")
 
 
 @reports(error="invalid-volume-name")

@@ -62,7 +62,13 @@ def docker_socket(topo: Topology) -> Iterator[Diagnostic]:
         for m in s.mounts:
             if m.type == "bind" and m.source and posixpath.normpath(m.source) in DOCKER_SOCKETS:
                 yield warning("docker-socket", f"service {s.name} mounts the Docker socket: it can control the "
-                              "host's engine", (*m.path, "source"), hint="mount it read-only through a socket proxy")
+                              "host's engine", (*m.path, "source"), hint=_socket_hint(m.read_only))
+
+
+def _socket_hint(read_only: bool) -> str:
+    if read_only:  # the API is still fully writable through a read-only socket file
+        return "a read-only mount does not make the API read-only; expose only what is needed through a socket proxy"
+    return "expose only what is needed through a socket proxy (a read-only mount does not restrict the API)"
 
 
 @reports(warning="privileged")

@@ -77,6 +77,22 @@ def bind_source_missing(topo: Topology) -> Iterator[Diagnostic]:
                           "fails at first use", path)
 
 
+def grant_file_missing(topo: Topology) -> Iterator[Diagnostic]:
+    """A secret's or config's ``file`` (relative to the topology file) does not exist, and a service uses it.
+
+    ``secrets: {db: {file: ./db_password.txt}}`` with no such file: ``up`` fails with "bind source
+    path does not exist", ``docker stack deploy`` cannot read it.
+    """
+    for kind, declared, grants in (("secret", topo.secrets, "secrets"), ("config", topo.configs, "configs")):
+        used = {g.source for s in topo.services.values() for g in getattr(s, grants)}
+        for g in declared.values():
+            single = not (g.external or g.environment is not None or g.content is not None)  # else invalid-*-source
+            full = _host_path(topo, g.file) if g.file and single and g.key in used else None
+            if full and not os.path.exists(full):
+                yield warning(f"{kind}-file-missing", f"{kind} {g.key}: file {full} does not exist (up fails: "
+                              '"bind source path does not exist")', (*g.path, "file"))
+
+
 def _tmpfs_options(m: Mount) -> Iterator[tuple[str, str]]:
     """(problem, message) for each bad option of a ``tmpfs: PATH:OPTS`` entry."""
     for opt in (m.tmpfs_options or "").split(","):
@@ -282,6 +298,7 @@ def unused_network(topo: Topology) -> Iterator[Diagnostic]:
 
 RULES = (
     bind_source_missing,
+    grant_file_missing,
     tmpfs_size_and_mode,
     duplicate_mount_target,
     local_volume_options,

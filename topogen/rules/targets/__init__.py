@@ -55,5 +55,6 @@ RULES = tuple(
         swarm_warnings.swarm_ignored_option,
         swarm_warnings.swarm_ipam_dropped,
         swarm_warnings.swarm_dotenv,
+        swarm_warnings.swarm_empty_environment,
     )
 )

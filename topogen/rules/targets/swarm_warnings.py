@@ -42,6 +42,23 @@ def swarm_local_volume(topo: Topology) -> Iterator[Diagnostic]:
                               hint="use nfs/cifs or a volume plugin, or pin the services to one node")
 
 
+@reports(warning="swarm-empty-environment")
+def swarm_empty_environment(topo: Topology) -> Iterator[Diagnostic]:
+    """An environment variable set to the empty string: ``docker stack deploy`` takes the deploying shell's value instead.
+
+    ``environment: {DEBUG: ""}``: Compose sets ``DEBUG=``, but the stack loader (docker/cli
+    ``updateEnvironment``) replaces an empty value with ``$DEBUG`` when the shell has one. No
+    stack-file form keeps the empty value (``DEBUG=``, ``"${UNSET:-}"`` and an env_file alike).
+    """
+    for s in topo.services.values():
+        for i, (key, value) in enumerate(s.environment):
+            if value == "":
+                yield warning("swarm-empty-environment", f'service "{s.name}": the empty {key} becomes the deploying '
+                              f"shell's ${key} under docker stack deploy, when the shell sets it",
+                              (*s.path, "environment", i if s.environment_is_list else key),
+                              hint=f"give {key} a value, or make sure the shell that deploys has no {key}")
+
+
 @reports(warning="swarm-host-port-replicas")
 def swarm_host_port_replicas(topo: Topology) -> Iterator[Diagnostic]:
     """A host-mode port on a service with several tasks per node: only one task can bind it.
