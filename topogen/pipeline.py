@@ -192,14 +192,19 @@ def _validate(validate: Any, view: dict[str, Any], skipped: dict[Path, tuple[str
             return validate(view), problems
         except ValidationError as exc:
             found = list(schema_problems(exc, view))
-        blocking = [d for d in found if not _under(d.path, skipped)]
-        unset_only = [d for d in found if _under(d.path, skipped)]
+        blocking = [d for d in found if not _under(d.path, skipped) or _structural(d)]
+        unset_only = [d for d in found if _under(d.path, skipped) and not _structural(d)]
         if blocking or not unset_only:
             return None, problems + found
         problems += unset_only
         for d in unset_only:
             _drop(view, _droppable(d.path, skipped))
     return None, problems
+
+
+def _structural(d: Diagnostic) -> bool:
+    """A shape error (a string where a mapping or a list belongs): no value of the variable fixes it."""
+    return d.rule == "invalid-value" and any(w in d.message for w in ("mapping", "list", "dictionary"))
 
 
 def _under(path: Path, skipped: Mapping[Path, Any]) -> bool:

@@ -13,9 +13,23 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 Scalar = str | int | float | bool
+
+
+def _flag(value: Any) -> Any:
+    """A boolean as Compose reads one: true/false (or a string Compose casts: yes, no, on, off);
+    a number is not a boolean to Compose ("must be a boolean or string")."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str) and value.lower() in _FLAGS:
+        return _FLAGS[value.lower()]
+    raise ValueError(f"expected a boolean (true or false), got {value!r}")
+
+
+_FLAGS = {"true": True, "false": False, "yes": True, "no": False, "y": True, "n": False, "on": True, "off": False}
+Flag = Annotated[bool, BeforeValidator(_flag)]
 StrMap = dict[str, str | int | float | bool | None]
 Labels = Annotated[
     dict[str, str | int | float | bool | None] | list[str],
@@ -109,7 +123,7 @@ class External(Model):
 
 
 ExternalFlag = Annotated[
-    bool | External,
+    Flag | External,
     Field(description="The object exists already; topogen does not create it."),
 ]
 
@@ -126,14 +140,14 @@ class Network(Model):
         None, description="The engine's name for the network (default: <project>_<key>)."
     )
     external: ExternalFlag = False
-    internal: bool = Field(
+    internal: Flag = Field(
         False, description="No route to the outside world; published ports are unreachable."
     )
-    attachable: bool | None = Field(
+    attachable: Flag | None = Field(
         None, description="Overlay only: let standalone (Compose) containers join."
     )
-    enable_ipv6: bool | None = Field(None, description="Allocate the IPv6 pools of this network.")
-    enable_ipv4: bool | None = Field(None, description="Enable IPv4 (Engine 28+).")
+    enable_ipv6: Flag | None = Field(None, description="Allocate the IPv6 pools of this network.")
+    enable_ipv4: Flag | None = Field(None, description="Enable IPv4 (Engine 28+).")
     ipam: Ipam | None = Field(None, description="Compose's IPAM block (or use the subnet shorthand).")
     subnet: str | None = Field(None, description="Shorthand for the first IPAM pool: its subnet.")
     ip_range: str | None = Field(None, description="Shorthand: ip_range of the first pool.")
@@ -148,10 +162,10 @@ class Network(Model):
     bridge_name: str | None = Field(
         None, description="bridge: the Linux interface name (at most 15 characters)."
     )
-    icc: bool | None = Field(
+    icc: Flag | None = Field(
         None, description="bridge: inter-container communication (default true)."
     )
-    ip_masquerade: bool | None = Field(
+    ip_masquerade: Flag | None = Field(
         None, description="bridge: masquerade outgoing traffic (default true)."
     )
     host_binding_ipv4: str | None = Field(
@@ -169,7 +183,7 @@ class Network(Model):
     ipvlan_flag: Literal["bridge", "private", "vepa"] | None = Field(
         None, description="ipvlan: the flag (default bridge)."
     )
-    encrypted: bool | None = Field(
+    encrypted: Flag | None = Field(
         None, description="overlay: IPsec encryption of the data plane. Only true emits the option."
     )
     driver_opts: StrMap | None = Field(
@@ -322,7 +336,7 @@ class ServiceNetwork(Model):
     link_local_ips: list[str] | None = Field(None, description="Link-local IPs.")
     driver_opts: StrMap | None = Field(None, description="Driver options for this attachment.")
     interface_name: str | None = Field(None, description="Interface name in the container.")
-    use_service_name_alias: bool | None = Field(
+    use_service_name_alias: Flag | None = Field(
         None, description="Register the service name as an alias (default true)."
     )
 
@@ -349,7 +363,7 @@ class BindOptions(Model):
     """Compose's ``bind:`` block of a long-form mount."""
 
     propagation: str | None = Field(None, description="Mount propagation mode.")
-    create_host_path: bool | None = Field(None, description="Create a missing host path.")
+    create_host_path: Flag | None = Field(None, description="Create a missing host path.")
     selinux: Literal["z", "Z"] | None = Field(None, description="SELinux relabel (z or Z).")
     recursive: str | None = Field(None, description="Recursive read-only mode.")
 
@@ -357,7 +371,7 @@ class BindOptions(Model):
 class VolumeOptions(Model):
     """Compose's ``volume:`` block of a long-form mount."""
 
-    nocopy: bool | None = Field(None, description="Do not copy the image's content.")
+    nocopy: Flag | None = Field(None, description="Do not copy the image's content.")
     subpath: str | None = Field(None, description="Mount a sub-directory of the volume.")
     labels: Labels | None = Field(None, description="Labels of an anonymous volume.")
 
@@ -386,15 +400,15 @@ class Mount(Model):
         None, description="Volume name (volume) or host path (bind; relative to the topology)."
     )
     target: str = Field(description="Absolute path in the container.")
-    read_only: bool = Field(False, description="Mount read-only.")
-    nocopy: bool | None = Field(
+    read_only: Flag = Field(False, description="Mount read-only.")
+    nocopy: Flag | None = Field(
         None, description="volume: do not copy the image's content into a new volume."
     )
     subpath: str | None = Field(None, description="volume: mount a sub-directory of the volume.")
     propagation: Literal["rprivate", "private", "rshared", "shared", "rslave", "slave"] | None = (
         Field(None, description="bind: mount propagation mode.")
     )
-    create_host_path: bool | None = Field(
+    create_host_path: Flag | None = Field(
         None, description="bind: create a missing host path (Compose default true)."
     )
     selinux: Literal["z", "Z"] | None = Field(
@@ -418,10 +432,10 @@ class DependsOn(Model):
             description="Wait until the dependency has started, is healthy, or completed successfully.",
         )
     )
-    restart: bool | None = Field(
+    restart: Flag | None = Field(
         None, description="Restart this service when the dependency is updated."
     )
-    required: bool | None = Field(
+    required: Flag | None = Field(
         None, description="false: start even when the dependency is missing or failed."
     )
 
@@ -430,7 +444,7 @@ class EnvFile(Model):
     """Long form of an env file."""
 
     path: str = Field(description="The file, relative to the topology file.")
-    required: bool = Field(True, description="false: a missing file is skipped.")
+    required: Flag = Field(True, description="false: a missing file is skipped.")
     format: str | None = Field(None, description="An alternative file format.")
 
 
@@ -451,7 +465,7 @@ class Healthcheck(Model):
     start_interval: Duration | None = Field(
         None, description="Time between checks during the start period."
     )
-    disable: bool | None = Field(None, description="Disable the image's own health check.")
+    disable: Flag | None = Field(None, description="Disable the image's own health check.")
 
 
 class Build(Model):
@@ -466,16 +480,16 @@ class Build(Model):
     entitlements: list[str] | None = Field(None, description="Extra privileged entitlements.")
     ssh: Any = Field(None, description="SSH agent sockets or keys for the build.")
     cache_to: list[str] | None = Field(None, description="Cache destinations.")
-    no_cache: bool | None = Field(None, description="Build without the cache.")
+    no_cache: Flag | None = Field(None, description="Build without the cache.")
     no_cache_filter: str | list[str] | None = Field(None, description="Stages built without cache.")
     additional_contexts: Any = Field(None, description="Named additional build contexts.")
     provenance: Any = Field(None, description="Provenance attestation.")
     sbom: Any = Field(None, description="SBOM attestation.")
-    pull: bool | None = Field(None, description="Always pull newer base images.")
+    pull: Flag | None = Field(None, description="Always pull newer base images.")
     shm_size: Size | None = Field(None, description="Size of /dev/shm during the build.")
     extra_hosts: Any = Field(None, description="Host name mappings during the build.")
     isolation: str | None = Field(None, description="Isolation technology of the build.")
-    privileged: bool | None = Field(None, description="Privileged build container.")
+    privileged: Flag | None = Field(None, description="Privileged build container.")
     secrets: list[str | FileRef] | None = Field(None, description="Secrets exposed to the build.")
     tags: list[str] | None = Field(None, description="Further tags of the built image.")
     ulimits: Any = Field(None, description="Ulimits of the build container.")
@@ -626,8 +640,8 @@ class Service(Model):
     mac_address: str | None = Field(None, description="Prefer networks.<n>.mac_address.")
     cap_add: list[str] | None = Field(None, description="Linux capabilities to add.")
     cap_drop: list[str] | None = Field(None, description="Linux capabilities to drop.")
-    privileged: bool | None = Field(None, description="Run privileged (full access to the host).")
-    read_only: bool | None = Field(
+    privileged: Flag | None = Field(None, description="Run privileged (full access to the host).")
+    read_only: Flag | None = Field(
         None, description="Mount the container's root filesystem read-only."
     )
     security_opt: list[str] | None = Field(
@@ -652,13 +666,13 @@ class Service(Model):
     links: list[str] | None = Field(
         None, description="Legacy links SERVICE[:ALIAS]; prefer aliases."
     )
-    init: bool | None = Field(None, description="Run an init process as PID 1.")
+    init: Flag | None = Field(None, description="Run an init process as PID 1.")
     stop_grace_period: Duration | None = Field(
         None, description="Time to wait after the stop signal before killing."
     )
     stop_signal: str | None = Field(None, description="Signal that stops the container.")
-    tty: bool | None = Field(None, description="Allocate a pseudo-TTY.")
-    stdin_open: bool | None = Field(None, description="Keep stdin open.")
+    tty: Flag | None = Field(None, description="Allocate a pseudo-TTY.")
+    stdin_open: Flag | None = Field(None, description="Keep stdin open.")
     shm_size: Size | None = Field(None, description="Size of /dev/shm.")
     cpus: Annotated[float | str, AfterValidator(_cpus)] | None = Field(
         None, description="CPU limit, e.g. 0.5 (swarm: lowered to deploy.resources.limits.cpus)."

@@ -22,7 +22,7 @@ from ..resolved import Topology
 #: The ids of the stages that are not rules, by module (errors, but those in STAGE_WARNINGS).
 STAGES: Mapping[str, tuple[str, ...]] = {
     "source": ("duplicate-key", "empty-file", "file-too-large", "invalid-utf8", "read-error",
-               "yaml-alias-bomb", "yaml-syntax"),
+               "yaml-alias-bomb", "yaml-recursive-alias", "yaml-syntax", "yaml-too-deep"),
     "pipeline": ("boolean-spelling", "env-file", "invalid-interpolation", "invalid-value", "missing-key",
                  "not-a-mapping", "obsolete-version", "required-variable", "undeclared-target",
                  "unknown-key", "unset-variable"),

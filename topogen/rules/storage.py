@@ -77,6 +77,7 @@ def bind_source_missing(topo: Topology) -> Iterator[Diagnostic]:
                           "fails at first use", path)
 
 
+@reports(warning=("secret-file-missing", "config-file-missing"))
 def grant_file_missing(topo: Topology) -> Iterator[Diagnostic]:
     """A secret's or config's ``file`` (relative to the topology file) does not exist, and a service uses it.
 
