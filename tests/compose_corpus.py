@@ -168,7 +168,7 @@ def original_model(case: Case, profile: Sequence[str]) -> Any:
     """The original's config (cached on disk by the case's content): what every output must equal.
     ``None`` when Compose rejects the original with these profiles (``*`` can enable services that
     cannot run together, e.g. two profiles' services with one ``container_name``)."""
-    key = hashlib.sha256(f"{tree_digest(case.root)} {case.files} {profile} {case.project_dir}".encode()).hexdigest()
+    key = hashlib.sha256(f"v2 {tree_digest(case.root)} {case.files} {profile} {case.project_dir}".encode()).hexdigest()
     path = os.path.join(CACHE_DIR, key + ".json")
     if os.path.isfile(path):
         with open(path, encoding="utf-8") as fh:

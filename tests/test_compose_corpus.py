@@ -91,24 +91,31 @@ def test_own_cases_are_many_and_accepted_by_compose() -> None:
         assert done.returncode == 0, f"{case.id}: {done.stderr}"
 
 
-def copy_of(case: cc.Case, tmp: str, edit: tuple[str, str] | None = None) -> str:
-    """The case's file copied outside its directory (optionally with one text replacement)."""
+def copy_of(case: cc.Case, tmp: str, *edits: tuple[str, str]) -> str:
+    """The case's file copied outside its directory (optionally with text replacements)."""
     with open(case.files[0], encoding="utf-8") as fh:
         text = fh.read()
-    if edit:
-        assert edit[0] in text
-        text = text.replace(*edit)
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new)
     path = os.path.join(tmp, "docker-compose.yml")
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
     return path
 
 
-def test_a_copy_elsewhere_is_equivalent(tmp_path: Any) -> None:
+@pytest.mark.parametrize("case_id", [c.id for c in OWN_CASES if len(c.files) == 1])
+def test_a_copy_elsewhere_is_equivalent(tmp_path: Any, case_id: str) -> None:
     """The comparison's set-up (project name, project directory, .env, env) makes a file written
     in another directory mean the same as the original: a verbatim copy passes."""
-    case = CASES["interpolation"]
+    case = CASES[case_id]
     cc.equivalent(case, copy_of(case, str(tmp_path)), "copy")
+
+
+def test_half_an_override_pair_is_a_difference(tmp_path: Any) -> None:
+    case = CASES["override-pair"]
+    with pytest.raises(cc.Failed, match="differs: services"):
+        cc.equivalent(case, copy_of(case, str(tmp_path)), "copy")
 
 
 def test_a_changed_port_is_a_difference(tmp_path: Any) -> None:
@@ -130,8 +137,13 @@ def test_a_file_rejected_with_all_profiles_must_stay_rejected(tmp_path: Any) -> 
     case = CASES["profiles-gpu-cpu"]
     assert cc.original_model(case, ("--profile", "*")) is None
     cc.equivalent(case, copy_of(case, str(tmp_path)), "copy")
+    renamed = copy_of(
+        case, str(tmp_path),
+        ('profiles: ["gpu-nvidia"]', 'profiles: ["gpu-nvidia"]\n    container_name: ollama-gpu'),
+        ('profiles: ["gpu-amd"]', 'profiles: ["gpu-amd"]\n    container_name: ollama-amd'),
+    )
     with pytest.raises(cc.Failed, match="accepted where compose rejects"):
-        cc.equivalent(case, copy_of(case, str(tmp_path), ("  container_name: ollama\n", "")), "copy")
+        cc.equivalent(case, renamed, "copy")
 
 
 def test_normalise_keeps_what_matters() -> None:
