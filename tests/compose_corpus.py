@@ -131,9 +131,19 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def run(args: Sequence[str], cwd: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    args: Sequence[str], cwd: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run(list(args), cwd=cwd, env=env or clean_env(), capture_output=True, text=True, timeout=TIMEOUT)
+        return subprocess.run(
+            list(args),
+            cwd=cwd,
+            env=env or clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         return subprocess.CompletedProcess(list(args), -1, "", f"timed out after {TIMEOUT}s")
 
@@ -142,7 +152,9 @@ def topogen(*args: str, cwd: str) -> subprocess.CompletedProcess[str]:
     return run([sys.executable, "-m", "topogen", *args], cwd)
 
 
-def compose_config(case: Case, files: Sequence[str], profile: Sequence[str]) -> subprocess.CompletedProcess[str]:
+def compose_config(
+    case: Case, files: Sequence[str], profile: Sequence[str]
+) -> subprocess.CompletedProcess[str]:
     """``docker-compose config --format json`` with the case's project name and directory."""
     args = [compose_binary(), "-p", PROJECT, "--project-directory", case.project_dir]
     args += [a for f in files for a in ("-f", f)]
@@ -168,7 +180,9 @@ def original_model(case: Case, profile: Sequence[str]) -> Any:
     """The original's config (cached on disk by the case's content): what every output must equal.
     ``None`` when Compose rejects the original with these profiles (``*`` can enable services that
     cannot run together, e.g. two profiles' services with one ``container_name``)."""
-    key = hashlib.sha256(f"v2 {tree_digest(case.root)} {case.files} {profile} {case.project_dir}".encode()).hexdigest()
+    key = hashlib.sha256(
+        f"v2 {tree_digest(case.root)} {case.files} {profile} {case.project_dir}".encode()
+    ).hexdigest()
     path = os.path.join(CACHE_DIR, key + ".json")
     if os.path.isfile(path):
         with open(path, encoding="utf-8") as fh:
@@ -176,9 +190,9 @@ def original_model(case: Case, profile: Sequence[str]) -> Any:
     done = compose_config(case, case.files, profile)
     model = json.loads(done.stdout) if done.returncode == 0 else None
     os.makedirs(CACHE_DIR, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=CACHE_DIR, delete=False, encoding="utf-8") as fh:
-        json.dump({"model": model, "stderr": done.stderr[-2000:]}, fh)
-    os.replace(fh.name, path)
+    with tempfile.NamedTemporaryFile("w", dir=CACHE_DIR, delete=False, encoding="utf-8") as out:
+        json.dump({"model": model, "stderr": done.stderr[-2000:]}, out)
+    os.replace(out.name, path)
     return model
 
 
@@ -203,11 +217,17 @@ def normalise(model: Any) -> Any:
     return model
 
 
+def canonical(item: Any) -> str:
+    return json.dumps(item, sort_keys=True)
+
+
 def _unordered(service: Any) -> Any:
     if not isinstance(service, dict):
         return service
-    key = lambda item: json.dumps(item, sort_keys=True)  # noqa: E731
-    return {k: sorted(v, key=key) if k in UNORDERED_SERVICE_LISTS and isinstance(v, list) else v for k, v in service.items()}
+    return {
+        k: sorted(v, key=canonical) if k in UNORDERED_SERVICE_LISTS and isinstance(v, list) else v
+        for k, v in service.items()
+    }
 
 
 def differing_paths(a: Any, b: Any, path: str = "") -> Iterator[str]:
@@ -240,7 +260,10 @@ def compare(original: Any, produced: Any) -> None:
     right = json.dumps(b, indent=1, sort_keys=True).splitlines()
     diff = difflib.unified_diff(left, right, "original", "topogen", n=1, lineterm="")
     classes = sorted({generic(p) for p in paths})
-    raise Failed("differs: " + classes[0], "paths: " + ", ".join(paths[:12]) + "\n" + "\n".join(list(diff)[:40]))
+    raise Failed(
+        "differs: " + classes[0],
+        "paths: " + ", ".join(paths[:12]) + "\n" + "\n".join(list(diff)[:40]),
+    )
 
 
 # --- classifying failures ----------------------------------------------------------------------
@@ -263,11 +286,14 @@ def klass_of(step: str, done: subprocess.CompletedProcess[str]) -> str:
     for line in out.splitlines():
         if m := RULE.search(line):
             return f"{step}: {m.group(1)}"
-    if m := re.search(r"^Error: (.*)$", out, re.M):
+    if m := re.search(r"^Error: (.*)$", out, re.MULTILINE):
         return f"{step}: {m.group(1)[:70]}"
     if done.returncode == 0:
         return f"{step}: no output"
-    text = next((line.strip(" │╭╰─") for line in out.splitlines() if line.strip(" │╭╰─")), f"exit {done.returncode}")
+    text = next(
+        (line.strip(" │╭╰─") for line in out.splitlines() if line.strip(" │╭╰─")),
+        f"exit {done.returncode}",
+    )
     text = re.sub(r"(/[^\s:'\"]+)+", "PATH", text)
     text = re.sub(r"'[^']*'|\"[^\"]*\"|\d+", "X", text)
     return f"{step}: {text[:70]}"
@@ -290,7 +316,9 @@ def equivalent(case: Case, output: str, step: str) -> None:
         expected = original_model(case, profile)
         done = compose_config(case, [output], profile)
         if expected is None and done.returncode == 0:
-            raise Failed(f"{step}: output accepted where compose rejects the original", " ".join(profile))
+            raise Failed(
+                f"{step}: output accepted where compose rejects the original", " ".join(profile)
+            )
         if expected is None:
             continue
         if done.returncode != 0:
@@ -329,7 +357,9 @@ def run_check(case: Case, check: str) -> Outcome:
     return Outcome(case.id, check)
 
 
-def run_all(cases: Sequence[Case], checks: Sequence[str] = CHECKS, jobs: int | None = None) -> list[Outcome]:
+def run_all(
+    cases: Sequence[Case], checks: Sequence[str] = CHECKS, jobs: int | None = None
+) -> list[Outcome]:
     """Every check on every case, in parallel; outcomes in (case, check) order."""
     pairs = [(c, k) for c in cases for k in checks]
     with ThreadPoolExecutor(jobs or 2 * (os.cpu_count() or 2)) as pool:
@@ -362,7 +392,9 @@ def report(outcomes: Sequence[Outcome], detail_lines: int = 4, examples: int = 3
                 lines.append(f"          ... and {len(rest)} more: {more}")
         rules = rule_tally(failed)
         if rules:
-            lines.append("  error rules (files reporting each): " + ", ".join(f"{r} {n}" for r, n in rules))
+            lines.append(
+                "  error rules (files reporting each): " + ", ".join(f"{r} {n}" for r, n in rules)
+            )
     return "\n".join(lines)
 
 
@@ -376,9 +408,13 @@ def rule_tally(outcomes: Sequence[Outcome]) -> list[tuple[str, int]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.compose_corpus", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.compose_corpus", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("roots", nargs="*", help="corpus roots (default: $TOPOGEN_COMPOSE_CORPUS)")
-    parser.add_argument("--check", action="append", choices=CHECKS, help="only this check (repeatable)")
+    parser.add_argument(
+        "--check", action="append", choices=CHECKS, help="only this check (repeatable)"
+    )
     parser.add_argument("-k", dest="match", default="", help="only cases whose id contains this")
     parser.add_argument("-j", "--jobs", type=int, default=None)
     parser.add_argument("--lines", type=int, default=4, help="detail lines per example")
