@@ -390,6 +390,10 @@ def report(outcomes: Sequence[Outcome], detail_lines: int = 4, examples: int = 3
                 rest = [o.case for o in group[examples:]]
                 more = " ".join(rest[:8]) + (" ..." if len(rest) > 8 else "")
                 lines.append(f"          ... and {len(rest)} more: {more}")
+        messages = message_tally(failed)[:15]
+        if messages:
+            lines.append("  error messages (files reporting each):")
+            lines += [f"  {n:4d}  {m}" for m, n in messages]
         rules = rule_tally(failed)
         if rules:
             lines.append(
@@ -404,6 +408,19 @@ def rule_tally(outcomes: Sequence[Outcome]) -> list[tuple[str, int]]:
     for o in outcomes:
         for rule in {m.group(1) for line in o.detail.splitlines() if (m := RULE.search(line))}:
             counts[rule] += 1
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+MESSAGE = re.compile(r":\d+:\d+: \[error\] (.*)$")
+
+
+def message_tally(outcomes: Sequence[Outcome]) -> list[tuple[str, int]]:
+    """How many failing files report each error message (numbers blanked so that alike group)."""
+    counts: dict[str, int] = defaultdict(int)
+    for o in outcomes:
+        found = {m.group(1) for line in o.detail.splitlines() if (m := MESSAGE.search(line))}
+        for message in {re.sub(r"\d+", "N", text)[:110] for text in found}:
+            counts[message] += 1
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
