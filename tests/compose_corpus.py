@@ -209,11 +209,16 @@ def normalise(model: Any) -> Any:
     - the order of a service's ``ports``, ``volumes``, ``secrets``, ``configs``, ``cap_add`` and
       ``cap_drop``: the engine receives each as a set (port bindings keyed by container port,
       mounts keyed by target, secret and config files keyed by target, capabilities as a set).
+    - a service's network attachment ``null`` and ``{}``: compose-go's ``*ServiceNetworkConfig``
+      nil or empty, both "attach with no aliases, addresses or priority" (the list form
+      ``networks: [a]`` yields ``null``, the mapping form ``a: {}`` yields ``{}``).
+    - a mount's ``volume: {}`` and no ``volume`` key: ``ServiceVolumeVolume`` nil or empty, both
+      "no nocopy, no subpath" (``config`` prints ``{}`` for short-syntax named volumes).
     """
     model = {k: v for k, v in model.items() if k != "x-topogen"}
     services = model.get("services")
     if isinstance(services, dict):
-        model["services"] = {name: _unordered(svc) for name, svc in services.items()}
+        model["services"] = {name: _service(svc) for name, svc in services.items()}
     return model
 
 
@@ -221,13 +226,24 @@ def canonical(item: Any) -> str:
     return json.dumps(item, sort_keys=True)
 
 
-def _unordered(service: Any) -> Any:
+def _service(service: Any) -> Any:
     if not isinstance(service, dict):
         return service
+    service = dict(service)
+    if isinstance(service.get("networks"), dict):
+        service["networks"] = {k: v or {} for k, v in service["networks"].items()}
+    if isinstance(service.get("volumes"), list):
+        service["volumes"] = [_mount(m) for m in service["volumes"]]
     return {
         k: sorted(v, key=canonical) if k in UNORDERED_SERVICE_LISTS and isinstance(v, list) else v
         for k, v in service.items()
     }
+
+
+def _mount(mount: Any) -> Any:
+    if isinstance(mount, dict) and mount.get("volume") == {}:
+        return {k: v for k, v in mount.items() if k != "volume"}
+    return mount
 
 
 def differing_paths(a: Any, b: Any, path: str = "") -> Iterator[str]:

@@ -170,6 +170,28 @@ def test_normalise_keeps_what_matters() -> None:
     assert list(cc.differing_paths(cc.normalise(a), cc.normalise(c))) == ["services.s.command"]
 
 
+def test_normalise_treats_empty_options_as_none() -> None:
+    mount = {"type": "volume", "source": "v", "target": "/v"}
+    a = {"services": {"s": {"networks": {"n": None}, "volumes": [{**mount, "volume": {}}]}}}
+    b = {"services": {"s": {"networks": {"n": {}}, "volumes": [mount]}}}
+    assert cc.normalise(a) == cc.normalise(b)
+    c = {
+        "services": {
+            "s": {
+                "networks": {"n": {"aliases": ["x"]}},
+                "volumes": [{**mount, "volume": {"nocopy": True}}],
+            }
+        }
+    }
+    assert list(cc.differing_paths(cc.normalise(a), cc.normalise(c))) == [
+        "services.s.networks.n.aliases",
+        "services.s.volumes",
+    ]
+    bind = {"type": "bind", "source": "/h", "target": "/c"}
+    d = {"services": {"s": {"volumes": [{**bind, "bind": {"create_host_path": True}}]}}}
+    assert cc.normalise(d) != cc.normalise({"services": {"s": {"volumes": [bind]}}})
+
+
 def test_original_config_is_cached(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cc, "CACHE_DIR", str(tmp_path / "cache"))
     case = CASES["interpolation"]
