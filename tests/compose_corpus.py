@@ -170,6 +170,8 @@ def tree_digest(root: str) -> str:
         dirs.sort()
         for name in sorted(files):
             path = os.path.join(directory, name)
+            if not os.path.isfile(path):  # a dangling link
+                continue
             digest.update(os.path.relpath(path, root).encode() + b"\0")
             with open(path, "rb") as fh:
                 digest.update(hashlib.sha256(fh.read()).digest())
@@ -364,12 +366,15 @@ CHECK_FUNCTIONS = {"validate": check_validate, "build": check_build, "import": c
 
 
 def run_check(case: Case, check: str) -> Outcome:
-    """One check on one case, in a private temporary directory; never raises for a failed check."""
+    """One check on one case, in a private temporary directory; never raises for a failed check
+    (a bug of the harness itself is an outcome too, so that one file cannot stop a run)."""
     with tempfile.TemporaryDirectory(prefix="topogen-corpus-") as tmp:
         try:
             CHECK_FUNCTIONS[check](case, tmp)
         except Failed as failure:
             return Outcome(case.id, check, failure.klass, failure.detail)
+        except Exception as error:  # noqa: BLE001
+            return Outcome(case.id, check, f"harness error: {type(error).__name__}", str(error))
     return Outcome(case.id, check)
 
 
