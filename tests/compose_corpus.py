@@ -153,13 +153,20 @@ def topogen(*args: str, cwd: str) -> subprocess.CompletedProcess[str]:
 
 
 def compose_config(
-    case: Case, files: Sequence[str], profile: Sequence[str]
+    case: Case, files: Sequence[str], profile: Sequence[str], *, output: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    """``docker-compose config --format json`` with the case's project name and directory."""
-    args = [compose_binary(), "-p", PROJECT, "--project-directory", case.project_dir]
+    """``docker-compose config --format json`` with the case's project name. The original runs
+    in its own folder; an output in the folder it was written to (topogen re-expresses relative
+    paths from there), with the original's ``.env`` given as ``--env-file`` (a file beside the
+    input that Compose reads by folder, which a build elsewhere does not copy)."""
+    directory = os.path.dirname(os.path.abspath(files[0])) if output else case.project_dir
+    args = [compose_binary(), "-p", PROJECT, "--project-directory", directory]
+    dotenv = os.path.join(case.project_dir, ".env")
+    if output and os.path.isfile(dotenv):
+        args += ["--env-file", dotenv]
     args += [a for f in files for a in ("-f", f)]
     env = {k: v for k, v in clean_env().items() if not k.startswith("TOPOGEN_")}
-    return run([*args, *profile, "config", "--format", "json"], case.project_dir, env)
+    return run([*args, *profile, "config", "--format", "json"], directory, env)
 
 
 def tree_digest(root: str) -> str:
@@ -332,7 +339,7 @@ def equivalent(case: Case, output: str, step: str) -> None:
         raise Failed(f"{step}: no docker-compose.yml written", "")
     for profile in PROFILES:
         expected = original_model(case, profile)
-        done = compose_config(case, [output], profile)
+        done = compose_config(case, [output], profile, output=True)
         if expected is None and done.returncode == 0:
             raise Failed(
                 f"{step}: output accepted where compose rejects the original", " ".join(profile)
@@ -344,20 +351,25 @@ def equivalent(case: Case, output: str, step: str) -> None:
         compare(expected, json.loads(done.stdout))
 
 
+def files_args(case: Case) -> list[str]:
+    """The case's files as topogen takes them: the first, then each later one as --override."""
+    return [case.files[0], *(a for f in case.files[1:] for a in ("--override", f))]
+
+
 def check_validate(case: Case, tmp: str) -> None:
-    need("validate", topogen("validate", *case.files, cwd=case.project_dir))
+    need("validate", topogen("validate", *files_args(case), cwd=case.project_dir))
 
 
 def check_build(case: Case, tmp: str) -> None:
     out = os.path.join(tmp, "build")
-    need("build", topogen("build", *case.files, "-o", out, cwd=case.project_dir))
+    need("build", topogen("build", *files_args(case), "-o", out, cwd=case.project_dir))
     equivalent(case, os.path.join(out, "docker-compose.yml"), "build")
 
 
 def check_import(case: Case, tmp: str) -> None:
     topo, out = os.path.join(tmp, "import", "topology.yaml"), os.path.join(tmp, "import-build")
     os.makedirs(os.path.dirname(topo), exist_ok=True)
-    need("import", topogen("import", *case.files, "-o", topo, cwd=case.project_dir))
+    need("import", topogen("import", *files_args(case), "-o", topo, cwd=case.project_dir))
     need("import-build", topogen("build", topo, "-o", out, cwd=case.project_dir))
     equivalent(case, os.path.join(out, "docker-compose.yml"), "import-build")
 

@@ -11,7 +11,7 @@ import shlex
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -55,6 +55,30 @@ class Target(str, Enum):
 Files = Annotated[list[Path], typer.Argument(help="Topology files.", show_default=False)]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")]
+OverrideOpt = Annotated[list[Path] | None, typer.Option(
+    "--override", help="A Compose file merged over the first, as docker compose -f FILE -f OVERRIDE (repeatable).")]
+ProfileOpt = Annotated[list[str] | None, typer.Option(
+    "--profile", help="Only the services this Compose profile enables (repeatable; '*' for all; "
+    "default: COMPOSE_PROFILES, else every service, comparing only those that can run together).")]
+EnvFileOpt = Annotated[list[Path] | None, typer.Option(
+    "--env-file", help="Variables for interpolation instead of the .env beside the file (repeatable).")]
+
+
+class Project:
+    """The options that make several files and an environment one project, as Compose's -f,
+    --profile and --env-file do."""
+
+    def __init__(self, overrides: list[Path] | None, profiles: list[str] | None, env_files: list[Path] | None) -> None:
+        self.overrides = _inputs(overrides or []) if overrides else []
+        self.profiles = list(profiles) if profiles else None
+        self.env_files = [str(f) for f in env_files] if env_files else None
+
+    def single(self, files: list[str]) -> None:
+        if self.overrides and len(files) > 1:
+            raise typer.BadParameter("--override goes with a single file", param_hint="--override")
+
+    def kwargs(self) -> dict[str, Any]:
+        return {"overrides": self.overrides, "profiles": self.profiles, "env_files": self.env_files}
 
 
 def _inputs(files: list[Path]) -> list[str]:
@@ -94,11 +118,16 @@ def validate(
     fmt: FormatOpt = Format.text,
     strict: StrictOpt = False,
     engine: Annotated[bool, typer.Option("--engine", help="Also compare with what the Docker engine has (subnets, bridge names, host ports, external networks and volumes).")] = False,
+    override: OverrideOpt = None,
+    profile: ProfileOpt = None,
+    env_file: EnvFileOpt = None,
 ) -> None:
-    """Check topologies and print every problem as file:line:col: [level] message (rule)."""
+    """Check topologies and Compose files; print every problem as file:line:col: [level] message (rule)."""
     from .startup import validate as run
 
-    raise typer.Exit(run([str(f) for f in files], fmt.value, strict, engine))
+    project = Project(override, profile, env_file)
+    project.single([str(f) for f in files])
+    raise typer.Exit(run([str(f) for f in files], fmt.value, strict, engine, **project.kwargs()))
 
 
 class VerifyFormat(str, Enum):
@@ -145,6 +174,9 @@ def build(
     target: Annotated[list[Target] | None, typer.Option("--target", "-t", help="Only this target (repeatable).")] = None,
     check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 if a generated file is stale.")] = False,
     strict: StrictOpt = False,
+    override: OverrideOpt = None,
+    profile: ProfileOpt = None,
+    env_file: EnvFileOpt = None,
 ) -> None:
     """Validate topologies and write docker-compose.yml (and docker-stack.yml for swarm) beside each.
 
@@ -157,11 +189,14 @@ def build(
     if output is not None and len(files) > 1:
         raise typer.BadParameter("--output takes a single topology file", param_hint="--output")
     names = _inputs(files)
+    project = Project(override, profile, env_file)
+    project.single(names)
     if STDIN in names and output is None:
         raise typer.BadParameter("a topology read from stdin (-) needs --output", param_hint="--output")
     targets = [t.value for t in target or ()]
     builds = [pipeline.build(STDIN_NAME, str(output), targets, strict=strict, content=read_stdin()) if f == STDIN
-              else pipeline.build(f, str(output) if output else None, targets, strict=strict) for f in names]
+              else pipeline.build(f, str(output) if output else None, targets, strict=strict, **project.kwargs())
+              for f in names]
     _emit([d for b in builds for d in b.result.diagnostics])
     if any(b.result.failed(strict=strict) for b in builds):
         raise typer.Exit(1)
@@ -178,11 +213,13 @@ def import_(
     compose: Annotated[Path, typer.Argument(help="The Compose file.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The topology file to write.")],
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
+    override: OverrideOpt = None,
 ) -> None:
     """Lift a Compose file into a topology: typed forms where they compile back exactly, the rest as written."""
     from .importer import import_file
 
-    files, diags = import_file(str(compose), str(output), force=force)
+    overrides = _inputs(override) if override else []
+    files, diags = import_file(str(compose), str(output), force=force, overrides=overrides)
     _emit(diags)
     if not files:
         raise typer.Exit(1)
@@ -205,14 +242,15 @@ def _report_stale(names: list[str], builds: list[pipeline.Build], output: Path |
     return 1 if any(b.stale for b in builds) else 0
 
 
-def _checked(file: Path) -> Result:
+def _checked(file: Path, project: Project | None = None) -> Result:
     """Check a topology for a command that reads it; print its diagnostics; exit 1 when it
     could not be resolved."""
     from .startup import STDIN, STDIN_NAME, read_stdin
     from .pipeline import check
 
     [name] = _inputs([file])
-    result = check(STDIN_NAME, read_stdin()) if name == STDIN else check(name)
+    extra = project.kwargs() if project else {}
+    result = check(STDIN_NAME, read_stdin()) if name == STDIN else check(name, **extra)
     _emit(result.diagnostics)
     if result.topology is None:
         raise typer.Exit(1)
@@ -231,6 +269,9 @@ def reach(
     targets: Annotated[
         list[str] | None, typer.Option("--to", help="Only pairs to this endpoint (repeatable).")
     ] = None,
+    override: OverrideOpt = None,
+    profile: ProfileOpt = None,
+    env_file: EnvFileOpt = None,
 ) -> None:
     """Print which endpoint (service, host, external) reaches which, over what, by which names."""
     import json
@@ -238,7 +279,7 @@ def reach(
     from .analysis import reach as analysis
     from .analysis import table
 
-    result = _checked(file)
+    result = _checked(file, Project(override, profile, env_file))
     assert result.topology is not None
     matrix = analysis.analyze(result.topology, sources, targets)
     unknown = sorted({*(sources or ()), *(targets or ())} - set(matrix.endpoints))
@@ -261,6 +302,9 @@ def graph(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
+    override: OverrideOpt = None,
+    profile: ProfileOpt = None,
+    env_file: EnvFileOpt = None,
 ) -> None:
     """Draw the topology: networks as groups, services, mounts and policies.
 
@@ -268,7 +312,7 @@ def graph(
     """
     from .emit import graph as diagram
 
-    result = _checked(file)
+    result = _checked(file, Project(override, profile, env_file))
     assert result.topology is not None
     text = diagram.emit(result.topology, "mermaid" if fmt is GraphFormat.mermaid else "dot")
     try:

@@ -14,7 +14,7 @@ number or an address, an unknown option, a different spelling of the same value)
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -355,27 +355,38 @@ def dump(doc: _Doc, source_name: str | None = None) -> str:
 
 
 def import_file(
-    compose: str, output: str, *, force: bool = False
+    compose: str, output: str, *, force: bool = False, overrides: Sequence[str] = ()
 ) -> tuple[dict[str, str], list[Diagnostic]]:
-    """``({output: text}, diagnostics)``; no file when there is an error. Writes nothing."""
+    """``({output: text}, diagnostics)``; no file when there is an error. Writes nothing.
+
+    ``overrides`` are merged over ``compose`` as ``docker compose -f COMPOSE -f OVERRIDE``
+    does, and ``include:``/``extends:`` are followed: the topology is the merged project.
+    Relative host paths are re-expressed from the topology's folder, so it means the same
+    wherever it is written."""
+    from .emit.compose import Paths, rebase
+    from .pipeline import _follows_files
+
     src = source.load_path(compose)
     if src.diagnostics:
         return {}, src.diagnostics
-    problem = _refusal(compose, output, force)
+    problem = _refusal(compose, output, force, overrides)
     if problem is not None:
         return {}, [problem]
-    diags = [src.finish(d) for d in problems(src.data)]
+    data = src.data
+    if overrides or _follows_files(data):
+        from . import project
+
+        merged = project.load([compose, *overrides])
+        if any(d.is_error for d in merged.diagnostics):
+            return {}, merged.diagnostics
+        data = merged.data
+    diags = [src.finish(d) for d in problems(data)]
     if any(d.is_error for d in diags):
         return {}, diags
     out_dir = os.path.dirname(os.path.abspath(output))
-    if out_dir != os.path.dirname(os.path.abspath(compose)):
-        message = (
-            f"relative paths of {compose} are read from its folder, the topology's from {out_dir}"
-        )
-        hint = "write the topology beside the Compose file"
-        diags.append(src.finish(warning("import-elsewhere", message, (), hint=hint)))
+    data = rebase(data, Paths(os.path.dirname(os.path.abspath(compose)), out_dir).host)
     name = os.path.relpath(os.path.abspath(compose), out_dir).replace(os.sep, "/")
-    return {output: dump(lift(src.data), name)}, diags
+    return {output: dump(lift(data), name)}, diags
 
 
 #: Service keys that a topology reads as its own (passthrough into the output files), so a
@@ -403,11 +414,11 @@ def problems(data: Any) -> list[Diagnostic]:
     return found
 
 
-def _refusal(compose: str, output: str, force: bool) -> Diagnostic | None:
+def _refusal(compose: str, output: str, force: bool, overrides: Sequence[str] = ()) -> Diagnostic | None:
     """Why ``output`` may not be written: the input itself, a folder, or an existing file."""
     if not os.path.exists(output):
         return None
-    if os.path.samefile(compose, output):
+    if any(os.path.exists(f) and os.path.samefile(f, output) for f in (compose, *overrides)):
         message, hint = (
             "the output is the Compose file being imported",
             "write the topology elsewhere",

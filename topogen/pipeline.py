@@ -445,10 +445,12 @@ class Build:
 
 
 def build(file: str, out_dir: str | None = None, targets: Iterable[str] | None = None,
-          *, strict: bool = False, content: str | bytes | None = None) -> Build:
+          *, strict: bool = False, content: str | bytes | None = None, overrides: Sequence[str] = (),
+          profiles: Sequence[str] | None = None, env_files: Sequence[str] | None = None) -> Build:
     """Check and compile; nothing is written here (see :func:`write`). ``content``, when given,
-    is the topology's text (stdin) and ``file`` only its name."""
-    result = check(file, content)
+    is the topology's text (stdin) and ``file`` only its name. A generated file never
+    replaces an input (a Compose file named docker-compose.yml built beside itself)."""
+    result = check(file, content, overrides=overrides, profiles=profiles, env_files=env_files)
     out = Build(result)
     if result.failed(strict=strict) or result.topology is None:
         return out
@@ -462,8 +464,16 @@ def build(file: str, out_dir: str | None = None, targets: Iterable[str] | None =
         result.diagnostics = dg.sort([*result.diagnostics, result.src.finish(problem)])
         return out
     directory = out_dir if out_dir is not None else os.path.dirname(os.path.abspath(file))
+    inputs = {os.path.abspath(f) for f in (file, *overrides)}
     for name, text in compile(result.topology, directory, targets).items():
         path = os.path.join(directory, name)
+        if os.path.abspath(path) in inputs:
+            problem = error("output-is-input", f"{name} would replace the input file {path}", (),
+                            hint="write the output elsewhere: topogen build FILE -o DIR")
+            result.diagnostics = dg.sort([*result.diagnostics, result.src.finish(problem)])
+            out.files.clear()
+            out.stale.clear()
+            return out
         out.files[path] = text
         if _read(path) != text:
             out.stale.append(path)

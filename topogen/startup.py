@@ -16,6 +16,7 @@ import gc
 import os
 import sys
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 FORMATS = ("text", "json", "github")
 STDIN = "-"
@@ -47,7 +48,8 @@ def prepare() -> None:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 
-def validate(files: Iterable[str], fmt: str = "text", strict: bool = False, engine: bool = False) -> int:
+def validate(files: Iterable[str], fmt: str = "text", strict: bool = False, engine: bool = False,
+             **project: Any) -> int:
     """Check topologies, print their diagnostics, and return the exit code (0, 1, or 2 when a
     file argument names no file)."""
     from .diagnostics import has_errors, render, sort
@@ -58,7 +60,7 @@ def validate(files: Iterable[str], fmt: str = "text", strict: bool = False, engi
     if missing:
         sys.stderr.write("".join(missing))
         return 2
-    results = [check(STDIN_NAME, read_stdin()) if f == STDIN else check(f) for f in files]
+    results = [check(STDIN_NAME, read_stdin()) if f == STDIN else check(f, **project) for f in files]
     diags = [d for r in results for d in r.diagnostics]
     found = []
     if engine:

@@ -24,7 +24,7 @@ STAGES: Mapping[str, tuple[str, ...]] = {
     "source": ("duplicate-key", "empty-file", "file-too-large", "invalid-utf8", "read-error",
                "yaml-alias-bomb", "yaml-recursive-alias", "yaml-syntax", "yaml-too-deep"),
     "pipeline": ("boolean-spelling", "env-file", "invalid-interpolation", "invalid-value", "missing-key",
-                 "not-a-mapping", "obsolete-version", "required-variable", "undeclared-target",
+                 "not-a-mapping", "obsolete-version", "output-is-input", "required-variable", "undeclared-target",
                  "unknown-key", "unset-variable"),
     "loader": ("compose-extends", "compose-include", "compose-merge", "compose-top-level",
                "extends-loop", "extends-unknown-service", "include-conflict", "include-cycle",
