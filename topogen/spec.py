@@ -794,6 +794,7 @@ class Topology(Model):
     version: Any = Field(None, description="Obsolete in Compose; accepted and ignored, with a warning.")
     include: Any = Field(None, description="Compose files to include.")
     models: Any = Field(None, description="AI models (Compose).")
+    jobs: Any = Field(None, description="Jobs (newer Compose Specification).")
     description: str | None = Field(None, description="What this topology is for.")
     targets: list[Literal["compose", "swarm"]] = Field(
         default_factory=_compose_only, description="What to emit: compose, swarm or both."
