@@ -166,7 +166,8 @@ def compose_config(
         args += ["--env-file", dotenv]
     args += [a for f in files for a in ("-f", f)]
     env = {k: v for k, v in clean_env().items() if not k.startswith("TOPOGEN_")}
-    return run([*args, *profile, "config", "--format", "json"], directory, env)
+    # Both run from the original's folder: ${PWD} is the shell's folder, not the project's.
+    return run([*args, *profile, "config", "--format", "json"], case.project_dir, env)
 
 
 def tree_digest(root: str) -> str:
@@ -223,6 +224,8 @@ def normalise(model: Any) -> Any:
       ``networks: [a]`` yields ``null``, the mapping form ``a: {}`` yields ``{}``).
     - a mount's ``volume: {}`` and no ``volume`` key: ``ServiceVolumeVolume`` nil or empty, both
       "no nocopy, no subpath" (``config`` prints ``{}`` for short-syntax named volumes).
+    - a service's ``extends``: ``config`` prints the reference it followed next to the service
+      it already merged; the service itself is compared (topogen writes the merged service).
     """
     model = {k: v for k, v in model.items() if k != "x-topogen"}
     services = model.get("services")
@@ -238,7 +241,7 @@ def canonical(item: Any) -> str:
 def _service(service: Any) -> Any:
     if not isinstance(service, dict):
         return service
-    service = dict(service)
+    service = {k: v for k, v in service.items() if k != "extends"}
     if isinstance(service.get("networks"), dict):
         service["networks"] = {k: v or {} for k, v in service["networks"].items()}
     if isinstance(service.get("volumes"), list):
@@ -370,7 +373,9 @@ def check_import(case: Case, tmp: str) -> None:
     topo, out = os.path.join(tmp, "import", "topology.yaml"), os.path.join(tmp, "import-build")
     os.makedirs(os.path.dirname(topo), exist_ok=True)
     need("import", topogen("import", *files_args(case), "-o", topo, cwd=case.project_dir))
-    need("import-build", topogen("build", topo, "-o", out, cwd=case.project_dir))
+    dotenv = os.path.join(case.project_dir, ".env")
+    env_file = ["--env-file", dotenv] if os.path.isfile(dotenv) else []
+    need("import-build", topogen("build", topo, *env_file, "-o", out, cwd=case.project_dir))
     equivalent(case, os.path.join(out, "docker-compose.yml"), "import-build")
 
 

@@ -98,14 +98,27 @@ def test_own_cases_are_many_and_accepted_by_compose() -> None:
         assert done.returncode == 0, f"{case.id}: {done.stderr}"
 
 
+_COPIES: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _remove_copies() -> Any:
+    yield
+    while _COPIES:
+        os.unlink(_COPIES.pop())
+
+
 def copy_of(case: cc.Case, tmp: str, *edits: tuple[str, str]) -> str:
-    """The case's file copied outside its directory (optionally with text replacements)."""
+    """The case's file copied under another name beside it (optionally with text replacements):
+    an output is compared from the folder it is in, as topogen re-expresses relative paths
+    from there, so a verbatim copy must sit in the original's folder to mean the same."""
     with open(case.files[0], encoding="utf-8") as fh:
         text = fh.read()
     for old, new in edits:
         assert old in text
         text = text.replace(old, new)
-    path = os.path.join(tmp, "docker-compose.yml")
+    path = os.path.join(case.project_dir, f".copy-{os.getpid()}-{len(_COPIES)}-{os.path.basename(tmp)}.yml")
+    _COPIES.append(path)
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
     return path

@@ -25,7 +25,7 @@ UNKNOWN = [
      "ipv4_adress", "did you mean 'ipv4_address'?"),
     ("name: t\nvolumes:\n  v: {nfs: {server: a, path: /x, optons: [rw]}}\n", 3, 34, "optons",
      "did you mean 'options'?"),
-    ("name: t\nservices:\n  w: {image: x, x-compos: {}}\n", 3, 17, "x-compos", "did you mean 'x-compose'?"),
+    ("name: t\nservices:\n  w: {image: x, x_compose: {}}\n", 3, 17, "x_compose", "did you mean 'x-compose'?"),
     # A key of another model is not suggested where it is not allowed, nor the key itself.
     ("name: t\nservices:\n  w: {image: x, driver: bridge}\n", 3, 17, "driver", ""),
     ("name: t\nservices:\n  w: {image: x, subnett: x}\n", 3, 17, "subnett", ""),

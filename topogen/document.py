@@ -94,26 +94,33 @@ def prepare(raw: dict[str, Any]) -> Document:
     return Document(data, moved)
 
 
-def strip_extensions(data: Any, depth: int = 0) -> Any:
+def strip_extensions(data: Any) -> Any:
     """A copy without ``x-`` keys wherever Compose allows extensions (every mapping of the
-    Compose model); the keys of user maps (environment, labels, driver_opts, ...) are kept."""
+    Compose model); the names in user maps (environment, labels, driver_opts, ...) are kept,
+    and so are the names of services, networks, volumes... (whose bodies are stripped)."""
     if isinstance(data, dict):
-        return {
-            k: (strip_extensions(v, depth + 1) if k not in _USER_MAPS else v)
-            for k, v in data.items()
-            if not (isinstance(k, str) and k.startswith("x-") and k not in ("x-compose", "x-swarm"))
-        }
+        return {k: _strip_value(k, v) for k, v in data.items()
+                if not (isinstance(k, str) and k.startswith("x-") and k not in ("x-compose", "x-swarm"))}
     if isinstance(data, list):
-        return [strip_extensions(v, depth + 1) for v in data]
+        return [strip_extensions(v) for v in data]
     return data
 
 
-#: Keys whose value is a mapping of user-chosen names, where ``x-...`` is an ordinary name.
+def _strip_value(key: Any, value: Any) -> Any:
+    if key in _USER_MAPS:
+        return value
+    if key in _NAMED and isinstance(value, dict):
+        return {name: strip_extensions(body) for name, body in value.items()}
+    return strip_extensions(value)
+
+
+#: Keys whose value is a mapping of user-chosen names to plain values (``x-...`` is a name).
 _USER_MAPS = frozenset((
     "environment", "labels", "driver_opts", "options", "args", "sysctls", "annotations",
-    "aux_addresses", "extra_hosts", "ulimits", "storage_opt", "x-compose", "x-swarm",
-    "services", "networks", "volumes", "secrets", "configs", "depends_on", "additional_contexts",
+    "aux_addresses", "extra_hosts", "ulimits", "storage_opt", "x-compose", "x-swarm", "additional_contexts",
 ))
+#: Keys whose value maps user-chosen names to Compose objects (stripped inside).
+_NAMED = frozenset(("services", "networks", "volumes", "secrets", "configs", "depends_on", "models"))
 
 
 # ---------------------------------------------------------------------- lowering

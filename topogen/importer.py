@@ -379,7 +379,9 @@ def import_file(
         merged = project.load([compose, *overrides])
         if any(d.is_error for d in merged.diagnostics):
             return {}, merged.diagnostics
-        data = merged.data
+        # include: and extends: stay for Compose to follow (an included project keeps its own
+        # folder and .env); override files are merged in.
+        data = merged.data if overrides else data
     diags = [src.finish(d) for d in problems(data)]
     if any(d.is_error for d in diags):
         return {}, diags

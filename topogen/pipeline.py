@@ -63,7 +63,7 @@ def check(file: str, text: str | bytes | None = None, *, profiles: Sequence[str]
     result = Result(file, src)
     found: list[Diagnostic] = list(src.diagnostics)
     if src.data is not None and not found:
-        data = src.data
+        data = written = src.data
         locate: Callable[[Diagnostic], Diagnostic] = src.finish
         if text is None and (overrides or _follows_files(src.data)):
             from . import project
@@ -71,13 +71,16 @@ def check(file: str, text: str | bytes | None = None, *, profiles: Sequence[str]
             merged = project.load([file, *overrides])
             found += merged.diagnostics
             data = merged.data
+            # The output keeps include: and extends: for Compose to follow (each included project
+            # keeps its own folder and .env); override files are merged into it.
+            written = merged.data if overrides else src.data
 
             def locate(d: Diagnostic) -> Diagnostic:
                 return d.located(*merged.locate(d.path, at_key=d.at_key))
 
         if not dg.has_errors(found):
             context = Context(file, profiles, env_files, environ)
-            topo, problems, doc = _analyse(data, context)
+            topo, problems, doc = _analyse(data, context, written)
             result.topology = topo
             found.extend(locate(replace(d, path=doc.written_at(d.path)) if doc else d) for d in problems)
     result.diagnostics = dg.sort(found)
@@ -107,7 +110,7 @@ class Context:
         return os.path.dirname(os.path.abspath(self.file))
 
 
-def _analyse(data: Any, context: Context) -> tuple[Topology | None, list[Diagnostic], Any]:
+def _analyse(data: Any, context: Context, written: Any = None) -> tuple[Topology | None, list[Diagnostic], Any]:
     from . import document, resolve, rules, spec
     from .resolve import iter_strings
 
@@ -127,15 +130,16 @@ def _analyse(data: Any, context: Context) -> tuple[Topology | None, list[Diagnos
     view = document.strip_extensions(tree.data)
     view.pop("include", None)
     model, schema = _validate(spec.Topology.model_validate, view, skipped)
-    problems += _skipped_warnings(schema, skipped)
-    problems += [d for d in schema if not _under(d.path, skipped)]
+    problems += _skipped_warnings([d for d in schema if not _structural(d)], skipped)
+    problems += [d for d in schema if _structural(d) or not _under(d.path, skipped)]
     typed = {d.path for d in schema}
     problems += [error("invalid-value", msg, path) for path, msg in casts.items() if path not in typed]
     if model is None:
         return None, problems, doc
     topo, resolve_problems = resolve.resolve(model, context.file, name=_project_name(model, context, env.values),
                                              profiles=_profiles(context, env.values))
-    topo = dataclasses.replace(topo, document=document.lower(doc.data), interpolated=frozenset(
+    out = doc if written is None or written is data else document.prepare(written)
+    topo = dataclasses.replace(topo, document=document.lower(out.data), interpolated=frozenset(
         path for path, text in iter_strings(doc.data) if "$" in text and _REFERENCE.search(text.replace("$$", ""))))
     if "swarm" in topo.targets:
         topo = dataclasses.replace(topo, as_written=_as_written(spec.Topology.model_validate, resolve, doc, topo, context))
@@ -166,20 +170,28 @@ def _as_written(validate: Any, resolve: Any, doc: Any, topo: Topology, context: 
     return as_written
 
 
-#: Rules that compare services with each other: under profiles, they compare only services
-#: that can run together (:meth:`Topology.together`).
-COMPARING = frozenset(("duplicate-static-ip", "duplicate-container-name", "duplicate-published-port"))
-
-
 def _run_rules(rules: Any, topo: Topology) -> list[Diagnostic]:
+    """Every rule; the rules that compare services compare only services that can run together
+    (:meth:`Topology.together`), as errors when they always run, else as warnings."""
+    from .rules.registry import PROFILE_WARNINGS as COMPARING
+
     found: list[Diagnostic] = list(rules.run(topo))
     profiled = sorted({p for s in topo.services.values() for p in s.profiles})
     if topo.profiles is not None or not profiled:
         return found
     kept = [d for d in found if d.rule not in COMPARING]
+    always: set[tuple[Path, str]] = set()
     for profile in [None, *profiled]:
         group = {k: s for k, s in topo.services.items() if not s.profiles or profile in s.profiles}
-        kept += [d for d in rules.run(dataclasses.replace(topo, services=group)) if d.rule in COMPARING]
+        for d in rules.run(dataclasses.replace(topo, services=group)):
+            if d.rule not in COMPARING or (d.path, d.rule) in always:
+                continue
+            if profile is None:
+                always.add((d.path, d.rule))
+                kept.append(d)
+            else:  # a clash only when that profile is enabled: Compose accepts the file
+                kept.append(dataclasses.replace(d, level=dg.Level.WARNING,
+                                                message=f"{d.message} (with profile {profile} enabled)"))
     return kept
 
 
@@ -203,7 +215,10 @@ def _validate(validate: Any, view: dict[str, Any], skipped: dict[Path, tuple[str
 
 
 def _structural(d: Diagnostic) -> bool:
-    """A shape error (a string where a mapping or a list belongs): no value of the variable fixes it."""
+    """A shape error (an unknown or missing key, a string where a mapping or a list belongs): no
+    value of the variable fixes it."""
+    if d.rule in ("unknown-key", "missing-key"):
+        return True
     return d.rule == "invalid-value" and any(w in d.message for w in ("mapping", "list", "dictionary"))
 
 

@@ -163,6 +163,7 @@ class Resolver:
             x_swarm=tuple((s.x_swarm or {}).items()),
             environment_is_list=isinstance(s.environment, list),
             profiles=tuple(s.profiles or ()),
+            provider=s.provider is not None,
         )
 
     def attachments(self, s: spec.Service, path: Path) -> tuple[r.Attachment, ...]:

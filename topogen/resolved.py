@@ -171,6 +171,7 @@ class Service:
     x_swarm: Pairs
     environment_is_list: bool = False  # written as KEY=VALUE items: diagnostics point at the item
     profiles: tuple[str, ...] = ()  # Compose profiles that enable the service (none: always on)
+    provider: bool = False  # managed by a Compose provider (no image of its own)
 
     @property
     def mode_target(self) -> str | None:

@@ -76,7 +76,7 @@ class Model(BaseModel):
     # defer_build: a model's validator is built on its first use, so validating a Topology
     # builds one validator for the whole tree instead of one per nested model at import
     # (~20 ms of every `topogen validate`).
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # --------------------------------------------------------------------------- networks
@@ -487,12 +487,12 @@ class Build(Model):
     sbom: Any = Field(None, description="SBOM attestation.")
     pull: Flag | None = Field(None, description="Always pull newer base images.")
     shm_size: Size | None = Field(None, description="Size of /dev/shm during the build.")
-    extra_hosts: Any = Field(None, description="Host name mappings during the build.")
+    extra_hosts: dict[str, Any] | list[Any] | None = Field(None, description="Host name mappings during the build.")
     isolation: str | None = Field(None, description="Isolation technology of the build.")
     privileged: Flag | None = Field(None, description="Privileged build container.")
     secrets: list[str | FileRef] | None = Field(None, description="Secrets exposed to the build.")
     tags: list[str] | None = Field(None, description="Further tags of the built image.")
-    ulimits: Any = Field(None, description="Ulimits of the build container.")
+    ulimits: dict[str, Any] | None = Field(None, description="Ulimits of the build container.")
     platforms: list[str] | None = Field(None, description="Platforms to build for.")
 
 
@@ -501,7 +501,7 @@ class Resources(Model):
     memory: Size | None = Field(None, description="Memory, e.g. 512m.")
     pids: int | None = Field(None, description="Maximum number of processes.")
     generic_resources: Any = Field(None, description="Reservations: user-defined resources.")
-    devices: Any = Field(None, description="Reservations: devices (GPUs), by capabilities.")
+    devices: list[Any] | None = Field(None, description="Reservations: devices (GPUs), by capabilities.")
 
 
 class Limits(Model):
@@ -513,7 +513,7 @@ class Placement(Model):
     constraints: list[str] | None = Field(
         None, description="Swarm placement constraints, e.g. node.role==worker."
     )
-    preferences: list[dict[str, Any]] | None = Field(
+    preferences: list[dict[str, str]] | None = Field(
         None, description='e.g. [{spread: "node.labels.zone"}]'
     )
     max_replicas_per_node: int | None = Field(
@@ -689,51 +689,51 @@ class Service(Model):
     cpu_shares: int | float | str | None = Field(
         None, description="Relative CPU weight (default 1024); Compose only."
     )
-    annotations: Any = Field(None, description="See the Compose Specification.")
-    attach: Any = Field(None, description="See the Compose Specification.")
-    blkio_config: Any = Field(None, description="Block IO configuration for the service.")
-    cgroup: Any = Field(None, description="Specify the cgroup namespace to join.")
-    cgroup_parent: Any = Field(None, description="Specify an optional parent cgroup for the container.")
-    cpu_count: Any = Field(None, description="Number of usable CPUs.")
-    cpu_percent: Any = Field(None, description="Percentage of CPU resources to use.")
-    cpu_period: Any = Field(None, description="Limit the CPU CFS (Completely Fair Scheduler) period.")
-    cpu_quota: Any = Field(None, description="Limit the CPU CFS (Completely Fair Scheduler) quota.")
-    cpu_rt_period: Any = Field(None, description="Limit the CPU real-time period in microseconds or a duration.")
-    cpu_rt_runtime: Any = Field(None, description="Limit the CPU real-time runtime in microseconds or a duration.")
-    cpuset: Any = Field(None, description="CPUs in which to allow execution (0-3, 0,1).")
-    credential_spec: Any = Field(None, description="Configure the credential spec for managed service account.")
-    develop: Any = Field(None, description="See the Compose Specification.")
-    device_cgroup_rules: Any = Field(None, description="Add rules to the cgroup allowed devices list.")
-    devices: Any = Field(None, description="List of device mappings for the container.")
-    dns_opt: Any = Field(None, description="Custom DNS options to be passed to the container's DNS resolver.")
-    extends: Any = Field(None, description="Extend another service, in the current file or another file.")
-    external_links: Any = Field(None, description="Link to services started outside this Compose application.")
-    gpus: Any = Field(None, description="Define GPU devices to use.")
-    group_add: Any = Field(None, description="Add additional groups which user inside the container should be member of.")
-    ipc: Any = Field(None, description="IPC sharing mode for the service container.")
-    isolation: Any = Field(None, description="Container isolation technology to use.")
-    label_file: Any = Field(None, description="Add metadata to containers using files containing Docker labels.")
-    mem_swappiness: Any = Field(None, description="Container memory swappiness as percentage (0 to 100).")
-    memswap_limit: Any = Field(None, description="Amount of memory the container is allowed to swap to disk.")
-    models: Any = Field(None, description="AI Models to use, referencing entries under the top-level models key.")
-    oom_kill_disable: Any = Field(None, description="Disable OOM Killer for the container.")
-    oom_score_adj: Any = Field(None, description="Tune host's OOM preferences for the container (accepts -1000 to 1000).")
-    pid: Any = Field(None, description="PID mode for container.")
-    platform: Any = Field(None, description="Target platform to run on, e.g., 'linux/amd64', 'linux/arm64', or 'windows/amd64'.")
-    post_start: Any = Field(None, description="Commands to run after the container starts.")
-    pre_start: Any = Field(None, description="Init containers to run to completion before the service container is started.")
-    pre_stop: Any = Field(None, description="Commands to run before the container stops.")
-    provider: Any = Field(None, description="Specify a service which will not be manage by Compose directly, and delegate its management to an external provider.")
-    pull_policy: Any = Field(None, description="Policy for pulling images.")
-    pull_refresh_after: Any = Field(None, description="Time after which to refresh the image.")
-    runtime: Any = Field(None, description="Runtime to use for this container, e.g., 'runc'.")
-    scale: Any = Field(None, description="Number of containers to deploy for this service.")
-    storage_opt: Any = Field(None, description="Storage driver options for the container.")
-    umask: Any = Field(None, description="Set the initial umask for the container process.")
-    use_api_socket: Any = Field(None, description="Bind mount Docker API socket and required auth.")
-    userns_mode: Any = Field(None, description="User namespace to use.")
-    uts: Any = Field(None, description="UTS namespace to use.")
-    volumes_from: Any = Field(None, description="Mount volumes from another service or container.")
+    annotations: dict[str, Any] | list[Any] | None = Field(None, description="See the Compose Specification.")
+    attach: Flag | str | None = Field(None, description="See the Compose Specification.")
+    blkio_config: dict[str, Any] | None = Field(None, description="Block IO configuration for the service.")
+    cgroup: str | None = Field(None, description="Specify the cgroup namespace to join.")
+    cgroup_parent: str | None = Field(None, description="Specify an optional parent cgroup for the container.")
+    cpu_count: str | int | None = Field(None, description="Number of usable CPUs.")
+    cpu_percent: str | int | None = Field(None, description="Percentage of CPU resources to use.")
+    cpu_period: int | float | str | None = Field(None, description="Limit the CPU CFS (Completely Fair Scheduler) period.")
+    cpu_quota: int | float | str | None = Field(None, description="Limit the CPU CFS (Completely Fair Scheduler) quota.")
+    cpu_rt_period: int | float | str | None = Field(None, description="Limit the CPU real-time period in microseconds or a duration.")
+    cpu_rt_runtime: int | float | str | None = Field(None, description="Limit the CPU real-time runtime in microseconds or a duration.")
+    cpuset: str | None = Field(None, description="CPUs in which to allow execution (0-3, 0,1).")
+    credential_spec: dict[str, Any] | None = Field(None, description="Configure the credential spec for managed service account.")
+    develop: dict[str, Any] | None = Field(None, description="See the Compose Specification.")
+    device_cgroup_rules: list[Any] | None = Field(None, description="Add rules to the cgroup allowed devices list.")
+    devices: list[Any] | None = Field(None, description="List of device mappings for the container.")
+    dns_opt: list[Any] | None = Field(None, description="Custom DNS options to be passed to the container's DNS resolver.")
+    extends: str | dict[str, Any] | None = Field(None, description="Extend another service, in the current file or another file.")
+    external_links: list[Any] | None = Field(None, description="Link to services started outside this Compose application.")
+    gpus: str | list[Any] | None = Field(None, description="Define GPU devices to use.")
+    group_add: list[Any] | None = Field(None, description="Add additional groups which user inside the container should be member of.")
+    ipc: str | None = Field(None, description="IPC sharing mode for the service container.")
+    isolation: str | None = Field(None, description="Container isolation technology to use.")
+    label_file: str | list[Any] | None = Field(None, description="Add metadata to containers using files containing Docker labels.")
+    mem_swappiness: int | str | None = Field(None, description="Container memory swappiness as percentage (0 to 100).")
+    memswap_limit: int | str | None = Field(None, description="Amount of memory the container is allowed to swap to disk.")
+    models: list[Any] | dict[str, Any] | None = Field(None, description="AI Models to use, referencing entries under the top-level models key.")
+    oom_kill_disable: Flag | str | None = Field(None, description="Disable OOM Killer for the container.")
+    oom_score_adj: str | int | None = Field(None, description="Tune host's OOM preferences for the container (accepts -1000 to 1000).")
+    pid: str | None = Field(None, description="PID mode for container.")
+    platform: str | None = Field(None, description="Target platform to run on, e.g., 'linux/amd64', 'linux/arm64', or 'windows/amd64'.")
+    post_start: list[Any] | None = Field(None, description="Commands to run after the container starts.")
+    pre_start: list[Any] | None = Field(None, description="Init containers to run to completion before the service container is started.")
+    pre_stop: list[Any] | None = Field(None, description="Commands to run before the container stops.")
+    provider: dict[str, Any] | None = Field(None, description="Specify a service which will not be manage by Compose directly, and delegate its management to an external provider.")
+    pull_policy: str | None = Field(None, description="Policy for pulling images.")
+    pull_refresh_after: str | None = Field(None, description="Time after which to refresh the image.")
+    runtime: str | None = Field(None, description="Runtime to use for this container, e.g., 'runc'.")
+    scale: int | str | None = Field(None, description="Number of containers to deploy for this service.")
+    storage_opt: dict[str, Any] | None = Field(None, description="Storage driver options for the container.")
+    umask: int | str | None = Field(None, description="Set the initial umask for the container process.")
+    use_api_socket: Flag | None = Field(None, description="Bind mount Docker API socket and required auth.")
+    userns_mode: str | None = Field(None, description="User namespace to use.")
+    uts: str | None = Field(None, description="UTS namespace to use.")
+    volumes_from: list[Any] | None = Field(None, description="Mount volumes from another service or container.")
     x_compose: dict[str, Any] | None = Field(
         None,
         alias="x-compose",
@@ -783,7 +783,7 @@ class Topology(Model):
     """A topology: networks, volumes and services, compiled to Compose and swarm stack files."""
 
     model_config = ConfigDict(
-        extra="forbid", populate_by_name=True, frozen=True, title="topogen topology"
+        extra="forbid", frozen=True, title="topogen topology"
     )
 
     name: str | None = Field(
@@ -793,7 +793,7 @@ class Topology(Model):
     )
     version: Any = Field(None, description="Obsolete in Compose; accepted and ignored, with a warning.")
     include: Any = Field(None, description="Compose files to include.")
-    models: Any = Field(None, description="AI models (Compose).")
+    models: list[Any] | dict[str, Any] | None = Field(None, description="AI models (Compose).")
     jobs: Any = Field(None, description="Jobs (newer Compose Specification).")
     description: str | None = Field(None, description="What this topology is for.")
     targets: list[Literal["compose", "swarm"]] = Field(

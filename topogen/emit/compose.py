@@ -9,6 +9,7 @@ file given as input therefore comes out meaning exactly what it meant.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -82,6 +83,20 @@ def _is_path(text: Any) -> bool:
     return isinstance(text, str) and "://" not in text and not text.startswith(("$", "/", "~"))
 
 
+_DEFAULTED = re.compile(r"\$\{([_A-Za-z][_A-Za-z0-9]*)(:?-)(\.[^}$]*)\}")
+
+
+def _path_text(text: str, host: Host) -> str:
+    """A relative host path re-expressed; also the relative default of ``${VAR:-./dir}`` (a
+    relative value set in the environment is still read from the output's folder)."""
+    if text.startswith("."):
+        return host(text)
+    m = _DEFAULTED.fullmatch(text)
+    if m:
+        return f"${{{m.group(1)}{m.group(2)}{host(m.group(3))}}}"
+    return text
+
+
 def _service(s: dict[str, Any], host: Host) -> dict[str, Any]:
     out = dict(s)
     build = out.get("build")
@@ -103,6 +118,11 @@ def _service(s: dict[str, Any], host: Host) -> dict[str, Any]:
         out["volumes"] = [_mount(v, host) for v in out["volumes"]]
     if isinstance(out.get("extends"), dict) and _is_path(out["extends"].get("file")):
         out["extends"] = {**out["extends"], "file": host(out["extends"]["file"])}
+    develop = out.get("develop")
+    if isinstance(develop, dict) and isinstance(develop.get("watch"), list):
+        watch = [{**w, "path": host(w["path"])} if isinstance(w, dict) and _is_path(w.get("path")) else w
+                 for w in develop["watch"]]
+        out["develop"] = {**develop, "watch": watch}
     return out
 
 
@@ -122,11 +142,11 @@ def _files(value: Any, host: Host) -> Any:
 def _mount(v: Any, host: Host) -> Any:
     if isinstance(v, str):
         parts = split_colons(v)
-        if len(parts) >= 2 and parts[0].startswith("."):
-            return ":".join([host(parts[0]), *parts[1:]])
+        if len(parts) >= 2:
+            return ":".join([_path_text(parts[0], host), *parts[1:]])
         return v
-    if isinstance(v, dict) and v.get("type") == "bind" and _is_path(v.get("source")):
-        return {**v, "source": host(v["source"])}
+    if isinstance(v, dict) and v.get("type") == "bind" and isinstance(v.get("source"), str):
+        return {**v, "source": _path_text(v["source"], host)}
     return v
 
 

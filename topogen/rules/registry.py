@@ -31,7 +31,7 @@ STAGES: Mapping[str, tuple[str, ...]] = {
                "include-env-file", "include-too-deep", "include-too-many", "missing-file", "read-error",
                "rebase-variable-path", "variable-file-path"),
     "project": ("inactive-dependency",),
-    "importer": ("import-elsewhere", "invalid-compose", "output-exists", "reserved-key"),
+    "importer": ("invalid-compose", "output-exists", "reserved-key"),
     "resolve": ("invalid-cidr", "invalid-ip", "invalid-mode", "invalid-mount", "invalid-policy",
                 "invalid-port"),
     "live": ("engine-address-in-use", "engine-bridge-name-taken", "engine-external-missing",
@@ -40,9 +40,15 @@ STAGES: Mapping[str, tuple[str, ...]] = {
 
 
 #: The stage ids that are warnings.
-STAGE_WARNINGS = frozenset(("boolean-spelling", "env-file", "import-elsewhere", "include-env-file",
+STAGE_WARNINGS = frozenset(("boolean-spelling", "env-file", "include-env-file",
                             "obsolete-version", "rebase-variable-path", "required-variable",
                             "unset-variable"))
+
+
+#: Rules that compare services with each other: between services that share only a profile,
+#: the pipeline reports their findings as warnings (Compose accepts the file; the clash happens
+#: when that profile is enabled).
+PROFILE_WARNINGS = frozenset(("duplicate-static-ip", "duplicate-container-name", "duplicate-published-port"))
 
 
 class Rule(Protocol):
@@ -80,4 +86,6 @@ def ids(rules: Iterable[Rule]) -> dict[str, frozenset[Level]]:
     for rule in rules:
         for rid, levels in rule.ids.items():
             out[rid] = out.get(rid, frozenset()) | levels
+    for rid in PROFILE_WARNINGS:
+        out[rid] = out.get(rid, frozenset()) | {Level.WARNING}
     return out

@@ -34,7 +34,9 @@ def missing_image(topo: Topology) -> Iterator[Diagnostic]:
     ``services: {web: {command: nginx}}``.
     """
     for s in topo.services.values():
-        if not s.image and s.build is None:
+        if s.image == "" and s.build is None:  # an image written as a variable that is empty here
+            yield error("missing-image", f'service "{s.name}" has an empty image', (*s.path, "image"))
+        elif not s.image and s.build is None and not s.provider:
             yield error("missing-image", f'service "{s.name}" has neither an image nor a build context', s.path,
                         at_key=True, hint="add image: NAME or build: DIR")
 
@@ -115,20 +117,25 @@ def env_file_missing(topo: Topology) -> Iterator[Diagnostic]:
     for s in topo.services.values():
         files: Any = dict(s.options).get("env_file")
         items = files if isinstance(files, list) else [files] if files else []
-        for i, name in enumerate(items):
-            if "$" in name or name.startswith("~"):
+        for i, item in enumerate(items):
+            if isinstance(item, dict) and item.get("required") is False:
+                continue  # Compose skips a missing optional file
+            name = str(item.get("path", "")) if isinstance(item, dict) else str(item)
+            if not name or "$" in name or name.startswith("~"):
                 continue
             full = os.path.normpath(os.path.join(topo.base_dir, name))
             if not os.path.isfile(full):
                 path = (*s.path, "env_file", i) if isinstance(files, list) else (*s.path, "env_file")
+                path = (*path, "path") if isinstance(item, dict) else path
                 yield error("env-file-missing", f"env file {full} not found", path,
                             hint="create it, or remove it from env_file")
 
 
-@reports(error="build-context-missing")
+@reports(warning="build-context-missing")
 def build_context_missing(topo: Topology) -> Iterator[Diagnostic]:
     """A ``build`` context folder, or the ``dockerfile`` in it (default: Dockerfile), does not
-    exist (the build fails: "unable to prepare context", "failed to read dockerfile").
+    exist on this machine (a warning, like a missing bind source: the file is right, the
+    folder is missing here; building fails: "unable to prepare context", "failed to read dockerfile").
 
     ``build: ./api`` with no api/ folder beside the topology. Git and URL contexts are not checked.
     """
@@ -143,13 +150,13 @@ def build_context_missing(topo: Topology) -> Iterator[Diagnostic]:
         folder = os.path.normpath(os.path.join(topo.base_dir, context))
         dockerfile = build.get("dockerfile", "Dockerfile")
         if not os.path.isdir(folder):
-            yield error("build-context-missing", f"build context {folder} is not a folder", here,
-                        hint="create it, or correct the path (relative to the topology file)")
-        elif isinstance(dockerfile, str) and "$" not in dockerfile and not os.path.isfile(
-                full := os.path.normpath(os.path.join(folder, dockerfile))):
+            yield warning("build-context-missing", f"build context {folder} is not a folder", here,
+                          hint="create it, or correct the path (relative to the topology file)")
+        elif isinstance(dockerfile, str) and "$" not in dockerfile and "dockerfile_inline" not in build \
+                and not os.path.isfile(full := os.path.normpath(os.path.join(folder, dockerfile))):
             at = (*s.path, "build", "dockerfile") if "dockerfile" in build else here
-            yield error("build-context-missing", f"dockerfile {full} not found", at,
-                        hint="the dockerfile path is relative to the build context")
+            yield warning("build-context-missing", f"dockerfile {full} not found", at,
+                          hint="the dockerfile path is relative to the build context")
 
 
 def _scan(text: str) -> tuple[int, str | None]:
