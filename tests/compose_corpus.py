@@ -364,9 +364,19 @@ def check_validate(case: Case, tmp: str) -> None:
 
 
 def check_build(case: Case, tmp: str) -> None:
-    out = os.path.join(tmp, "build")
-    need("build", topogen("build", *files_args(case), "-o", out, cwd=case.project_dir))
-    equivalent(case, os.path.join(out, "docker-compose.yml"), "build")
+    # Beside the original, as a user builds a Compose file, unless that would replace an input
+    # (a file named docker-compose.yml): then elsewhere, with relative paths re-expressed.
+    beside = not any(os.path.basename(f) == "docker-compose.yml" for f in case.files)
+    out = case.project_dir if beside else os.path.join(tmp, "build")
+    if beside and os.path.exists(os.path.join(out, "docker-compose.yml")):
+        out = os.path.join(tmp, "build")
+    written = os.path.join(out, "docker-compose.yml")
+    try:
+        need("build", topogen("build", *files_args(case), "-o", out, cwd=case.project_dir))
+        equivalent(case, written, "build")
+    finally:
+        if out == case.project_dir and os.path.exists(written):
+            os.unlink(written)
 
 
 def check_import(case: Case, tmp: str) -> None:

@@ -143,7 +143,7 @@ def _analyse(data: Any, context: Context, written: Any = None) -> tuple[Topology
         path for path, text in iter_strings(doc.data) if "$" in text and _REFERENCE.search(text.replace("$$", ""))))
     if "swarm" in topo.targets:
         topo = dataclasses.replace(topo, as_written=_as_written(spec.Topology.model_validate, resolve, doc, topo, context))
-    found = resolve_problems + _run_rules(rules, topo)
+    found = _profiled(topo, resolve_problems + _run_rules(rules, topo))
     found = [d for d in found if not _hidden_reference(d, skipped, tree.data)]
     problems += _skipped_warnings(found, skipped)
     problems += [d for d in found if not _under(d.path, skipped)]
@@ -168,6 +168,22 @@ def _as_written(validate: Any, resolve: Any, doc: Any, topo: Topology, context: 
         return None
     as_written: Topology = dataclasses.replace(written, document=topo.document, interpolated=topo.interpolated)
     return as_written
+
+
+def _profiled(topo: Topology, found: list[Diagnostic]) -> list[Diagnostic]:
+    """With no profile chosen, Compose checks and runs only the services without profiles: an
+    error about a service that only a profile enables is a warning that says which."""
+    if topo.profiles is not None:
+        return found
+    out = []
+    for d in found:
+        service = topo.services.get(str(d.path[1])) if len(d.path) > 1 and d.path[0] == "services" else None
+        if d.is_error and service is not None and service.profiles:
+            names = ", ".join(service.profiles)
+            d = dataclasses.replace(d, level=dg.Level.WARNING,
+                                    message=f"{d.message} (when profile {names} is enabled)")
+        out.append(d)
+    return out
 
 
 def _run_rules(rules: Any, topo: Topology) -> list[Diagnostic]:

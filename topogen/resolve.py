@@ -571,7 +571,7 @@ def dump(model: Any) -> Any:
 
 _PORT_RE = re.compile(
     r"^(?:(?:(?P<ip>\[[0-9a-fA-F:.]+\]|[0-9.]+|[0-9a-fA-F:]*:[0-9a-fA-F:]*):)?(?P<host>[0-9]*(?:-[0-9]+)?):)?"
-    r"(?P<container>[0-9]+(?:-[0-9]+)?)(?:/(?P<proto>[a-z]+))?$"
+    r"(?P<container>[0-9]+(?:-[0-9]+)?)(?:/(?P<proto>[a-zA-Z]+))?$"
 )
 
 
@@ -597,7 +597,7 @@ def parse_port(text: str) -> tuple[str | None, r.PortRange | None, r.PortRange, 
     m = _PORT_RE.match(text.strip())
     if not m:
         return "expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]"
-    proto = m.group("proto") or "tcp"
+    proto = (m.group("proto") or "tcp").lower()
     if proto not in ("tcp", "udp", "sctp"):
         return f"invalid protocol {proto!r} (tcp, udp or sctp)"
     target = parse_range(m.group("container"))

@@ -30,6 +30,10 @@ def _flag(value: Any) -> Any:
 
 _FLAGS = {"true": True, "false": False, "yes": True, "no": False, "y": True, "n": False, "on": True, "off": False}
 Flag = Annotated[bool, BeforeValidator(_flag)]
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 StrMap = dict[str, str | int | float | bool | None]
 Labels = Annotated[
     dict[str, str | int | float | bool | None] | list[str],
@@ -347,8 +351,8 @@ class Port(Model):
     target: int | str = Field(description="Container port or range.")
     published: int | str | None = Field(None, description="Host port or range (default: random).")
     host_ip: str | None = Field(None, description="Host address to bind.")
-    protocol: Literal["tcp", "udp", "sctp"] = Field(
-        "tcp", description="tcp (default), udp or sctp."
+    protocol: Annotated[Literal["tcp", "udp", "sctp"], BeforeValidator(_lower)] = Field(
+        "tcp", description="tcp (default), udp or sctp (Compose reads any case)."
     )
     mode: Literal["ingress", "host"] | None = Field(
         None, description="Swarm only: ingress (mesh) or host."

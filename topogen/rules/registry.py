@@ -86,6 +86,6 @@ def ids(rules: Iterable[Rule]) -> dict[str, frozenset[Level]]:
     for rule in rules:
         for rid, levels in rule.ids.items():
             out[rid] = out.get(rid, frozenset()) | levels
-    for rid in PROFILE_WARNINGS:
+    for rid in PROFILE_WARNINGS:  # (any error about a profile-only service is a warning: pipeline._profiled)
         out[rid] = out.get(rid, frozenset()) | {Level.WARNING}
     return out
