@@ -38,7 +38,7 @@ def networks(n: int) -> list[str]:
         out.append(f"  net{i}:")
         out.append(f"    subnet: {prefix}.0/24")
         out.append(f"    gateway: {prefix}.1")
-        out.append(f"    labels: {{tier: bench, index: \"{i}\"}}")
+        out.append(f'    labels: {{tier: bench, index: "{i}"}}')
     return out
 
 
@@ -61,7 +61,7 @@ def service(i: int, n: int) -> list[str]:
         "    restart: unless-stopped",
         "    environment:",
         f"      SERVICE_NAME: svc{i}",
-        f"      SERVICE_INDEX: \"{i}\"",
+        f'      SERVICE_INDEX: "{i}"',
         "      LOG_LEVEL: info",
         "      DATABASE_URL: postgresql://app:${DB_PASSWORD:-secret}@db:5432/app",
         "    labels:",
@@ -85,7 +85,10 @@ def generate(n: int) -> str:
     """The topology text for ``n`` services (same ``n``, same bytes)."""
     if n < 1:
         raise ValueError("N must be at least 1")
-    lines = [f"# Synthetic benchmark topology: {n} services (bench/generate.py).", f"name: bench{n}"]
+    lines = [
+        f"# Synthetic benchmark topology: {n} services (bench/generate.py).",
+        f"name: bench{n}",
+    ]
     lines += networks(n) + volumes(n) + ["services:"]
     for i in range(n):
         lines += service(i, n)

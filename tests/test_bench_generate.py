@@ -11,17 +11,19 @@ import sys
 
 import pytest
 import yaml
-
 from tools import ROOT, compose_config
+
 from topogen import pipeline
 
 GENERATOR = os.path.join(ROOT, "bench", "generate.py")
 sys.path.insert(0, os.path.dirname(GENERATOR))
-import generate  # noqa: E402
+import generate
 
 
 def _cli(n: int) -> str:
-    return subprocess.run([sys.executable, GENERATOR, str(n)], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        [sys.executable, GENERATOR, str(n)], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_deterministic() -> None:
@@ -31,7 +33,9 @@ def test_deterministic() -> None:
 
 @pytest.mark.parametrize("bad", ["0", "-3", "x", ""])
 def test_usage_error(bad: str) -> None:
-    proc = subprocess.run([sys.executable, GENERATOR, bad], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, GENERATOR, bad], check=False, capture_output=True, text=True
+    )
     assert proc.returncode == 2 and "usage" in proc.stderr and not proc.stdout
 
 
@@ -56,11 +60,14 @@ def test_shape_as_compose_reads_it(tmp_path: os.PathLike[str]) -> None:
     assert len(model["services"]) == n
     assert len(model["networks"]) == n // 10
     assert len(model["volumes"]) == n // 4
-    subnets = [ipaddress.ip_network(net["ipam"]["config"][0]["subnet"]) for net in model["networks"].values()]
-    assert all(not a.overlaps(b) for i, a in enumerate(subnets) for b in subnets[i + 1:])
+    subnets = [
+        ipaddress.ip_network(net["ipam"]["config"][0]["subnet"])
+        for net in model["networks"].values()
+    ]
+    assert all(not a.overlaps(b) for i, a in enumerate(subnets) for b in subnets[i + 1 :])
     published = []
     for svc in model["services"].values():
-        (net, attachment), = svc["networks"].items()
+        ((net, attachment),) = svc["networks"].items()
         subnet = ipaddress.ip_network(model["networks"][net]["ipam"]["config"][0]["subnet"])
         assert ipaddress.ip_address(attachment["ipv4_address"]) in subnet
         assert sorted(v["type"] for v in svc["volumes"]) == ["tmpfs", "volume"]

@@ -33,8 +33,14 @@ BAD = GOOD.replace("10.30.0.10", "10.31.0.10")
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "topogen", *args], check=False, capture_output=True, text=True,
-                          cwd=cwd, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "topogen", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+    )
 
 
 def write(tmp: Path, text: str) -> Path:
@@ -64,8 +70,18 @@ def test_validate_usage_error_exits_2() -> None:
     assert run("validate", "--format", "xml", "x.yaml").returncode == 2
 
 
-@pytest.mark.parametrize("command", [("validate",), ("validate", "--strict"), ("build",), ("build", "--check"),
-                                     ("reach",), ("graph",), ("verify", "--live")])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("validate",),
+        ("validate", "--strict"),
+        ("build",),
+        ("build", "--check"),
+        ("reach",),
+        ("graph",),
+        ("verify", "--live"),
+    ],
+)
 def test_a_missing_input_file_is_a_usage_error(command: tuple[str, ...], tmp_path: Path) -> None:
     proc = run(*command, str(tmp_path / "nope.yaml"))
     assert (proc.returncode, proc.stderr) == (2, f"error: {tmp_path / 'nope.yaml'}: no such file\n")
@@ -90,9 +106,16 @@ def test_validate_json_and_github_formats(tmp_path: Path) -> None:
     proc = run("validate", "--format", "json", str(path))
     assert proc.returncode == 1
     [diag] = json.loads(proc.stdout)
-    assert (diag["line"], diag["col"], diag["rule"], diag["level"]) == (10, 36, "static-ip-outside-subnet", "error")
+    assert (diag["line"], diag["col"], diag["rule"], diag["level"]) == (
+        10,
+        36,
+        "static-ip-outside-subnet",
+        "error",
+    )
     gh = run("validate", "--format", "github", str(path))
-    assert gh.stdout.startswith(f"::error file={path},line=10,col=36,title=static-ip-outside-subnet::")
+    assert gh.stdout.startswith(
+        f"::error file={path},line=10,col=36,title=static-ip-outside-subnet::"
+    )
 
 
 def test_json_paths_keep_list_indices_as_numbers(tmp_path: Path) -> None:
@@ -123,7 +146,10 @@ def test_github_format_escapes_properties_and_keeps_the_hint(tmp_path: Path) -> 
 
 def test_strict_fails_on_warnings(tmp_path: Path) -> None:
     # a static IP inside ip_range is a warning: the engine may hand it out first
-    path = write(tmp_path, GOOD.replace("{subnet: 10.30.0.0/24}", "{subnet: 10.30.0.0/24, ip_range: 10.30.0.0/25}"))
+    path = write(
+        tmp_path,
+        GOOD.replace("{subnet: 10.30.0.0/24}", "{subnet: 10.30.0.0/24, ip_range: 10.30.0.0/25}"),
+    )
     proc = run("validate", str(path))
     assert proc.returncode == 0 and "[warning]" in proc.stderr, proc.stderr
     assert run("validate", "--strict", str(path)).returncode == 1
@@ -147,11 +173,19 @@ def test_build_check_says_missing_and_suggests_the_same_options(tmp_path: Path) 
     proc = run("build", "--check", str(path), "-o", str(tmp_path / "out dir"), "-t", "compose")
     out = tmp_path / "out dir" / "docker-compose.yml"
     assert proc.returncode == 1
-    assert proc.stderr == f"{out}: missing, run `topogen build {path} -o '{tmp_path}/out dir' -t compose`\n"
+    assert (
+        proc.stderr
+        == f"{out}: missing, run `topogen build {path} -o '{tmp_path}/out dir' -t compose`\n"
+    )
     assert not out.parent.exists()
     suggested = proc.stderr.split("run `topogen ", 1)[1].rstrip("`\n")
     assert run(*shlex.split(suggested)).returncode == 0
-    assert run("build", "--check", str(path), "-o", str(tmp_path / "out dir"), "-t", "compose").returncode == 0
+    assert (
+        run(
+            "build", "--check", str(path), "-o", str(tmp_path / "out dir"), "-t", "compose"
+        ).returncode
+        == 0
+    )
 
 
 def test_failed_build_writes_nothing_and_keeps_existing_output(tmp_path: Path) -> None:
@@ -162,7 +196,11 @@ def test_failed_build_writes_nothing_and_keeps_existing_output(tmp_path: Path) -
     path.write_text(BAD)
     assert run("build", str(path)).returncode == 1
     assert (out.read_bytes(), out.stat().st_mtime_ns) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["docker-compose.yml", "site", "topology.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "docker-compose.yml",
+        "site",
+        "topology.yaml",
+    ]
 
 
 def test_output_dir_keeps_relative_bind_sources_pointing_at_the_same_place(tmp_path: Path) -> None:
@@ -183,9 +221,14 @@ def test_build_refuses_a_target_the_topology_does_not_declare(tmp_path: Path) ->
     path = write(tmp_path, GOOD)
     proc = run("build", "--target", "swarm", str(path))
     assert proc.returncode == 1
-    assert "[error] the topology does not target swarm" in proc.stderr and "(undeclared-target)" in proc.stderr
+    assert (
+        "[error] the topology does not target swarm" in proc.stderr
+        and "(undeclared-target)" in proc.stderr
+    )
     assert not (tmp_path / "docker-stack.yml").exists()
-    declared = write(tmp_path, GOOD.replace("name: demo\n", "name: demo\ntargets: [compose, swarm]\n"))
+    declared = write(
+        tmp_path, GOOD.replace("name: demo\n", "name: demo\ntargets: [compose, swarm]\n")
+    )
     proc = run("validate", str(declared))
     assert proc.returncode == 1 and "(swarm-static-ip)" in proc.stderr, proc.stderr
 
@@ -213,8 +256,10 @@ def _one_line_error(proc: subprocess.CompletedProcess[str], path: Path, code: in
 def test_build_into_an_existing_file_is_one_line(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD)
     (tmp_path / "afile").write_text("keep")
-    line = _one_line_error(run("build", str(path), "-o", str(tmp_path / "afile")),
-                           tmp_path / "afile" / "docker-compose.yml")
+    line = _one_line_error(
+        run("build", str(path), "-o", str(tmp_path / "afile")),
+        tmp_path / "afile" / "docker-compose.yml",
+    )
     assert line.endswith("is not a directory")
     assert (tmp_path / "afile").read_text() == "keep"
 
@@ -269,8 +314,15 @@ def test_graph_exits_1_on_errors_like_reach(tmp_path: Path) -> None:
 
 
 def _stdin(*args: str, text: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "topogen", *args], check=False, input=text, capture_output=True,
-                          text=True, cwd=cwd, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "topogen", *args],
+        check=False,
+        input=text,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+    )
 
 
 def test_validate_reads_stdin(tmp_path: Path) -> None:
@@ -299,13 +351,24 @@ def test_build_from_stdin_needs_output(tmp_path: Path) -> None:
     assert not (tmp_path / "bad").exists()
 
 
-@pytest.mark.parametrize("command", [("validate", "-"), ("build", "-", "-o", "out")], ids=["plain", "typer"])
-@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["int", "term"])
-def test_signals_exit_130_and_143_without_a_traceback(command: tuple[str, ...], sig: int, code: int,
-                                                      tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "command", [("validate", "-"), ("build", "-", "-o", "out")], ids=["plain", "typer"]
+)
+@pytest.mark.parametrize(
+    "sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["int", "term"]
+)
+def test_signals_exit_130_and_143_without_a_traceback(
+    command: tuple[str, ...], sig: int, code: int, tmp_path: Path
+) -> None:
     """The command waits on stdin (never closed) until the signal comes."""
-    proc = subprocess.Popen([sys.executable, "-m", "topogen", *command], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "topogen", *command],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
     time.sleep(1.5)  # past the imports, waiting on stdin
     proc.send_signal(sig)
     _out, err = proc.communicate(timeout=30)
@@ -332,12 +395,20 @@ def test_swarm_empty_environment_is_what_the_real_tools_do(tmp_path: Path) -> No
     from tools import docker_cli
 
     (tmp_path / "topology.yaml").write_text(
-        "name: emptyenv\ntargets: [compose, swarm]\nservices:\n  web: {image: nginx, environment: {A: '', B: x}}\n")
+        "name: emptyenv\ntargets: [compose, swarm]\nservices:\n  web: {image: nginx, environment: {A: '', B: x}}\n"
+    )
     proc = run("build", "topology.yaml", cwd=tmp_path)
     assert proc.returncode == 0 and "(swarm-empty-environment)" in proc.stderr, proc.stderr
     env = {**os.environ, "A": "from-shell"}
-    stack = subprocess.run([docker_cli(), "stack", "config", "-c", "docker-stack.yml"], check=False, cwd=tmp_path,
-                           capture_output=True, text=True, timeout=60, env=env)
+    stack = subprocess.run(
+        [docker_cli(), "stack", "config", "-c", "docker-stack.yml"],
+        check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert stack.returncode == 0, stack.stderr
     assert "A: from-shell" in stack.stdout
     compose = compose_config(str(tmp_path / "docker-compose.yml"), "--format", "json", env=env)

@@ -117,7 +117,9 @@ def copy_of(case: cc.Case, tmp: str, *edits: tuple[str, str]) -> str:
     for old, new in edits:
         assert old in text
         text = text.replace(old, new)
-    path = os.path.join(case.project_dir, f".copy-{os.getpid()}-{len(_COPIES)}-{os.path.basename(tmp)}.yml")
+    path = os.path.join(
+        case.project_dir, f".copy-{os.getpid()}-{len(_COPIES)}-{os.path.basename(tmp)}.yml"
+    )
     _COPIES.append(path)
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)

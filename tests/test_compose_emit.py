@@ -245,8 +245,16 @@ def test_aliases_on_the_implicit_default_network_are_kept(tmp_path: Path) -> Non
 
 
 def test_service_resource_keys_reach_compose(tmp_path: Path) -> None:
-    got = compile_to("name: res\nservices:\n  a:\n    image: busybox\n    cpus: 0.5\n    mem_limit: 1g\n"
-                     "    mem_reservation: 256m\n    pids_limit: 100\n    cpu_shares: 512\n", tmp_path)
+    got = compile_to(
+        "name: res\nservices:\n  a:\n    image: busybox\n    cpus: 0.5\n    mem_limit: 1g\n"
+        "    mem_reservation: 256m\n    pids_limit: 100\n    cpu_shares: 512\n",
+        tmp_path,
+    )
     a = got["services"]["a"]
     assert (a["cpus"], a["mem_limit"], a["mem_reservation"], a["pids_limit"], a["cpu_shares"]) == (
-        0.5, str(1 << 30), str(256 << 20), 100, 512)
+        0.5,
+        str(1 << 30),
+        str(256 << 20),
+        100,
+        512,
+    )

@@ -9,10 +9,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from tools import EXAMPLES, compose_binary
+
 from topogen import pipeline
 from topogen.analysis import reach
-
-from tools import EXAMPLES, compose_binary
 
 ENVIRONMENTS = os.path.join(EXAMPLES, "compose-environments")
 COMPOSE = os.path.join(ENVIRONMENTS, "compose.yaml")
@@ -30,7 +30,9 @@ def test_the_production_override_is_merged_as_compose_merges_it() -> None:
     assert prod is not None and prod.services["api"].replicas == 3
     ports = {(p.published.start if p.published else None) for p in prod.services["web"].ports}
     dev = pipeline.check(COMPOSE).topology
-    assert dev is not None and ports != {(p.published.start if p.published else None) for p in dev.services["web"].ports}
+    assert dev is not None and ports != {
+        (p.published.start if p.published else None) for p in dev.services["web"].ports
+    }
 
 
 def test_policies_in_x_topogen_are_proven_and_located(tmp_path: Path) -> None:
@@ -60,15 +62,36 @@ def test_the_built_file_is_the_same_project_for_compose(tmp_path: Path) -> None:
     env = {**os.environ, "POSTGRES_PASSWORD": "x"}
     models = []
     dotenv = ["--env-file", os.path.join(ENVIRONMENTS, ".env")]  # the .env stays beside the input
-    for files, directory, extra in (([COMPOSE, PROD], ENVIRONMENTS, []), ([out], str(tmp_path), dotenv)):
+    for files, directory, extra in (
+        ([COMPOSE, PROD], ENVIRONMENTS, []),
+        ([out], str(tmp_path), dotenv),
+    ):
         args = [*extra, *(a for f in files for a in ("-f", f))]
-        proc = subprocess.run([compose_binary(), "-p", "shop", "--project-directory", directory, *args,
-                               "--profile", "dev", "config", "--format", "json"],
-                              capture_output=True, text=True, env=env, timeout=60, check=False)
+        proc = subprocess.run(
+            [
+                compose_binary(),
+                "-p",
+                "shop",
+                "--project-directory",
+                directory,
+                *args,
+                "--profile",
+                "dev",
+                "config",
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
         assert proc.returncode == 0, proc.stderr
         models.append(json.loads(proc.stdout))
     assert models[0]["services"].keys() == models[1]["services"].keys()
     assert models[0]["services"]["api"]["deploy"] == models[1]["services"]["api"]["deploy"]
     assert [v["source"] for v in models[0]["services"]["web"]["volumes"]] == [
-        v["source"] for v in models[1]["services"]["web"]["volumes"]]  # relative paths re-expressed
-    assert "x-topogen" not in open(out, encoding="utf-8").read()
+        v["source"] for v in models[1]["services"]["web"]["volumes"]
+    ]  # relative paths re-expressed
+    assert "x-topogen" not in Path(out).read_text(encoding="utf-8")

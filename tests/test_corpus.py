@@ -71,12 +71,18 @@ def test_cli_strict_fails_on_warning_only_files() -> None:
 
 def test_one_process_as_a_user_runs_it() -> None:
     """The installed entry point, once, on the whole corpus: exit 1, no traceback."""
-    proc = subprocess.run([sys.executable, "-m", "topogen", "validate", *CASES],
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "topogen", "validate", *CASES],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert proc.stderr.count("(duplicate-published-port)") == sum(
-        e.endswith(" duplicate-published-port") for c in CASES for e in expected(c))
+        e.endswith(" duplicate-published-port") for c in CASES for e in expected(c)
+    )
 
 
 # ------------------------------------------------------------------ the real Compose as ground truth
@@ -115,11 +121,25 @@ COMPOSE_REJECTS = {  # several problems in one file: Compose names one of them, 
 #: Cases the real Compose accepts although the engine (or the kernel) refuses them at `up`:
 #: only topogen reports these before deployment.
 COMPOSE_ACCEPTS = [
-    "bridge-name-too-long", "duplicate-bridge-name", "shared-parent-ipvlan", "mtu-out-of-range",
-    "seed-loop-encryption", "unknown-volume-option", "static-ip-reserved", "duplicate-static-ip",
-    "subnet-overlap", "gateway-outside-subnet", "network-mode-conflict", "host-network-driver",
-    "ports-duplicate", "invalid-mount-target", "overlay-not-attachable", "aux-address-is-gateway",
-    "invalid-restart", "invalid-image", "invalid-expose",
+    "bridge-name-too-long",
+    "duplicate-bridge-name",
+    "shared-parent-ipvlan",
+    "mtu-out-of-range",
+    "seed-loop-encryption",
+    "unknown-volume-option",
+    "static-ip-reserved",
+    "duplicate-static-ip",
+    "subnet-overlap",
+    "gateway-outside-subnet",
+    "network-mode-conflict",
+    "host-network-driver",
+    "ports-duplicate",
+    "invalid-mount-target",
+    "overlay-not-attachable",
+    "aux-address-is-gateway",
+    "invalid-restart",
+    "invalid-image",
+    "invalid-expose",
 ]
 
 
@@ -146,16 +166,31 @@ def test_compose_accepts_what_only_we_catch(name: str, tmp_path: object) -> None
 HAND_WRITTEN = {
     # The emitter never writes these (it drops what an external volume cannot have, and so on),
     # so the real Compose is shown the equivalent file directly.
-    "network-mode-with-networks": (("services:\n  web:\n    image: nginx\n    network_mode: host\n"
-                                    "    networks: [front]\nnetworks:\n  front: {}\n"),
-                                   "mutually exclusive `network_mode` and `networks`"),
-    "duplicate-mount-target": (("services:\n  app:\n    image: alpine\n    volumes: [\"data:/data\"]\n"
-                                "    tmpfs: [\"/data\"]\nvolumes:\n  data: {}\n"), "target /data already mounted"),
-    "external-volume-options": (("services:\n  a: {image: x, volumes: [\"v:/v\"]}\nvolumes:\n"
-                                 "  v: {external: true, driver_opts: {type: nfs}}\n"),
-                                'conflicting parameters "external" and "driver_opts"'),
-    "duplicate-container-name": ("services:\n  a: {image: x, container_name: db}\n  b: {image: x, container_name: db}\n",
-                                 'container name "db" is already in use'),
+    "network-mode-with-networks": (
+        (
+            "services:\n  web:\n    image: nginx\n    network_mode: host\n"
+            "    networks: [front]\nnetworks:\n  front: {}\n"
+        ),
+        "mutually exclusive `network_mode` and `networks`",
+    ),
+    "duplicate-mount-target": (
+        (
+            'services:\n  app:\n    image: alpine\n    volumes: ["data:/data"]\n'
+            '    tmpfs: ["/data"]\nvolumes:\n  data: {}\n'
+        ),
+        "target /data already mounted",
+    ),
+    "external-volume-options": (
+        (
+            'services:\n  a: {image: x, volumes: ["v:/v"]}\nvolumes:\n'
+            "  v: {external: true, driver_opts: {type: nfs}}\n"
+        ),
+        'conflicting parameters "external" and "driver_opts"',
+    ),
+    "duplicate-container-name": (
+        "services:\n  a: {image: x, container_name: db}\n  b: {image: x, container_name: db}\n",
+        'container name "db" is already in use',
+    ),
 }
 
 
@@ -186,58 +221,111 @@ def test_compose_renames_an_invalid_project_name(tmp_path: object) -> None:
     import json
 
     assert json.loads(proc.stdout)["name"] == "three-tier"
-    [d] = pipeline.check(os.path.join(HERE, "cases", "invalid", "invalid-project-name.yaml")).diagnostics
+    [d] = pipeline.check(
+        os.path.join(HERE, "cases", "invalid", "invalid-project-name.yaml")
+    ).diagnostics
     assert '"three-tier"' in d.message
 
 
 #: The same text is a topology and a Compose file: the real Compose rejects it with this message, and
 #: topogen reports this rule (each side checked on the very same bytes).
 SAME_TEXT = {
-    "config-without-source": ("services:\n  a: {image: x, configs: [c]}\nconfigs:\n  c: {}\n",
-                              "configs.c: one of file|environment|content must be set", "invalid-config-source"),
-    "config-two-sources": ("services:\n  a: {image: x}\nconfigs:\n  c: {environment: HOME, content: hi}\n",
-                           "configs.c: file|environment|content attributes are mutually exclusive",
-                           "invalid-config-source"),
-    "secret-without-source": ("services:\n  a: {image: x}\nsecrets:\n  s: {name: s}\n",
-                              "secrets.s: one of file|environment must be set", "invalid-secret-source"),
-    "environment-empty-name": ('services:\n  a: {image: x, environment: {"": x}}\n',
-                               "services.a.environment additional properties '' not allowed", "empty-key"),
-    "sysctl-empty-name": ('services:\n  a: {image: x, sysctls: {"": 1}}\n',
-                          "services.a.sysctls additional properties '' not allowed", "empty-key"),
-    "healthcheck-lowercase-cmd": ('services:\n  a: {image: x, healthcheck: {test: ["cmd", "true"]}}\n',
-                                  'healthcheck.test must start either by "CMD"', "invalid-healthcheck"),
-    "entrypoint-open-quote": ('services:\n  a: {image: x, entrypoint: "sh -c \\"echo hi"}\n',
-                              "'services[a].entrypoint' invalid command line string", "invalid-command"),
-    "command-trailing-backslash": ('services:\n  a: {image: x, command: "echo hi\\\\"}\n',
-                                   "'services[a].command' invalid command line string", "invalid-command"),
-    "env-file-absent": ("services:\n  a: {image: x, env_file: absent.env}\n", "absent.env not found",
-                        "env-file-missing"),
-    "no-image-no-build": ("services:\n  a: {command: [run]}\n", "has neither an image nor a build context",
-                          "missing-image"),
-    "shm-size-suffix": ("services:\n  a: {image: x, shm_size: 64x}\n", "'services[a].shm_size' invalid suffix: 'x'",
-                        "invalid-size"),
-    "memory-not-a-size": ("services:\n  a: {image: x, deploy: {resources: {limits: {memory: lots}}}}\n",
-                          "'services[a].deploy.resources.limits.memory' invalid size: 'lots'", "invalid-size"),
-    "mem-limit-suffix": ("services:\n  a: {image: x, mem_limit: 1x}\n", "'services[a].mem_limit' invalid suffix: 'x'",
-                         "invalid-size"),
-    "pids-limit-conflict": ("services:\n  a: {image: x, pids_limit: 10, deploy: {resources: {limits: {pids: 20}}}}\n",
-                            "can't set distinct values on 'pids_limit' and 'deploy.resources.limits.pids'",
-                            "resource-conflict"),
-    "mem-limit-conflict": ("services:\n  a: {image: x, mem_limit: 1g, deploy: {resources: {limits: {cpus: \"1\"}}}}\n",
-                           "can't set distinct values on 'mem_limit' and 'deploy.resources.limits.memory'",
-                           "resource-conflict"),
+    "config-without-source": (
+        "services:\n  a: {image: x, configs: [c]}\nconfigs:\n  c: {}\n",
+        "configs.c: one of file|environment|content must be set",
+        "invalid-config-source",
+    ),
+    "config-two-sources": (
+        "services:\n  a: {image: x}\nconfigs:\n  c: {environment: HOME, content: hi}\n",
+        "configs.c: file|environment|content attributes are mutually exclusive",
+        "invalid-config-source",
+    ),
+    "secret-without-source": (
+        "services:\n  a: {image: x}\nsecrets:\n  s: {name: s}\n",
+        "secrets.s: one of file|environment must be set",
+        "invalid-secret-source",
+    ),
+    "environment-empty-name": (
+        'services:\n  a: {image: x, environment: {"": x}}\n',
+        "services.a.environment additional properties '' not allowed",
+        "empty-key",
+    ),
+    "sysctl-empty-name": (
+        'services:\n  a: {image: x, sysctls: {"": 1}}\n',
+        "services.a.sysctls additional properties '' not allowed",
+        "empty-key",
+    ),
+    "healthcheck-lowercase-cmd": (
+        'services:\n  a: {image: x, healthcheck: {test: ["cmd", "true"]}}\n',
+        'healthcheck.test must start either by "CMD"',
+        "invalid-healthcheck",
+    ),
+    "entrypoint-open-quote": (
+        'services:\n  a: {image: x, entrypoint: "sh -c \\"echo hi"}\n',
+        "'services[a].entrypoint' invalid command line string",
+        "invalid-command",
+    ),
+    "command-trailing-backslash": (
+        'services:\n  a: {image: x, command: "echo hi\\\\"}\n',
+        "'services[a].command' invalid command line string",
+        "invalid-command",
+    ),
+    "env-file-absent": (
+        "services:\n  a: {image: x, env_file: absent.env}\n",
+        "absent.env not found",
+        "env-file-missing",
+    ),
+    "no-image-no-build": (
+        "services:\n  a: {command: [run]}\n",
+        "has neither an image nor a build context",
+        "missing-image",
+    ),
+    "shm-size-suffix": (
+        "services:\n  a: {image: x, shm_size: 64x}\n",
+        "'services[a].shm_size' invalid suffix: 'x'",
+        "invalid-size",
+    ),
+    "memory-not-a-size": (
+        "services:\n  a: {image: x, deploy: {resources: {limits: {memory: lots}}}}\n",
+        "'services[a].deploy.resources.limits.memory' invalid size: 'lots'",
+        "invalid-size",
+    ),
+    "mem-limit-suffix": (
+        "services:\n  a: {image: x, mem_limit: 1x}\n",
+        "'services[a].mem_limit' invalid suffix: 'x'",
+        "invalid-size",
+    ),
+    "pids-limit-conflict": (
+        "services:\n  a: {image: x, pids_limit: 10, deploy: {resources: {limits: {pids: 20}}}}\n",
+        "can't set distinct values on 'pids_limit' and 'deploy.resources.limits.pids'",
+        "resource-conflict",
+    ),
+    "mem-limit-conflict": (
+        'services:\n  a: {image: x, mem_limit: 1g, deploy: {resources: {limits: {cpus: "1"}}}}\n',
+        "can't set distinct values on 'mem_limit' and 'deploy.resources.limits.memory'",
+        "resource-conflict",
+    ),
     # Counts Compose decodes as uint64 ("-1 overflows uint"):
-    "negative-retries": ('services:\n  a: {image: x, healthcheck: {test: "true", retries: -1}}\n',
-                         "'services[a].healthcheck.retries' cannot parse value as 'uint64'", "invalid-value"),
-    "negative-max-attempts": ("services:\n  a: {image: x, deploy: {restart_policy: {max_attempts: -1}}}\n",
-                              "'services[a].deploy.restart_policy.max_attempts' cannot parse value as 'uint64'",
-                              "invalid-value"),
-    "negative-parallelism": ("services:\n  a: {image: x, deploy: {update_config: {parallelism: -1}}}\n",
-                             "'services[a].deploy.update_config.parallelism' cannot parse value as 'uint64'",
-                             "invalid-value"),
-    "negative-max-replicas": ("services:\n  a: {image: x, deploy: {placement: {max_replicas_per_node: -1}}}\n",
-                              "'services[a].deploy.placement.max_replicas_per_node' cannot parse value as 'uint64'",
-                              "invalid-value"),
+    "negative-retries": (
+        'services:\n  a: {image: x, healthcheck: {test: "true", retries: -1}}\n',
+        "'services[a].healthcheck.retries' cannot parse value as 'uint64'",
+        "invalid-value",
+    ),
+    "negative-max-attempts": (
+        "services:\n  a: {image: x, deploy: {restart_policy: {max_attempts: -1}}}\n",
+        "'services[a].deploy.restart_policy.max_attempts' cannot parse value as 'uint64'",
+        "invalid-value",
+    ),
+    "negative-parallelism": (
+        "services:\n  a: {image: x, deploy: {update_config: {parallelism: -1}}}\n",
+        "'services[a].deploy.update_config.parallelism' cannot parse value as 'uint64'",
+        "invalid-value",
+    ),
+    "negative-max-replicas": (
+        "services:\n  a: {image: x, deploy: {placement: {max_replicas_per_node: -1}}}\n",
+        "'services[a].deploy.placement.max_replicas_per_node' cannot parse value as 'uint64'",
+        "invalid-value",
+    ),
 }
 
 
@@ -264,15 +352,18 @@ def test_compose_runs_only_the_words_before_a_shell_operator(tmp_path: object) -
 
     out = os.path.join(str(tmp_path), "topology.yaml")
     with open(out, "w", encoding="utf-8") as fh:
-        fh.write("name: t\nservices:\n  a: {image: x, command: \"echo start; sleep 10\"}\n"
-                 "  b: {image: x, command: \"sh -c 'a; b'\"}\n")
+        fh.write(
+            'name: t\nservices:\n  a: {image: x, command: "echo start; sleep 10"}\n'
+            "  b: {image: x, command: \"sh -c 'a; b'\"}\n"
+        )
     proc = compose_config(out, "--format", "json")
     assert proc.returncode == 0, proc.stderr
     services = json.loads(proc.stdout)["services"]
     assert services["a"]["command"] == ["echo", "start"]
     assert services["b"]["command"] == ["sh", "-c", "a; b"]
     assert [(d.rule, d.path) for d in pipeline.check(out).diagnostics] == [
-        ("command-shell-operator", ("services", "a", "command"))]
+        ("command-shell-operator", ("services", "a", "command"))
+    ]
 
 
 def test_compose_accepts_bind_consistency_suffixes(tmp_path: object) -> None:
@@ -283,8 +374,10 @@ def test_compose_accepts_bind_consistency_suffixes(tmp_path: object) -> None:
     os.mkdir(os.path.join(str(tmp_path), "src"))
     top = os.path.join(str(tmp_path), "topology.yaml")
     with open(top, "w", encoding="utf-8") as fh:
-        fh.write("name: t\nvolumes: {data: {}}\nservices:\n  a:\n    image: x\n    volumes: "
-                 '["./src:/src:cached", "./src:/ro:ro,delegated", "data:/data:nocopy,consistent"]\n')
+        fh.write(
+            "name: t\nvolumes: {data: {}}\nservices:\n  a:\n    image: x\n    volumes: "
+            '["./src:/src:cached", "./src:/ro:ro,delegated", "data:/data:nocopy,consistent"]\n'
+        )
     assert compose_config(top, "-q").returncode == 0  # the same text, as a Compose file
     assert pipeline.check(top).diagnostics == []
     proc = compose_config(_compiled(top, str(tmp_path)), "-q")
@@ -316,8 +409,9 @@ COMMANDS = [
 
 
 @pytest.mark.parametrize("text,words,rule", COMMANDS, ids=[c[0] for c in COMMANDS])
-def test_command_splitting_matches_compose(text: str, words: list[str] | None, rule: str | None,
-                                           tmp_path: object) -> None:
+def test_command_splitting_matches_compose(
+    text: str, words: list[str] | None, rule: str | None, tmp_path: object
+) -> None:
     import json
 
     from tools import compose_config

@@ -75,8 +75,15 @@ def topology(name: str) -> dict[str, Any]:
 
 def compose_in(name: str, *args: str) -> subprocess.CompletedProcess[str]:
     """``docker-compose -f docker-compose.yml ARGS`` run in the example's folder, as a user would."""
-    return subprocess.run([compose_binary(), "-f", OUTPUT, *args], check=False, capture_output=True, text=True,
-                          timeout=60, cwd=example_dir(name), env={**os.environ, **ENV})
+    return subprocess.run(
+        [compose_binary(), "-f", OUTPUT, *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=example_dir(name),
+        env={**os.environ, **ENV},
+    )
 
 
 @functools.cache
@@ -298,7 +305,9 @@ def test_services_as_declared(name: str) -> None:
         if "command" in svc:
             cmd = svc["command"]
             assert unescape(actual["command"]) == (
-                shlex.split(interpolate(cmd)) if isinstance(cmd, str) else [interpolate(c) for c in cmd]
+                shlex.split(interpolate(cmd))
+                if isinstance(cmd, str)
+                else [interpolate(c) for c in cmd]
             )
         assert _ports(actual) == sorted(_expected_ports(svc))
         if svc.get("deploy", {}).get("replicas"):

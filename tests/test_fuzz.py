@@ -44,8 +44,10 @@ REQUIRED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?\?")
 #: Every this many mutants, reach, graph and validate --format github run too.
 OTHER_COMMANDS_EVERY = 4
 
-SEEDS = sorted(glob.glob(os.path.join(EXAMPLES, "*", "topology.yaml"))
-               + glob.glob(os.path.join(ROOT, "tests", "cases", "**", "*.yaml"), recursive=True))
+SEEDS = sorted(
+    glob.glob(os.path.join(EXAMPLES, "*", "topology.yaml"))
+    + glob.glob(os.path.join(ROOT, "tests", "cases", "**", "*.yaml"), recursive=True)
+)
 
 Mutator = Callable[[random.Random, list[bytes]], list[bytes]]
 
@@ -59,7 +61,7 @@ def _pick(rng: random.Random, lines: list[bytes]) -> int:
 
 def delete_line(rng: random.Random, lines: list[bytes]) -> list[bytes]:
     i = _pick(rng, lines)
-    return lines[:i] + lines[i + 1:]
+    return lines[:i] + lines[i + 1 :]
 
 
 def duplicate_line(rng: random.Random, lines: list[bytes]) -> list[bytes]:
@@ -81,7 +83,11 @@ def reindent(rng: random.Random, lines: list[bytes]) -> list[bytes]:
         i = _pick(rng, out)
         body = out[i].lstrip(b" ")
         indent = max(0, len(out[i]) - len(body) + rng.choice([-4, -2, -1, 1, 2, 3, 8]))
-        out[i] = rng.choice([b" ", b"\t", b" \t"]) * indent + body if rng.random() < 0.2 else b" " * indent + body
+        out[i] = (
+            rng.choice([b" ", b"\t", b" \t"]) * indent + body
+            if rng.random() < 0.2
+            else b" " * indent + body
+        )
     return out
 
 
@@ -100,26 +106,81 @@ def byte_edit(rng: random.Random, lines: list[bytes]) -> list[bytes]:
 
 
 VALUES: list[bytes] = [
-    b"[a, b]", b"{x: 1}", b"x", b"~", b"[]", b"{}", b"0", b"-1", b"true", b"no", b"''", b"[[]]", b"{a: {b: [c]}}",
-    b"1e999", b"99999999999999999999999999999999999999", b"-0x7fffffffffffffffffffffff", b".nan", b"-.inf",
-    b"0o7777777777777777777", b"1_000", b"0b101", b"2001-12-14t21:59:43.10-05:00", b"65536", b"4294967296",
-    b"'${X:?}'", b"$$", b"'${'", b"a: b", b"- x", b"|\n  block\n  text", b">-\n  folded",
+    b"[a, b]",
+    b"{x: 1}",
+    b"x",
+    b"~",
+    b"[]",
+    b"{}",
+    b"0",
+    b"-1",
+    b"true",
+    b"no",
+    b"''",
+    b"[[]]",
+    b"{a: {b: [c]}}",
+    b"1e999",
+    b"99999999999999999999999999999999999999",
+    b"-0x7fffffffffffffffffffffff",
+    b".nan",
+    b"-.inf",
+    b"0o7777777777777777777",
+    b"1_000",
+    b"0b101",
+    b"2001-12-14t21:59:43.10-05:00",
+    b"65536",
+    b"4294967296",
+    b"'${X:?}'",
+    b"$$",
+    b"'${'",
+    b"a: b",
+    b"- x",
+    b"|\n  block\n  text",
+    b">-\n  folded",
 ]
 TAGS: list[bytes] = [
-    b"!!python/object:os.system", b"!!python/object/apply:os.system ['true']", b"!!python/name:os.system",
-    b"!!binary aGVsbG8=", b"!unknown x", b"!!str 5", b"!!int 12", b"!!int x", b"!!float 1", b"!!bool yes",
-    b"!!map {a: 1}", b"!!set {a, b}", b"!!omap [a: 1]", b"!!timestamp 2001-01-01", b"!!null ''", b"!<tag:x> y",
-    b"!!seq [1]", b"!!merge x",
+    b"!!python/object:os.system",
+    b"!!python/object/apply:os.system ['true']",
+    b"!!python/name:os.system",
+    b"!!binary aGVsbG8=",
+    b"!unknown x",
+    b"!!str 5",
+    b"!!int 12",
+    b"!!int x",
+    b"!!float 1",
+    b"!!bool yes",
+    b"!!map {a: 1}",
+    b"!!set {a, b}",
+    b"!!omap [a: 1]",
+    b"!!timestamp 2001-01-01",
+    b"!!null ''",
+    b"!<tag:x> y",
+    b"!!seq [1]",
+    b"!!merge x",
 ]
 UNICODE: list[bytes] = [
-    "e\u0301\u0301\u0301".encode(), "\u202eevil\u202c".encode(), b"a\x00b", b"\xed\xa0\x80", b"\xed\xbf\xbf",
-    "\ufeff".encode(), "\u2028".encode(), b"\xc2\x85", "\U0001f600".encode(), "\u200d\u200b".encode(),
-    "\u0645\u0631\u062d\u0628\u0627".encode(), b"\xff\xfe", b"\x1b[31m", b"\x7f", "\uffff".encode(),
+    "e\u0301\u0301\u0301".encode(),
+    "\u202eevil\u202c".encode(),
+    b"a\x00b",
+    b"\xed\xa0\x80",
+    b"\xed\xbf\xbf",
+    "\ufeff".encode(),
+    "\u2028".encode(),
+    b"\xc2\x85",
+    "\U0001f600".encode(),
+    "\u200d\u200b".encode(),
+    "\u0645\u0631\u062d\u0628\u0627".encode(),
+    b"\xff\xfe",
+    b"\x1b[31m",
+    b"\x7f",
+    "\uffff".encode(),
 ]
 
 
 def _value_line(rng: random.Random, lines: list[bytes]) -> int | None:
-    candidates = [i for i, line in enumerate(lines) if b":" in line and not line.lstrip().startswith(b"#")]
+    candidates = [
+        i for i, line in enumerate(lines) if b":" in line and not line.lstrip().startswith(b"#")
+    ]
     return rng.choice(candidates) if candidates else None
 
 
@@ -142,7 +203,13 @@ def deep_nesting(rng: random.Random, lines: list[bytes]) -> list[bytes]:
     out = list(lines)
     i = _value_line(rng, out)
     n = rng.choice([50, 98, 99, 100, 101, 200, 490, 600, 1100])
-    value = rng.choice([b"[" * n + b"]" * n, b"{a: " * n + b"1" + b"}" * n, b"[{a: " * (n // 2) + b"x" + b"}]" * (n // 2)])
+    value = rng.choice(
+        [
+            b"[" * n + b"]" * n,
+            b"{a: " * n + b"1" + b"}" * n,
+            b"[{a: " * (n // 2) + b"x" + b"}]" * (n // 2),
+        ]
+    )
     if i is not None:
         out[i] = _set_value(out[i], value)
     else:
@@ -171,7 +238,9 @@ def aliases(rng: random.Random, lines: list[bytes]) -> list[bytes]:
     if kind == 3:
         out[i] = _set_value(out[i], b"*undefined")
         return out
-    out[i] = _set_value(out[i], rng.choice([b"{<<: *b}", b"&b {<<: *b}", b"&c [x, *c]", b"&d {k: *d}"]))
+    out[i] = _set_value(
+        out[i], rng.choice([b"{<<: *b}", b"&b {<<: *b}", b"&c [x, *c]", b"&d {k: *d}"])
+    )
     return out
 
 
@@ -198,15 +267,34 @@ def huge(rng: random.Random, lines: list[bytes]) -> list[bytes]:
     size = rng.choice([10_000, 100_000, 1_000_000])
     # Long collections cost parse time per item (a 1 MB flow list of 500,000 items takes seconds
     # to check), so the list stays at 20,000 items: the point is size, not a benchmark.
-    value = rng.choice([b"x" * size, b'"' + b"\\u00e9" * (size // 6) + b'"', b"[" + b"1," * min(size, 20_000) + b"1]",
-                        b"9" * min(size, 5000)])
+    value = rng.choice(
+        [
+            b"x" * size,
+            b'"' + b"\\u00e9" * (size // 6) + b'"',
+            b"[" + b"1," * min(size, 20_000) + b"1]",
+            b"9" * min(size, 5000),
+        ]
+    )
     if i is not None:
         out[i] = _set_value(out[i], value)
     return out
 
 
-MUTATORS: list[Mutator] = [delete_line, duplicate_line, swap_lines, reindent, byte_edit, type_swap, type_swap,
-                           deep_nesting, aliases, aliases, tag, unicode, huge]
+MUTATORS: list[Mutator] = [
+    delete_line,
+    duplicate_line,
+    swap_lines,
+    reindent,
+    byte_edit,
+    type_swap,
+    type_swap,
+    deep_nesting,
+    aliases,
+    aliases,
+    tag,
+    unicode,
+    huge,
+]
 
 
 @dataclass
@@ -268,8 +356,15 @@ def run_in_process(*argv: str) -> Outcome:
 
 
 def run_subprocess(*argv: str, cwd: Path) -> Outcome:
-    proc = subprocess.run([sys.executable, "-m", "topogen", *argv], check=False, capture_output=True, text=True,
-                          errors="replace", timeout=120, cwd=cwd)
+    proc = subprocess.run(
+        [sys.executable, "-m", "topogen", *argv],
+        check=False,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=120,
+        cwd=cwd,
+    )
     return Outcome(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -318,39 +413,66 @@ def test_fuzz(tmp_path: Path) -> None:
         outcome = run_in_process("build", str(topo), "-o", str(work / "out"))
         codes[outcome.code] = codes.get(outcome.code, 0) + 1
         failures += [f"{m.describe()}: {p}" for p in problems(outcome, work / "out")]
-        if m.index % OTHER_COMMANDS_EVERY == 0:  # the analyses read what rules let through, errors included
-            for argv in (("reach", "--format", "json"), ("graph", "--format", "dot"), ("validate", "--format", "github")):
+        if (
+            m.index % OTHER_COMMANDS_EVERY == 0
+        ):  # the analyses read what rules let through, errors included
+            for argv in (
+                ("reach", "--format", "json"),
+                ("graph", "--format", "dot"),
+                ("validate", "--format", "github"),
+            ):
                 other = run_in_process(*argv, str(topo))
-                failures += [f"{m.describe()} ({argv[0]}): {p}" for p in problems(other, work / "none")]
+                failures += [
+                    f"{m.describe()} ({argv[0]}): {p}" for p in problems(other, work / "none")
+                ]
         if m.index % subprocess_every == 0:
             shutil.rmtree(work / "out", ignore_errors=True)
             sub = run_subprocess("build", "topology.yaml", "-o", "out", cwd=work)
             failures += [f"{m.describe()} (subprocess): {p}" for p in problems(sub, work / "out")]
             if sub.code != outcome.code:
-                failures.append(f"{m.describe()}: exit {sub.code} in a subprocess, {outcome.code} in-process")
+                failures.append(
+                    f"{m.describe()}: exit {sub.code} in a subprocess, {outcome.code} in-process"
+                )
         # A build that skipped checks for unset variables says so: Compose, given the same
         # environment, refuses the input as it refuses the output; only fully checked builds count.
-        checked = "(unset-variable)" not in outcome.stderr and "(required-variable)" not in outcome.stderr
-        if outcome.code == 0 and checked and (work / "out" / "docker-compose.yml").exists() and len(clean) < COMPOSE_SAMPLE:
+        checked = (
+            "(unset-variable)" not in outcome.stderr and "(required-variable)" not in outcome.stderr
+        )
+        if (
+            outcome.code == 0
+            and checked
+            and (work / "out" / "docker-compose.yml").exists()
+            and len(clean) < COMPOSE_SAMPLE
+        ):
             clean.append((m, work / "out" / "docker-compose.yml"))
         elif outcome.code != 0 or len(clean) >= COMPOSE_SAMPLE:
             shutil.rmtree(work, ignore_errors=True)
     for m, path in clean:
         proc = compose_config(str(path), "-q", env=_required_variables(path))
         if proc.returncode != 0:
-            failures.append(f"{m.describe()}: docker-compose config refused the output: {proc.stderr.strip()[:300]}")
-    print(f"\nfuzz: {N} mutants, seed {SEED}, exit codes {codes}, {len(clean)} clean outputs checked by Compose")
+            failures.append(
+                f"{m.describe()}: docker-compose config refused the output: {proc.stderr.strip()[:300]}"
+            )
+    print(
+        f"\nfuzz: {N} mutants, seed {SEED}, exit codes {codes}, {len(clean)} clean outputs checked by Compose"
+    )
     assert not failures, f"{len(failures)} problems:\n" + "\n".join(failures[:20])
     assert codes.get(1, 0) > 0 and codes.get(0, 0) > 0, codes  # the mutants reach both outcomes
 
 
-@pytest.mark.parametrize("name,content", [
-    ("recursive-alias", b"name: r\nx-r: &r [*r]\n"),
-    ("too-deep", b"name: r\nx: " + b"[" * 600 + b"]" * 600 + b"\n"),
-    ("python-tag", b"name: r\nservices:\n  web: !!python/object/apply:os.system ['touch pwned']\n"),
-    ("nul", b"name: r\x00\nservices: {}\n"),
-    ("surrogate", b"name: r\nservices:\n  web: {image: \"\xed\xa0\x80\"}\n"),
-])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("recursive-alias", b"name: r\nx-r: &r [*r]\n"),
+        ("too-deep", b"name: r\nx: " + b"[" * 600 + b"]" * 600 + b"\n"),
+        (
+            "python-tag",
+            b"name: r\nservices:\n  web: !!python/object/apply:os.system ['touch pwned']\n",
+        ),
+        ("nul", b"name: r\x00\nservices: {}\n"),
+        ("surrogate", b'name: r\nservices:\n  web: {image: "\xed\xa0\x80"}\n'),
+    ],
+)
 def test_known_crashers_stay_fixed(name: str, content: bytes, tmp_path: Path) -> None:
     """Inputs that once crashed topogen (issue 11), through a fresh interpreter."""
     (tmp_path / "topology.yaml").write_bytes(content)

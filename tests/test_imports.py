@@ -27,8 +27,13 @@ NEVER_ON_CHECK = {"rich", "topogen.live", "topogen.schema"}
 
 
 def _modules(*argv: str) -> tuple[str, set[str]]:
-    proc = subprocess.run([sys.executable, "-c", _PROBE, *argv], capture_output=True, text=True, timeout=60,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE, *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     lines = proc.stdout.splitlines()
     exits = [line for line in lines if line.startswith("EXIT ")]
     assert exits, proc.stderr
@@ -60,8 +65,14 @@ def test_console_script_validate_importtime_has_no_jinja() -> None:
     script = os.path.join(os.path.dirname(sys.executable), "topogen")
     if not os.access(script, os.X_OK):
         script = shutil.which("topogen") or "topogen"
-    proc = subprocess.run([script, "validate", THREE_TIER], capture_output=True, text=True, timeout=60, check=False,
-                          env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
+    proc = subprocess.run(
+        [script, "validate", THREE_TIER],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"},
+    )
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.startswith("import time:")]
     imported = {line.rsplit("|", 1)[-1].strip() for line in lines}
@@ -72,8 +83,13 @@ def test_console_script_validate_importtime_has_no_jinja() -> None:
 def test_validate_of_a_clean_file_loads_no_json_and_no_asyncio() -> None:
     """json only serves ``--format json`` and one hint; asyncio came with typing_extensions < 4.16
     (its ``deprecated`` imported it when pydantic-core starts), which pyproject now excludes."""
-    proc = subprocess.run([sys.executable, "-c", _PROBE, "validate", THREE_TIER], capture_output=True,
-                          text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE, "validate", THREE_TIER],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     mods = set(proc.stdout.splitlines())
     assert "EXIT 0" in mods and "topogen.rules" in mods, proc.stderr
     assert mods & {"json", "asyncio", "difflib", "typer", "click"} == set()
@@ -90,10 +106,30 @@ def test_plain_validate_agrees_with_typer(tmp_path: object) -> None:
     with open(bad, "w", encoding="utf-8") as fh:
         fh.write("name: t\nservices:\n  a: {image: x, restrat: always}\n")
     warns = os.path.join(EXAMPLES, "host-network", "topology.yaml")
-    for args in ([THREE_TIER], [bad, THREE_TIER], ["--format", "json", bad], ["-f", "github", warns],
-                 ["--format=json", warns], ["--strict", warns], ["--", warns], ["--format", "yaml", bad],
-                 ["--bogus", bad], [], ["--help"], ["--strict"], [os.path.join(str(tmp_path), "absent.yaml")]):
-        answers = [subprocess.run([sys.executable, "-c", probe, "validate", *args], capture_output=True, text=True,
-                                  timeout=60, check=False) for probe in (_ENTRY, _TYPER)]
+    for args in (
+        [THREE_TIER],
+        [bad, THREE_TIER],
+        ["--format", "json", bad],
+        ["-f", "github", warns],
+        ["--format=json", warns],
+        ["--strict", warns],
+        ["--", warns],
+        ["--format", "yaml", bad],
+        ["--bogus", bad],
+        [],
+        ["--help"],
+        ["--strict"],
+        [os.path.join(str(tmp_path), "absent.yaml")],
+    ):
+        answers = [
+            subprocess.run(
+                [sys.executable, "-c", probe, "validate", *args],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            for probe in (_ENTRY, _TYPER)
+        ]
         plain, typer = ((p.returncode, p.stdout, p.stderr) for p in answers)
         assert plain == typer, args

@@ -460,10 +460,16 @@ class Plain(str):
 
 def test_a_plain_number_kept_as_text_is_not_cast(tmp_path: Path) -> None:
     """``cpu_shares: 0400`` is octal 256 to Compose's YAML parser, not a string to cast."""
-    (tmp_path / "compose.yaml").write_text("services:\n  s:\n    image: busybox\n    cpu_shares: 0400\n")
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  s:\n    image: busybox\n    cpu_shares: 0400\n"
+    )
     proc = subprocess.run(
         [compose_binary(), "-f", "compose.yaml", "config", "--format", "json"],
-        check=False, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
         env={"PATH": os.environ["PATH"]},
     )
     assert json.loads(proc.stdout)["services"]["s"]["cpu_shares"] == 256  # not cast("int", "0400")
@@ -785,9 +791,13 @@ def test_swarm_build_keeps_compose_meaning(tmp_path: Path) -> None:
 @pytest.mark.parametrize("where", ["process", "dotenv"])
 def test_compose_profiles_may_come_from_dotenv(tmp_path: Path, where: str) -> None:
     """``COMPOSE_*`` settings are read from the same environment as the variables."""
-    (tmp_path / ".env").write_text("COMPOSE_PROFILES=debug\n" if where == "dotenv" else "", encoding="utf-8")
+    (tmp_path / ".env").write_text(
+        "COMPOSE_PROFILES=debug\n" if where == "dotenv" else "", encoding="utf-8"
+    )
     process = {"COMPOSE_PROFILES": "debug"} if where == "process" else {}
-    doc = {"services": {"s": {"image": "busybox"}, "d": {"image": "busybox", "profiles": ["debug"]}}}
+    doc = {
+        "services": {"s": {"image": "busybox"}, "d": {"image": "busybox", "profiles": ["debug"]}}
+    }
     got = model(tmp_path, doc, process)
     env = load_env(str(tmp_path), environ=process)
     assert set(got["services"]) == {"s", "d"} and env.values["COMPOSE_PROFILES"] == "debug"

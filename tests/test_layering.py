@@ -42,10 +42,16 @@ def imports(module: str) -> set[str]:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            base = (
+                package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            )
             target = ".".join([*base, *([node.module] if node.module else [])])
             found.add(target)
-            found.update(f"{target}.{alias.name}" for alias in node.names if f"{target}.{alias.name}" in MODULES)
+            found.update(
+                f"{target}.{alias.name}"
+                for alias in node.names
+                if f"{target}.{alias.name}" in MODULES
+            )
     return {m for m in found if m in MODULES}
 
 

@@ -35,7 +35,9 @@ def topo_of(tmp_path, text: str):
 def three_tier_runtime() -> plan.Runtime:
     """What the engine reports for three-tier (addresses as in the topology)."""
     return plan.Runtime(
-        containers={s: f"id-{s}" for s in ("api-server", "load-balancer", "postgres-db", "web-server")},
+        containers={
+            s: f"id-{s}" for s in ("api-server", "load-balancer", "postgres-db", "web-server")
+        },
         addresses={
             "postgres-db": {"database": ("172.22.0.10",)},
             "api-server": {"backend": ("172.21.0.10",), "database": ("172.22.0.2",)},
@@ -54,7 +56,9 @@ def three_tier_runtime() -> plan.Runtime:
 def test_stub_rewrite_is_accepted_by_compose(tmp_path):
     result = load(THREE_TIER)
     files = pipeline.compile(result.topology, str(tmp_path), ["compose"])
-    doc = stub.rewrite(yaml.safe_load(files["docker-compose.yml"]), result.topology, stub_image="bb:1")
+    doc = stub.rewrite(
+        yaml.safe_load(files["docker-compose.yml"]), result.topology, stub_image="bb:1"
+    )
     web = doc["services"]["web-server"]
     assert web["image"] == "bb:1" and web["entrypoint"] == ["/bin/sh", "-c"]
     assert "nc -ll -p 80 -e true" in web["command"][0]
@@ -77,18 +81,25 @@ def test_stub_listens_on_policy_ports_too():
 def test_parent_swap_only_touches_macvlan(tmp_path):
     result = load(os.path.join(EXAMPLES, "macvlan", "topology.yaml"))
     files = pipeline.compile(result.topology, str(tmp_path), ["compose"])
-    doc = stub.rewrite(yaml.safe_load(files["docker-compose.yml"]), result.topology, parent="tgveth0")
+    doc = stub.rewrite(
+        yaml.safe_load(files["docker-compose.yml"]), result.topology, parent="tgveth0"
+    )
     nets = doc["networks"]
-    assert [n["driver_opts"]["parent"] for n in nets.values() if n.get("driver") == "macvlan"] == ["tgveth0"]
+    assert [n["driver_opts"]["parent"] for n in nets.values() if n.get("driver") == "macvlan"] == [
+        "tgveth0"
+    ]
 
 
 def test_profiles_are_dropped_so_every_service_runs(tmp_path):
-    res = topo_of(tmp_path, """
+    res = topo_of(
+        tmp_path,
+        """
         name: prof
         services:
           a: {image: x}
           debug: {image: x, profiles: [debug]}
-        """)
+        """,
+    )
     files = pipeline.compile(res.topology, str(tmp_path), ["compose"])
     doc = yaml.safe_load(files["docker-compose.yml"])
     assert doc["services"]["debug"]["profiles"] == ["debug"]
@@ -125,7 +136,9 @@ def test_probes_only_target_the_topology():
 
 
 def test_macvlan_address_is_not_probed_from_outside_its_network(tmp_path):
-    res = topo_of(tmp_path, """
+    res = topo_of(
+        tmp_path,
+        """
         name: lan
         networks:
           lan: {driver: macvlan, parent: eth0, subnet: 192.168.1.0/24}
@@ -134,11 +147,18 @@ def test_macvlan_address_is_not_probed_from_outside_its_network(tmp_path):
           a: {image: x, networks: [lan]}
           b: {image: x, networks: [br], expose: ["80"]}
           c: {image: x, networks: [lan, br]}
-        """)
-    rt = plan.Runtime({"a": "1", "b": "2", "c": "3"},
-                      {"a": {"lan": ("192.168.1.2",)}, "b": {"br": ("172.30.0.2",)},
-                       "c": {"lan": ("192.168.1.3",), "br": ("172.30.0.3",)}},
-                      {"lan": "192.168.1.1", "br": "172.30.0.1"}, {"lan": "macvlan", "br": "bridge"})
+        """,
+    )
+    rt = plan.Runtime(
+        {"a": "1", "b": "2", "c": "3"},
+        {
+            "a": {"lan": ("192.168.1.2",)},
+            "b": {"br": ("172.30.0.2",)},
+            "c": {"lan": ("192.168.1.3",), "br": ("172.30.0.3",)},
+        },
+        {"lan": "192.168.1.1", "br": "172.30.0.1"},
+        {"lan": "macvlan", "br": "bridge"},
+    )
     probes = plan.plan(res.topology, reach.analyze(res.topology), rt)
     lan_ips = {"192.168.1.2", "192.168.1.3", "192.168.1.1"}
     for p in probes:
@@ -152,7 +172,9 @@ def test_by_name_connects_only_to_the_targets_addresses():
     topo = load(THREE_TIER).topology
     probes = plan.plan(topo, reach.analyze(topo), three_tier_runtime())
     named = [p for p in probes if p.by_name]
-    assert {(p.source, p.target, p.address) for p in named} >= {("api-server", "postgres-db", "postgres-db")}
+    assert {(p.source, p.target, p.address) for p in named} >= {
+        ("api-server", "postgres-db", "postgres-db")
+    }
     for p in named:
         assert p.allowed and set(p.allowed) <= three_tier_runtime().all_addresses(p.target)
         cmd = plan.command(p)
@@ -160,7 +182,10 @@ def test_by_name_connects_only_to_the_targets_addresses():
 
 
 def test_script_and_parse_round_trip():
-    probes = [plan.Probe(0, "a", "b", "tcp", "10.0.0.2", 80, 80), plan.Probe(1, "a", "b", "dns", "b")]
+    probes = [
+        plan.Probe(0, "a", "b", "tcp", "10.0.0.2", 80, 80),
+        plan.Probe(1, "a", "b", "dns", "b"),
+    ]
     text = plan.script(probes)
     assert "nc -w 1 10.0.0.2 80" in text and "nslookup b" in text and text.rstrip().endswith("wait")
     out = "noise\n@@ 0 0 \n@@ 1 1 ;; connection timed out\n@@ x 1\n"
@@ -169,25 +194,42 @@ def test_script_and_parse_round_trip():
 
 # ---------------------------------------------------------------------- comparison
 
-NSLOOKUP = "Server: 127.0.0.11 Address: 127.0.0.11:53 Non-authoritative answer: Name: b Address: 10.0.0.2"
+NSLOOKUP = (
+    "Server: 127.0.0.11 Address: 127.0.0.11:53 Non-authoritative answer: Name: b Address: 10.0.0.2"
+)
 
 
 def _obs(results):
-    rt = plan.Runtime({"a": "1", "b": "2"}, {"a": {"n": ("10.0.0.3",)}, "b": {"n": ("10.0.0.2",)}},
-                      {"n": "10.0.0.1"}, {"n": "bridge"}, {"n": False})
-    probes = [plan.Probe(0, "a", "b", "dns", "b"), plan.Probe(1, "a", "b", "tcp", "10.0.0.2", 80, 80),
-              plan.Probe(2, "a", "external", "route")]
+    rt = plan.Runtime(
+        {"a": "1", "b": "2"},
+        {"a": {"n": ("10.0.0.3",)}, "b": {"n": ("10.0.0.2",)}},
+        {"n": "10.0.0.1"},
+        {"n": "bridge"},
+        {"n": False},
+    )
+    probes = [
+        plan.Probe(0, "a", "b", "dns", "b"),
+        plan.Probe(1, "a", "b", "tcp", "10.0.0.2", 80, 80),
+        plan.Probe(2, "a", "external", "route"),
+    ]
     return compare.observe(probes, results, rt, {"a": "a", "b": "b"}, {"a": ("n",)}, {"a": False})
 
 
 def test_observe_and_compare_agree_and_disagree():
     seen = _obs({0: (0, NSLOOKUP), 1: (0, ""), 2: (0, "default via 10.0.0.1 dev eth0")})
-    assert seen[("a", "b")].reachable and seen[("a", "b")].names == {"b"} and seen[("a", "b")].ports == {80}
+    assert (
+        seen[("a", "b")].reachable
+        and seen[("a", "b")].names == {"b"}
+        and seen[("a", "b")].ports == {80}
+    )
     assert seen[("a", "external")].reachable
     good = reach.Pair("a", "b", True, ("n",), (80,), ("b",))
     bad = reach.Pair("a", "b", False, (), (), ())
     assert compare.problems(good, seen[("a", "b")], ports=True) == ()
-    assert compare.problems(bad, seen[("a", "b")], ports=True)[0] == "predicted unreachable, observed reachable"
+    assert (
+        compare.problems(bad, seen[("a", "b")], ports=True)[0]
+        == "predicted unreachable, observed reachable"
+    )
     matrix = reach.Matrix(("a", "b"), (bad,))
     rows = compare.compare(matrix, seen, ports=True)
     rep = Report("t.yaml", rows=rows)
@@ -197,16 +239,29 @@ def test_observe_and_compare_agree_and_disagree():
 
 
 def test_unresolved_name_and_internal_route():
-    seen = _obs({0: (1, ";; connection timed out"), 1: (1, ""), 2: (0, "default via 10.9.9.9 dev eth0")})
+    seen = _obs(
+        {0: (1, ";; connection timed out"), 1: (1, ""), 2: (0, "default via 10.9.9.9 dev eth0")}
+    )
     assert not seen[("a", "b")].reachable and seen[("a", "b")].names == set()
     assert not seen[("a", "external")].reachable  # a default route not through a topology gateway
 
 
 def test_ping_counts_only_with_a_reply_from_the_address():
     rt = plan.Runtime({"a": "1"}, {}, {}, {}, {})
-    probes = [plan.Probe(0, "a", "b", "ping", "10.0.0.2"), plan.Probe(1, "a", "c", "ping", "10.0.0.3")]
-    out = {0: (0, "PING 10.0.0.2 (10.0.0.2): 56 data bytes 64 bytes from 10.0.0.2: seq=0 ttl=64 time=0.1 ms"),
-           1: (0, "PING 10.0.0.3 (10.0.0.3): 56 data bytes 64 bytes from 10.0.0.9: seq=0 ttl=64 time=0.1 ms")}
+    probes = [
+        plan.Probe(0, "a", "b", "ping", "10.0.0.2"),
+        plan.Probe(1, "a", "c", "ping", "10.0.0.3"),
+    ]
+    out = {
+        0: (
+            0,
+            "PING 10.0.0.2 (10.0.0.2): 56 data bytes 64 bytes from 10.0.0.2: seq=0 ttl=64 time=0.1 ms",
+        ),
+        1: (
+            0,
+            "PING 10.0.0.3 (10.0.0.3): 56 data bytes 64 bytes from 10.0.0.9: seq=0 ttl=64 time=0.1 ms",
+        ),
+    }
     seen = compare.observe(probes, out, rt, {}, {}, {})
     assert seen[("a", "b")].reachable and not seen[("a", "c")].reachable
 
@@ -218,7 +273,9 @@ def test_nslookup_answer_for_another_service_is_not_the_target():
 
 
 def test_policies_judged_on_observation(tmp_path):
-    res = topo_of(tmp_path, """
+    res = topo_of(
+        tmp_path,
+        """
         name: p
         services:
           a: {image: x}
@@ -227,11 +284,19 @@ def test_policies_judged_on_observation(tmp_path):
           - deny: {from: a, to: b, port: 80}
           - no_egress: a
           - allow: {from: external, to: b}
-        """)
+        """,
+    )
     obs = compare.Observed(reachable=True, ports={80}, tcp_probed={80})
-    rows = [compare.Row("a", "b", reach.Pair("a", "b", True, (), (80,), ()), obs, ()),
-            compare.Row("a", "external", reach.Pair("a", "external", True, (), (), ()),
-                        compare.Observed(reachable=False, evidence=["no default route"]), ())]
+    rows = [
+        compare.Row("a", "b", reach.Pair("a", "b", True, (), (80,), ()), obs, ()),
+        compare.Row(
+            "a",
+            "external",
+            reach.Pair("a", "external", True, (), (), ()),
+            compare.Observed(reachable=False, evidence=["no default route"]),
+            (),
+        ),
+    ]
     results = {p.policy.kind: p.status for p in compare.check_policies(res.topology, rows)}
     assert results == {"deny": "violated", "no_egress": "ok", "allow": "unverified"}
 
@@ -239,8 +304,17 @@ def test_policies_judged_on_observation(tmp_path):
 # ---------------------------------------------------------------------- storage
 
 
-@pytest.mark.parametrize("text,want", [("100m", 100 * 2**20), (1024, 1024), ("1g", 2**30), ("52428800k", 50 * 2**30),
-                                       ("x", None), (None, None)])
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        ("100m", 100 * 2**20),
+        (1024, 1024),
+        ("1g", 2**30),
+        ("52428800k", 50 * 2**30),
+        ("x", None),
+        (None, None),
+    ],
+)
 def test_size_bytes(text, want):
     assert storage.size_bytes(text) == want
 
@@ -267,7 +341,11 @@ def test_storage_checks_with_a_fake_exec():
         return 1, "touch: /uploads/.topogen-ro-check: Read-only file system"
 
     results = list(storage.plain_checks(res.topology, run))
-    assert {(r.check, r.status) for r in results} == {("read-only", "ok"), ("tmpfs", "ok"), ("shared", "ok")}
+    assert {(r.check, r.status) for r in results} == {
+        ("read-only", "ok"),
+        ("tmpfs", "ok"),
+        ("shared", "ok"),
+    }
 
 
 # ---------------------------------------------------------------------- preflight
@@ -275,20 +353,39 @@ def test_storage_checks_with_a_fake_exec():
 
 def test_preflight_conflicts_are_located():
     res = load(THREE_TIER)
-    nets = [{"Name": "other", "Scope": "local", "IPAM": {"Config": [{"Subnet": "172.21.128.0/17"}]}, "Labels": {}},
-            {"Name": "three-tier_frontend", "Scope": "local", "IPAM": {"Config": [{"Subnet": "172.20.0.0/16"}]},
-             "Labels": {"com.docker.compose.project": "three-tier"}}]
+    nets = [
+        {
+            "Name": "other",
+            "Scope": "local",
+            "IPAM": {"Config": [{"Subnet": "172.21.128.0/17"}]},
+            "Labels": {},
+        },
+        {
+            "Name": "three-tier_frontend",
+            "Scope": "local",
+            "IPAM": {"Config": [{"Subnet": "172.20.0.0/16"}]},
+            "Labels": {"com.docker.compose.project": "three-tier"},
+        },
+    ]
     found = [res.src.finish(d) for d in preflight.subnet_conflicts(res.topology, nets)]
     assert [(d.line, d.rule) for d in found] == [(6, "engine-pool-overlap")]
-    containers = [{"Name": "/web", "State": {"Running": True}, "Config": {"Labels": {}},
-                   "NetworkSettings": {"Ports": {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "443"}]}}}]
+    containers = [
+        {
+            "Name": "/web",
+            "State": {"Running": True},
+            "Config": {"Labels": {}},
+            "NetworkSettings": {"Ports": {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "443"}]}},
+        }
+    ]
     found = [res.src.finish(d) for d in preflight.port_conflicts(res.topology, containers)]
     assert [(d.line, d.rule) for d in found] == [(34, "engine-port-in-use")]
     assert "443/tcp" in found[0].message
 
 
 def test_preflight_missing_external(tmp_path):
-    res = topo_of(tmp_path, """
+    res = topo_of(
+        tmp_path,
+        """
         name: ext
         networks:
           shared: {external: true}
@@ -296,10 +393,13 @@ def test_preflight_missing_external(tmp_path):
           data: {external: true}
         services:
           a: {image: x, networks: [shared], mounts: [{source: data, target: /d}]}
-        """)
+        """,
+    )
     found = list(preflight.missing_externals(res.topology, [{"Name": "bridge"}], set()))
-    assert sorted(d.message for d in found) == ["external network 'shared' does not exist on the engine",
-                                                "external volume 'data' does not exist on the engine"]
+    assert sorted(d.message for d in found) == [
+        "external network 'shared' does not exist on the engine",
+        "external volume 'data' does not exist on the engine",
+    ]
     assert not list(preflight.missing_externals(res.topology, [{"Name": "shared"}], {"data"}))
 
 
@@ -326,15 +426,23 @@ def test_verify_cli_usage_and_user_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no.sock")
     res = runner.invoke(app, ["verify", THREE_TIER, "--live", "--format", "json"])
     data = json.loads(res.output)
-    assert res.exit_code == 1 and data["ok"] is False and "no Docker engine reachable" in data["errors"][0]
+    assert (
+        res.exit_code == 1
+        and data["ok"] is False
+        and "no Docker engine reachable" in data["errors"][0]
+    )
 
 
 def test_a_failed_probe_is_tried_once_more_and_a_success_stands():
-    """"Unreachable" takes two failures; a probe that connected is not run again."""
+    """ "Unreachable" takes two failures; a probe that connected is not run again."""
     from topogen.live.session import Options, Session
 
-    probes = [plan.Probe(1, "a", "b", "tcp", "10.0.0.2", 80), plan.Probe(2, "a", "c", "tcp", "10.0.0.3", 80),
-              plan.Probe(3, "a", "d", "ping", "10.0.0.4"), plan.Probe(4, "a", "", "route")]
+    probes = [
+        plan.Probe(1, "a", "b", "tcp", "10.0.0.2", 80),
+        plan.Probe(2, "a", "c", "tcp", "10.0.0.3", 80),
+        plan.Probe(3, "a", "d", "ping", "10.0.0.4"),
+        plan.Probe(4, "a", "", "route"),
+    ]
     rounds: list[list[int]] = []
     answers = [{1: (0, ""), 2: (1, ""), 3: (143, ""), 4: (0, "")}, {2: (0, ""), 3: (1, "")}]
 
@@ -368,14 +476,18 @@ NODE_EXPORTER = """
 
 
 def test_mount_entry_reads_the_last_mount_at_a_target():
-    mounts = ("overlay / overlay rw 0 0\nproc /host/proc proc ro,nosuid,nodev 0 0\n"
-              "tmpfs /my\\040dir tmpfs rw 0 0\ntmpfs /host/proc tmpfs rw 0 0\n")
+    mounts = (
+        "overlay / overlay rw 0 0\nproc /host/proc proc ro,nosuid,nodev 0 0\n"
+        "tmpfs /my\\040dir tmpfs rw 0 0\ntmpfs /host/proc tmpfs rw 0 0\n"
+    )
     assert storage.mount_entry(mounts, "/host/proc") == ("tmpfs", frozenset({"rw"}))
     assert storage.mount_entry(mounts, "/my dir") == ("tmpfs", frozenset({"rw"}))
     assert storage.mount_entry(mounts, "/nowhere") is None
 
 
-@pytest.mark.parametrize("flags,status", [("ro,nosuid,nodev,noexec,relatime", "ok"), ("rw,nosuid", "failed")])
+@pytest.mark.parametrize(
+    "flags,status", [("ro,nosuid,nodev,noexec,relatime", "ok"), ("rw,nosuid", "failed")]
+)
 def test_read_only_pseudo_file_systems_are_judged_by_their_flags(tmp_path, flags, status):
     """A read-only bind of /proc cannot be write-tested (a new file there is ENOENT, writable or
     not): its mount flags decide, and nothing is written into it. Other binds keep the write test."""
@@ -385,16 +497,29 @@ def test_read_only_pseudo_file_systems_are_judged_by_their_flags(tmp_path, flags
     def run(service, cmd):
         commands.append(cmd)
         if cmd == "cat /proc/mounts":
-            return 0, (f"proc /host/proc proc {flags} 0 0\nsysfs /host/sys sysfs ro,nosuid 0 0\n"
-                       "/dev/sda1 /srv ext4 ro,relatime 0 0\n")
+            return 0, (
+                f"proc /host/proc proc {flags} 0 0\nsysfs /host/sys sysfs ro,nosuid 0 0\n"
+                "/dev/sda1 /srv ext4 ro,relatime 0 0\n"
+            )
         return 1, "touch: /srv/.topogen-ro-check: Read-only file system"
 
-    got = {r.target: (r.status, r.detail) for r in storage.plain_checks(res.topology, run) if r.check == "read-only"}
+    got = {
+        r.target: (r.status, r.detail)
+        for r in storage.plain_checks(res.topology, run)
+        if r.check == "read-only"
+    }
     assert got["/host/proc"][0] == status and "proc mounted" in got["/host/proc"][1]
-    assert got["/host/sys"] == ("ok", ("sysfs mounted read-only (a pseudo file system: judged by its mount flags, "
-                                       "nothing written)"))
+    assert got["/host/sys"] == (
+        "ok",
+        (
+            "sysfs mounted read-only (a pseudo file system: judged by its mount flags, "
+            "nothing written)"
+        ),
+    )
     assert got["/srv"] == ("ok", "write rejected: read-only file system")
-    assert not [c for c in commands if "/host/" in c], commands  # nothing written into /proc or /sys
+    assert not [c for c in commands if "/host/" in c], (
+        commands
+    )  # nothing written into /proc or /sys
 
 
 def test_the_stub_image_is_the_probe_image_unless_one_is_given():
@@ -433,8 +558,19 @@ def test_create_external_makes_only_what_is_missing_labelled_and_removes_it(tmp_
     eng = FakeEngine(volumes={"tg-ext-vol"})
     made = externals.create(eng, res.topology, "topogen.verify=tgv-x")
     assert made == [externals.Created("network", "tg-ext-net")]
-    assert eng.calls == [("network", "create", "--driver", "bridge", "--subnet", "10.250.30.0/24",
-                          "--label", "topogen.verify=tgv-x", "tg-ext-net")]
+    assert eng.calls == [
+        (
+            "network",
+            "create",
+            "--driver",
+            "bridge",
+            "--subnet",
+            "10.250.30.0/24",
+            "--label",
+            "topogen.verify=tgv-x",
+            "tg-ext-net",
+        )
+    ]
     assert externals.remove(eng, made) == [] and eng.calls[-1] == ("network", "rm", "tg-ext-net")
     assert externals.cleanup_command(made) == "docker network rm tg-ext-net"
     # a failure removes what was created before it, and says which object failed

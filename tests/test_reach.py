@@ -153,7 +153,11 @@ def test_service_mode_reaches_its_target_over_localhost() -> None:
     ix = index(SIDECAR)
     pair = ix.pair("sidecar", "main")
     # the shared resolver answers the owner's names too (verified live by verify's zoo test)
-    assert (pair.reachable, pair.via, pair.names) == (True, ("namespace",), ("localhost", "main", "svc"))
+    assert (pair.reachable, pair.via, pair.names) == (
+        True,
+        ("namespace",),
+        ("localhost", "main", "svc"),
+    )
 
 
 def test_container_mode_by_container_name() -> None:

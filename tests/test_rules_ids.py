@@ -16,8 +16,10 @@ from topogen import pipeline, rules
 from topogen.diagnostics import Level
 from topogen.rules import registry
 
-CORPUS = sorted(glob.glob(os.path.join(ROOT, "tests", "cases", "**", "*.yaml"), recursive=True)
-                + glob.glob(os.path.join(EXAMPLES, "*", "topology.yaml")))
+CORPUS = sorted(
+    glob.glob(os.path.join(ROOT, "tests", "cases", "**", "*.yaml"), recursive=True)
+    + glob.glob(os.path.join(EXAMPLES, "*", "topology.yaml"))
+)
 KEBAB = re.compile(r"[a-z0-9]+(-[a-z0-9]+)+|[a-z0-9]+")
 #: The calls that take a diagnostic id, and the index of the id among their arguments.
 ID_CALLS = {"error": 0, "warning": 0, "problem": 0, "_failed": 1}
@@ -35,7 +37,9 @@ def _by_rule(results: list[pipeline.Result]) -> dict[str, set[tuple[str, Level]]
         if result.topology is None:
             continue
         for rule in rules.RULES:
-            out.setdefault(rule.__name__, set()).update((d.rule, d.level) for d in rule(result.topology))
+            out.setdefault(rule.__name__, set()).update(
+                (d.rule, d.level) for d in rule(result.topology)
+            )
     return out
 
 
@@ -45,15 +49,26 @@ def test_the_corpus_is_found() -> None:
 
 def test_a_rule_reports_only_the_ids_it_declares(results: list[pipeline.Result]) -> None:
     declared = {rule.__name__: rule.ids for rule in rules.RULES}
-    undeclared = {(name, rid, level.value) for name, seen in _by_rule(results).items()
-                  for rid, level in seen if level not in declared[name].get(rid, ())}
+    undeclared = {
+        (name, rid, level.value)
+        for name, seen in _by_rule(results).items()
+        for rid, level in seen
+        if level not in declared[name].get(rid, ())
+    }
     assert undeclared == set()
 
 
-def test_every_declared_id_and_level_is_reported_by_the_corpus(results: list[pipeline.Result]) -> None:
+def test_every_declared_id_and_level_is_reported_by_the_corpus(
+    results: list[pipeline.Result],
+) -> None:
     seen = _by_rule(results)
-    missing = {(rule.__name__, rid, level.value) for rule in rules.RULES for rid, levels in rule.ids.items()
-               for level in levels if (rid, level) not in seen.get(rule.__name__, set())}
+    missing = {
+        (rule.__name__, rid, level.value)
+        for rule in rules.RULES
+        for rid, levels in rule.ids.items()
+        for level in levels
+        if (rid, level) not in seen.get(rule.__name__, set())
+    }
     assert missing == set(), "each declared id and level needs a case in tests/cases"
 
 
@@ -87,7 +102,9 @@ def _stage_ids(path: str) -> tuple[set[str], list[str]]:
         arg = node.args[index]
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
             found.add(arg.value)
-        elif not (name == "error" and index == 0 and isinstance(arg, ast.Name) and arg.id == "rule"):
+        elif not (
+            name == "error" and index == 0 and isinstance(arg, ast.Name) and arg.id == "rule"
+        ):
             opaque.append(f"{os.path.basename(path)}:{node.lineno}")
     return found, opaque
 
@@ -126,7 +143,8 @@ def test_ids_lists_stages_and_rules() -> None:
     assert known["shared-parent"] == {Level.ERROR, Level.WARNING}
     assert known["swarm-dotenv"] == {Level.WARNING}
     assert set(known) == {rid for group in registry.STAGES.values() for rid in group} | {
-        rid for rule in rules.RULES for rid in rule.ids}
+        rid for rule in rules.RULES for rid in rule.ids
+    }
 
 
 def test_reports_declares_levels() -> None:

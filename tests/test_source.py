@@ -45,7 +45,9 @@ def test_positions(path: tuple, at_key: bool, expected: tuple[int, int]) -> None
 
 
 def test_duplicate_key_names_both_lines() -> None:
-    src = source.load_text("name: a\nservices:\n  web: {image: x}\n  db: {image: y}\n  web: {image: z}\n", "t.yaml")
+    src = source.load_text(
+        "name: a\nservices:\n  web: {image: x}\n  db: {image: y}\n  web: {image: z}\n", "t.yaml"
+    )
     [d] = src.diagnostics
     assert (d.rule, d.line, d.col, d.file) == ("duplicate-key", 5, 3, "t.yaml")
     assert "web" in d.message and "line 3" in d.message
@@ -54,7 +56,9 @@ def test_duplicate_key_names_both_lines() -> None:
 def test_nested_and_flow_duplicates() -> None:
     src = source.load_text("a:\n  b: {c: 1, c: 2}\n  d: 1\n  d: 2\n", "t.yaml")
     assert sorted((d.rule, d.line, d.col) for d in src.diagnostics) == [
-        ("duplicate-key", 2, 13), ("duplicate-key", 4, 3)]
+        ("duplicate-key", 2, 13),
+        ("duplicate-key", 4, 3),
+    ]
 
 
 def test_duplicate_key_stops_the_pipeline_with_one_located_error() -> None:
@@ -65,14 +69,30 @@ def test_duplicate_key_stops_the_pipeline_with_one_located_error() -> None:
 
 SCALARS = {
     # YAML 1.1 booleans are strings in YAML 1.2 (Compose's parser): no "Norway problem".
-    "no": "no", "on": "on", "yes": "yes", "off": "off", "y": "y", "NO": "NO",
+    "no": "no",
+    "on": "on",
+    "yes": "yes",
+    "off": "off",
+    "y": "y",
+    "NO": "NO",
     # Sexagesimal numbers and timestamps are YAML 1.1 only.
-    "8080:80": "8080:80", "1:30": "1:30", "2001-12-14": "2001-12-14",
+    "8080:80": "8080:80",
+    "1:30": "1:30",
+    "2001-12-14": "2001-12-14",
     # Leading zeros: octal in 1.1, decimal in 1.2; topogen keeps what was written (a mode stays "0755").
-    "0755": "0755", "012": "012",
+    "0755": "0755",
+    "012": "012",
     # YAML 1.2 core types.
-    "true": True, "False": False, "null": None, "~": None, "": None,
-    "42": 42, "-7": -7, "0x1F": 31, "1.5": 1.5, ".5": 0.5,
+    "true": True,
+    "False": False,
+    "null": None,
+    "~": None,
+    "": None,
+    "42": 42,
+    "-7": -7,
+    "0x1F": 31,
+    "1.5": 1.5,
+    ".5": 0.5,
     # 1_000 is an int only in YAML 1.1.
     "1_000": "1_000",
 }
@@ -121,7 +141,9 @@ def test_merge_keys_explicit_wins() -> None:
         (b"a: 1\n---\nb: 2\n", "yaml-syntax", None, None),
     ],
 )
-def test_bad_input_is_a_located_diagnostic(raw: bytes, rule: str, line: int | None, col: int | None) -> None:
+def test_bad_input_is_a_located_diagnostic(
+    raw: bytes, rule: str, line: int | None, col: int | None
+) -> None:
     src = source.load_bytes(raw, "t.yaml")
     [d] = src.diagnostics
     assert d.rule == rule and d.file == "t.yaml" and d.line >= 1 and d.col >= 1
@@ -177,12 +199,15 @@ def test_depth_limit_is_exact_on_both_walkers(anchor: str) -> None:
     assert deep.data is None
 
 
-@pytest.mark.parametrize("text,line", [
-    ("name: r\nx-r: &r [*r]\n", 2),
-    ("name: r\nx:\n  a: &a\n    b: [1, {c: *a}]\n", 3),
-    ("name: r\nx-a: &a {b: 1, <<: *a}\n", 2),
-    ("name: r\nx-a: &a {b: 1, <<: [{c: 2}, *a]}\n", 2),
-])
+@pytest.mark.parametrize(
+    "text,line",
+    [
+        ("name: r\nx-r: &r [*r]\n", 2),
+        ("name: r\nx:\n  a: &a\n    b: [1, {c: *a}]\n", 3),
+        ("name: r\nx-a: &a {b: 1, <<: *a}\n", 2),
+        ("name: r\nx-a: &a {b: 1, <<: [{c: 2}, *a]}\n", 2),
+    ],
+)
 def test_recursive_alias_is_a_located_error(text: str, line: int) -> None:
     src = source.load_text(text, "t.yaml")
     assert [(d.rule, d.line) for d in src.diagnostics] == [("yaml-recursive-alias", line)]

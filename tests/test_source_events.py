@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
-
 from tools import EXAMPLES, ROOT
+
 from topogen import source
 
 
@@ -44,12 +44,63 @@ def _same(text: str) -> bool:
     return source._Events.load(text, "t.yaml") is not None
 
 
-SCALARS = ["1", "-1", "0", "0755", "0o17", "0x1F", "1_000", "1:30", "1.5", ".5", "1e3", "-.inf", ".NaN", "inf",
-           "true", "True", "yes", "no", "on", "off", "y", "null", "~", "", "2001-12-14", "=", "'q'", '"1"',
-           "'true'", "a b", "8080:80", "10.0.0.0/24", "${X:-1}", "[1, 2]", "{a: 1}", "{}", "[]"]
-EDGE = ["a: 1\na: 2\n", "a: &x {b: 1}\nc: *x\n", "base: &b {x: 1}\ns:\n  <<: *b\n  y: 2\n", "a: !!str 1\n",
-        "a: [1, 2\n", "a: *nope\n", "1: x\ntrue: y\nnull: z\n", "x\n", "[1, 2]\n", "", "# c\n", "a: 1\n---\nb: 2\n",
-        "{a: 1, a: 2}\n", "a:\n\t- b\n", "a: |\n  multi\n  line\n", "? complex\n: v\n"]
+SCALARS = [
+    "1",
+    "-1",
+    "0",
+    "0755",
+    "0o17",
+    "0x1F",
+    "1_000",
+    "1:30",
+    "1.5",
+    ".5",
+    "1e3",
+    "-.inf",
+    ".NaN",
+    "inf",
+    "true",
+    "True",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "y",
+    "null",
+    "~",
+    "",
+    "2001-12-14",
+    "=",
+    "'q'",
+    '"1"',
+    "'true'",
+    "a b",
+    "8080:80",
+    "10.0.0.0/24",
+    "${X:-1}",
+    "[1, 2]",
+    "{a: 1}",
+    "{}",
+    "[]",
+]
+EDGE = [
+    "a: 1\na: 2\n",
+    "a: &x {b: 1}\nc: *x\n",
+    "base: &b {x: 1}\ns:\n  <<: *b\n  y: 2\n",
+    "a: !!str 1\n",
+    "a: [1, 2\n",
+    "a: *nope\n",
+    "1: x\ntrue: y\nnull: z\n",
+    "x\n",
+    "[1, 2]\n",
+    "",
+    "# c\n",
+    "a: 1\n---\nb: 2\n",
+    "{a: 1, a: 2}\n",
+    "a:\n\t- b\n",
+    "a: |\n  multi\n  line\n",
+    "? complex\n: v\n",
+]
 
 
 @pytest.mark.parametrize("value", SCALARS)
@@ -75,8 +126,34 @@ def test_examples_and_corpus_take_the_fast_path_identically() -> None:
 
 def test_random_documents() -> None:
     rnd = random.Random(6)
-    atoms: list[Any] = [1, -2, 0, 3.5, True, None, "no", "on", "0755", "1e3", "a: b", "#x", "${V}", "", " x",
-                        "8080:80", "2020-01-01", "~", "Yes", "0x10", ".inf", "-", "multi\nline", "ü", "'", '"']
+    atoms: list[Any] = [
+        1,
+        -2,
+        0,
+        3.5,
+        True,
+        None,
+        "no",
+        "on",
+        "0755",
+        "1e3",
+        "a: b",
+        "#x",
+        "${V}",
+        "",
+        " x",
+        "8080:80",
+        "2020-01-01",
+        "~",
+        "Yes",
+        "0x10",
+        ".inf",
+        "-",
+        "multi\nline",
+        "ü",
+        "'",
+        '"',
+    ]
 
     def gen(depth: int) -> Any:
         r = rnd.random()
@@ -88,4 +165,8 @@ def test_random_documents() -> None:
 
     for _ in range(300):
         doc = {f"k{j}": gen(0) for j in range(rnd.randrange(1, 5))}
-        assert _same(yaml.safe_dump(doc, default_flow_style=rnd.choice([False, True, None]), allow_unicode=True))
+        assert _same(
+            yaml.safe_dump(
+                doc, default_flow_style=rnd.choice([False, True, None]), allow_unicode=True
+            )
+        )

@@ -13,7 +13,9 @@ import pytest
 from topogen import spec
 
 SCHEMA: dict[str, Any] = json.loads(
-    importlib.resources.files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json").read_text()
+    importlib.resources.files("check_jsonschema.builtin_schemas.vendor")
+    .joinpath("compose-spec.json")
+    .read_text()
 )
 DEFS: dict[str, Any] = SCHEMA["$defs"]
 
@@ -50,14 +52,22 @@ def _object(node: dict[str, Any]) -> dict[str, Any]:
     for key in ("oneOf", "anyOf", "allOf"):
         found += [_object(s) for s in node.get(key, ())]
     if not node.get("properties"):
-        found += [_object(v) for k, v in (node.get("patternProperties") or {}).items()
-                  if not k.startswith("^x-") and isinstance(v, dict)]
-    return {"allOf": found, "items": node.get("items") or next(
-        (s.get("items") for s in node.get("oneOf", ()) if s.get("items")), None)}
+        found += [
+            _object(v)
+            for k, v in (node.get("patternProperties") or {}).items()
+            if not k.startswith("^x-") and isinstance(v, dict)
+        ]
+    return {
+        "allOf": found,
+        "items": node.get("items")
+        or next((s.get("items") for s in node.get("oneOf", ()) if s.get("items")), None),
+    }
 
 
 def _items(node: dict[str, Any]) -> dict[str, Any]:
-    items = node.get("items") or next((s.get("items") for s in node.get("allOf", ()) if s.get("items")), None)
+    items = node.get("items") or next(
+        (s.get("items") for s in node.get("allOf", ()) if s.get("items")), None
+    )
     return _object(items or {})
 
 
@@ -104,5 +114,7 @@ def test_every_compose_property_is_a_key(path: tuple[str, ...], model: type[spec
 
 def test_the_walk_finds_the_places_it_claims() -> None:
     """The control: a property that is not in the model is reported."""
-    assert "gpus" in props(at("services")) and "subnet" in props(at("networks", "ipam", "config", "[]"))
+    assert "gpus" in props(at("services")) and "subnet" in props(
+        at("networks", "ipam", "config", "[]")
+    )
     assert "propagation" in props(at("services", "volumes", "[]", "bind"))

@@ -24,11 +24,17 @@ def compose_binary() -> str:
     return path
 
 
-def compose_config(path: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def compose_config(
+    path: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``docker-compose -f PATH config ARGS`` with no engine."""
     return subprocess.run(
         [compose_binary(), "-f", path, "config", *args],
-        capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})},
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -40,11 +46,21 @@ def docker_cli() -> str:
 
 
 def stack_config(path: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([docker_cli(), "stack", "config", "-c", path], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [docker_cli(), "stack", "config", "-c", path],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def examples() -> list[str]:
-    return sorted(d for d in os.listdir(EXAMPLES) if os.path.isfile(os.path.join(EXAMPLES, d, "topology.yaml")))
+    return sorted(
+        d
+        for d in os.listdir(EXAMPLES)
+        if os.path.isfile(os.path.join(EXAMPLES, d, "topology.yaml"))
+    )
 
 
 def unescape(value: Any) -> Any:

@@ -55,20 +55,37 @@ class Target(str, Enum):
 Files = Annotated[list[Path], typer.Argument(help="Topology files.", show_default=False)]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")]
-OverrideOpt = Annotated[list[Path] | None, typer.Option(
-    "--override", help="A Compose file merged over the first, as docker compose -f FILE -f OVERRIDE (repeatable).")]
-ProfileOpt = Annotated[list[str] | None, typer.Option(
-    "--profile", help="Only the services this Compose profile enables (repeatable; '*' for all; "
-    "default: COMPOSE_PROFILES, else every service, comparing only those that can run together).")]
-EnvFileOpt = Annotated[list[Path] | None, typer.Option(
-    "--env-file", help="Variables for interpolation instead of the .env beside the file (repeatable).")]
+OverrideOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--override",
+        help="A Compose file merged over the first, as docker compose -f FILE -f OVERRIDE (repeatable).",
+    ),
+]
+ProfileOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--profile",
+        help="Only the services this Compose profile enables (repeatable; '*' for all; "
+        "default: COMPOSE_PROFILES, else every service, comparing only those that can run together).",
+    ),
+]
+EnvFileOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--env-file",
+        help="Variables for interpolation instead of the .env beside the file (repeatable).",
+    ),
+]
 
 
 class Project:
     """The options that make several files and an environment one project, as Compose's -f,
     --profile and --env-file do."""
 
-    def __init__(self, overrides: list[Path] | None, profiles: list[str] | None, env_files: list[Path] | None) -> None:
+    def __init__(
+        self, overrides: list[Path] | None, profiles: list[str] | None, env_files: list[Path] | None
+    ) -> None:
         self.overrides = _inputs(overrides or []) if overrides else []
         self.profiles = list(profiles) if profiles else None
         self.env_files = [str(f) for f in env_files] if env_files else None
@@ -117,7 +134,13 @@ def validate(
     files: Files,
     fmt: FormatOpt = Format.text,
     strict: StrictOpt = False,
-    engine: Annotated[bool, typer.Option("--engine", help="Also compare with what the Docker engine has (subnets, bridge names, host ports, external networks and volumes).")] = False,
+    engine: Annotated[
+        bool,
+        typer.Option(
+            "--engine",
+            help="Also compare with what the Docker engine has (subnets, bridge names, host ports, external networks and volumes).",
+        ),
+    ] = False,
     override: OverrideOpt = None,
     profile: ProfileOpt = None,
     env_file: EnvFileOpt = None,
@@ -138,14 +161,46 @@ class VerifyFormat(str, Enum):
 @app.command()
 def verify(
     file: Annotated[Path, typer.Argument(help="The topology file.")],
-    live: Annotated[bool, typer.Option("--live", help="Bring the topology up on the Docker engine and probe it.")] = False,
-    stub_image: Annotated[str | None, typer.Option("--stub-image", help="Run every service as this busybox image, listening on its ports.")] = None,
-    probe_image: Annotated[str | None, typer.Option("--probe-image", help="Busybox image of the probe sidecars (default: the --stub-image, else busybox:latest).", show_default=False)] = None,
-    parent: Annotated[str | None, typer.Option("--parent", help="Use this macvlan/ipvlan parent interface instead of the topology's.")] = None,
-    keep: Annotated[bool, typer.Option("--keep", help="Leave the project running (for debugging).")] = False,
-    create_external: Annotated[bool, typer.Option("--create-external", help="Create missing external networks and volumes for the run (labelled) and remove them afterwards.")] = False,
-    fmt: Annotated[VerifyFormat, typer.Option("--format", "-f", help="Output format.")] = VerifyFormat.text,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the project to come up.")] = 120.0,
+    live: Annotated[
+        bool,
+        typer.Option("--live", help="Bring the topology up on the Docker engine and probe it."),
+    ] = False,
+    stub_image: Annotated[
+        str | None,
+        typer.Option(
+            "--stub-image", help="Run every service as this busybox image, listening on its ports."
+        ),
+    ] = None,
+    probe_image: Annotated[
+        str | None,
+        typer.Option(
+            "--probe-image",
+            help="Busybox image of the probe sidecars (default: the --stub-image, else busybox:latest).",
+            show_default=False,
+        ),
+    ] = None,
+    parent: Annotated[
+        str | None,
+        typer.Option(
+            "--parent", help="Use this macvlan/ipvlan parent interface instead of the topology's."
+        ),
+    ] = None,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Leave the project running (for debugging).")
+    ] = False,
+    create_external: Annotated[
+        bool,
+        typer.Option(
+            "--create-external",
+            help="Create missing external networks and volumes for the run (labelled) and remove them afterwards.",
+        ),
+    ] = False,
+    fmt: Annotated[
+        VerifyFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = VerifyFormat.text,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for the project to come up.")
+    ] = 120.0,
 ) -> None:
     """Prove the reachability analysis on a real engine: up, probe every pair, compare, tear down."""
     from . import live as lv
@@ -153,11 +208,20 @@ def verify(
     if not live:
         typer.echo("verify: only --live is implemented; pass --live", err=True)
         raise typer.Exit(2)
-    opts = lv.Options(stub_image=stub_image, probe_image=probe_image, parent=parent, keep=keep, timeout=timeout,
-                      create_external=create_external, progress=lv.tty_progress)
+    opts = lv.Options(
+        stub_image=stub_image,
+        probe_image=probe_image,
+        parent=parent,
+        keep=keep,
+        timeout=timeout,
+        create_external=create_external,
+        progress=lv.tty_progress,
+    )
     [name] = _inputs([file])
     if name == "-":
-        raise typer.BadParameter("verify brings a topology file up; it does not read stdin", param_hint="FILE")
+        raise typer.BadParameter(
+            "verify brings a topology file up; it does not read stdin", param_hint="FILE"
+        )
     try:
         report = lv.verify(name, opts)
     except KeyboardInterrupt as exc:
@@ -170,9 +234,18 @@ def verify(
 @app.command()
 def build(
     files: Annotated[list[Path], typer.Argument(help="Topology files.", show_default=False)],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output directory (default: beside the topology; one file only).")] = None,
-    target: Annotated[list[Target] | None, typer.Option("--target", "-t", help="Only this target (repeatable).")] = None,
-    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 if a generated file is stale.")] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Output directory (default: beside the topology; one file only)."
+        ),
+    ] = None,
+    target: Annotated[
+        list[Target] | None, typer.Option("--target", "-t", help="Only this target (repeatable).")
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 if a generated file is stale.")
+    ] = False,
     strict: StrictOpt = False,
     override: OverrideOpt = None,
     profile: ProfileOpt = None,
@@ -192,11 +265,18 @@ def build(
     project = Project(override, profile, env_file)
     project.single(names)
     if STDIN in names and output is None:
-        raise typer.BadParameter("a topology read from stdin (-) needs --output", param_hint="--output")
+        raise typer.BadParameter(
+            "a topology read from stdin (-) needs --output", param_hint="--output"
+        )
     targets = [t.value for t in target or ()]
-    builds = [pipeline.build(STDIN_NAME, str(output), targets, strict=strict, content=read_stdin()) if f == STDIN
-              else pipeline.build(f, str(output) if output else None, targets, strict=strict, **project.kwargs())
-              for f in names]
+    builds = [
+        pipeline.build(STDIN_NAME, str(output), targets, strict=strict, content=read_stdin())
+        if f == STDIN
+        else pipeline.build(
+            f, str(output) if output else None, targets, strict=strict, **project.kwargs()
+        )
+        for f in names
+    ]
     _emit([d for b in builds for d in b.result.diagnostics])
     if any(b.result.failed(strict=strict) for b in builds):
         raise typer.Exit(1)
@@ -212,7 +292,9 @@ def build(
 def import_(
     compose: Annotated[Path, typer.Argument(help="The Compose file.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The topology file to write.")],
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing output file.")
+    ] = False,
     override: OverrideOpt = None,
 ) -> None:
     """Lift a Compose file into a topology: typed forms where they compile back exactly, the rest as written."""
@@ -227,15 +309,26 @@ def import_(
     typer.echo(f"wrote {output}", err=True)
 
 
-def _report_stale(names: list[str], builds: list[pipeline.Build], output: Path | None,
-                  targets: list[str], strict: bool) -> int:
+def _report_stale(
+    names: list[str],
+    builds: list[pipeline.Build],
+    output: Path | None,
+    targets: list[str],
+    strict: bool,
+) -> int:
     """``build --check``: one line per generated file that differs from (or is missing on) disk,
     with the command that brings it up to date; the exit code."""
     import os
 
     for name, b in zip(names, builds):
-        command = ["topogen", "build", name, *(["-o", str(output)] if output else []),
-                   *(arg for t in targets for arg in ("-t", t)), *(["--strict"] if strict else [])]
+        command = [
+            "topogen",
+            "build",
+            name,
+            *(["-o", str(output)] if output else []),
+            *(arg for t in targets for arg in ("-t", t)),
+            *(["--strict"] if strict else []),
+        ]
         for path in b.stale:
             state = "stale" if os.path.exists(path) else "missing"
             typer.echo(f"{path}: {state}, run `{shlex.join(command)}`", err=True)
@@ -245,8 +338,8 @@ def _report_stale(names: list[str], builds: list[pipeline.Build], output: Path |
 def _checked(file: Path, project: Project | None = None) -> Result:
     """Check a topology for a command that reads it; print its diagnostics; exit 1 when it
     could not be resolved."""
-    from .startup import STDIN, STDIN_NAME, read_stdin
     from .pipeline import check
+    from .startup import STDIN, STDIN_NAME, read_stdin
 
     [name] = _inputs([file])
     extra = project.kwargs() if project else {}
@@ -343,7 +436,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
 ) -> None:
     """topogen: a declarative topology compiler for Docker."""
 

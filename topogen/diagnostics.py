@@ -45,7 +45,9 @@ class Diagnostic:
 
     def format(self) -> str:
         """yamllint's parsable form: ``file:line:col: [level] message (rule)``."""
-        text = f"{self.file}:{self.line}:{self.col}: [{self.level.value}] {self.message} ({self.rule})"
+        text = (
+            f"{self.file}:{self.line}:{self.col}: [{self.level.value}] {self.message} ({self.rule})"
+        )
         return text + (f"\n    hint: {self.hint}" if self.hint else "")
 
     def as_dict(self) -> dict[str, object]:
@@ -61,11 +63,15 @@ class Diagnostic:
         }
 
 
-def error(rule: str, message: str, path: Path, *, at_key: bool = False, hint: str = "") -> Diagnostic:
+def error(
+    rule: str, message: str, path: Path, *, at_key: bool = False, hint: str = ""
+) -> Diagnostic:
     return Diagnostic(rule, message, path, Level.ERROR, at_key, hint=hint)
 
 
-def warning(rule: str, message: str, path: Path, *, at_key: bool = False, hint: str = "") -> Diagnostic:
+def warning(
+    rule: str, message: str, path: Path, *, at_key: bool = False, hint: str = ""
+) -> Diagnostic:
     return Diagnostic(rule, message, path, Level.WARNING, at_key, hint=hint)
 
 

@@ -46,9 +46,13 @@ NETWORK_SUGAR = frozenset((*NETWORK_OPTIONS, *POOL_KEYS, "subnets", "ipam_driver
 VOLUME_KINDS = ("nfs", "cifs", "tmpfs", "bind", "device")
 #: Flat typed mount keys and the Compose block each belongs in.
 MOUNT_BLOCKS = {
-    "propagation": "bind", "create_host_path": "bind", "selinux": "bind",
-    "nocopy": "volume", "subpath": "volume",
-    "size": "tmpfs", "mode": "tmpfs",
+    "propagation": "bind",
+    "create_host_path": "bind",
+    "selinux": "bind",
+    "nocopy": "volume",
+    "subpath": "volume",
+    "size": "tmpfs",
+    "mode": "tmpfs",
 }
 
 
@@ -99,8 +103,11 @@ def strip_extensions(data: Any) -> Any:
     Compose model); the names in user maps (environment, labels, driver_opts, ...) are kept,
     and so are the names of services, networks, volumes... (whose bodies are stripped)."""
     if isinstance(data, dict):
-        return {k: _strip_value(k, v) for k, v in data.items()
-                if not (isinstance(k, str) and k.startswith("x-") and k not in ("x-compose", "x-swarm"))}
+        return {
+            k: _strip_value(k, v)
+            for k, v in data.items()
+            if not (isinstance(k, str) and k.startswith("x-") and k not in ("x-compose", "x-swarm"))
+        }
     if isinstance(data, list):
         return [strip_extensions(v) for v in data]
     return data
@@ -115,12 +122,28 @@ def _strip_value(key: Any, value: Any) -> Any:
 
 
 #: Keys whose value is a mapping of user-chosen names to plain values (``x-...`` is a name).
-_USER_MAPS = frozenset((
-    "environment", "labels", "driver_opts", "options", "args", "sysctls", "annotations",
-    "aux_addresses", "extra_hosts", "ulimits", "storage_opt", "x-compose", "x-swarm", "additional_contexts",
-))
+_USER_MAPS = frozenset(
+    (
+        "environment",
+        "labels",
+        "driver_opts",
+        "options",
+        "args",
+        "sysctls",
+        "annotations",
+        "aux_addresses",
+        "extra_hosts",
+        "ulimits",
+        "storage_opt",
+        "x-compose",
+        "x-swarm",
+        "additional_contexts",
+    )
+)
 #: Keys whose value maps user-chosen names to Compose objects (stripped inside).
-_NAMED = frozenset(("services", "networks", "volumes", "secrets", "configs", "depends_on", "models"))
+_NAMED = frozenset(
+    ("services", "networks", "volumes", "secrets", "configs", "depends_on", "models")
+)
 
 
 # ---------------------------------------------------------------------- lowering
@@ -175,7 +198,9 @@ def network_driver_opts(n: dict[str, Any]) -> dict[str, Any]:
             elif isinstance(value, str):
                 opts[option] = value
             continue
-        opts[option] = _go_bool(value) if isinstance(value, bool) else (str(value) if key == "mtu" else value)
+        opts[option] = (
+            _go_bool(value) if isinstance(value, bool) else (str(value) if key == "mtu" else value)
+        )
     raw = n.get("driver_opts")
     if isinstance(raw, dict):
         opts.update({k: "" if v is None else v for k, v in raw.items()})
@@ -185,7 +210,9 @@ def network_driver_opts(n: dict[str, Any]) -> dict[str, Any]:
 def lower_network(n: dict[str, Any]) -> dict[str, Any]:
     if not NETWORK_SUGAR.intersection(n):
         return n
-    out = {k: v for k, v in n.items() if k not in NETWORK_SUGAR and k not in ("driver_opts", "ipam")}
+    out = {
+        k: v for k, v in n.items() if k not in NETWORK_SUGAR and k not in ("driver_opts", "ipam")
+    }
     opts = network_driver_opts(n)
     if opts:
         out["driver_opts"] = opts
@@ -211,10 +238,18 @@ def volume_driver_opts(v: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         parts = [f"addr={c.get('server')}"]
         parts += [f"{k}={c[k]}" for k in ("username", "password", "domain") if c.get(k)]
         parts += [str(o) for o in c.get("options") or ()]
-        return "cifs", {"type": "cifs", "o": ",".join(parts), "device": f"//{c.get('server')}/{c.get('share')}"}
+        return "cifs", {
+            "type": "cifs",
+            "o": ",".join(parts),
+            "device": f"//{c.get('server')}/{c.get('share')}",
+        }
     if isinstance(t := v.get("tmpfs"), dict):
         parts = [f"{k}={t[k]}" for k in ("size", "uid", "gid", "mode") if t.get(k) is not None]
-        return "tmpfs", {"type": "tmpfs", "device": "tmpfs", **({"o": ",".join(parts)} if parts else {})}
+        return "tmpfs", {
+            "type": "tmpfs",
+            "device": "tmpfs",
+            **({"o": ",".join(parts)} if parts else {}),
+        }
     if isinstance(b := v.get("bind"), dict):
         return "bind", {"type": "none", "o": "bind", "device": b.get("path")}
     if isinstance(d := v.get("device"), dict):
@@ -232,7 +267,9 @@ def lower_volume(v: dict[str, Any]) -> dict[str, Any]:
     out = {k: val for k, val in v.items() if k not in VOLUME_KINDS and k != "driver_opts"}
     out["driver"] = v.get("driver") or "local"
     raw = v.get("driver_opts")
-    extra = {k: "" if val is None else val for k, val in raw.items()} if isinstance(raw, dict) else {}
+    extra = (
+        {k: "" if val is None else val for k, val in raw.items()} if isinstance(raw, dict) else {}
+    )
     out["driver_opts"] = {**typed[1], **extra}
     return out
 
@@ -267,7 +304,10 @@ def lower_service(s: dict[str, Any]) -> dict[str, Any]:
         out["volumes"] = [lower_mount(v) if isinstance(v, dict) else v for v in volumes]
     mounts = s.get("mounts")
     if isinstance(mounts, list) and mounts:
-        out["volumes"] = [*(out.get("volumes") or ()), *(lower_mount(m) for m in mounts if isinstance(m, dict))]
+        out["volumes"] = [
+            *(out.get("volumes") or ()),
+            *(lower_mount(m) for m in mounts if isinstance(m, dict)),
+        ]
     ports = out.get("ports")
     if isinstance(ports, list) and any(isinstance(p, dict) for p in ports):
         out["ports"] = [q for p in ports for q in _expand_port(p)]

@@ -16,7 +16,9 @@ from .startup import plain_validate, prepare, validate
 
 
 def _terminate(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)  # as a shell reports a process killed by the signal; finally blocks run
+    raise SystemExit(
+        128 + signum
+    )  # as a shell reports a process killed by the signal; finally blocks run
 
 
 def main() -> None:

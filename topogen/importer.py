@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import document, resolve, source, spec
-from .diagnostics import Diagnostic, error, warning
+from .diagnostics import Diagnostic, error
 from .rules.drivers import MTU, TYPED_OPTIONS
 
 HEADER = (
@@ -416,7 +416,9 @@ def problems(data: Any) -> list[Diagnostic]:
     return found
 
 
-def _refusal(compose: str, output: str, force: bool, overrides: Sequence[str] = ()) -> Diagnostic | None:
+def _refusal(
+    compose: str, output: str, force: bool, overrides: Sequence[str] = ()
+) -> Diagnostic | None:
     """Why ``output`` may not be written: the input itself, a folder, or an existing file."""
     if not os.path.exists(output):
         return None

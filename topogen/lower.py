@@ -56,8 +56,11 @@ def network(n: r.Network, topo: r.Topology) -> dict[str, Any]:
         return out
     overlay = n.driver in OVERLAY_DRIVERS
     out["driver"] = "overlay" if overlay else n.driver
-    opts = {k: option_value(v) for k, v in n.driver_opts
-            if not (overlay and k.startswith(BRIDGE_OPTION_PREFIX)) and k != "encrypted"}
+    opts = {
+        k: option_value(v)
+        for k, v in n.driver_opts
+        if not (overlay and k.startswith(BRIDGE_OPTION_PREFIX)) and k != "encrypted"
+    }
     if n.encrypted:
         opts["encrypted"] = ""
     if opts:
@@ -99,8 +102,6 @@ def host_network() -> dict[str, Any]:
     return {"name": HOST_NETWORK, "external": True}
 
 
-
-
 def grantable(g: r.Grantable, host: HostPath) -> dict[str, Any]:
     """A secret or config keeps ``file``, ``external``, ``name`` and ``labels``; the stack has
     no ``environment`` or ``content`` source."""
@@ -111,8 +112,6 @@ def grantable(g: r.Grantable, host: HostPath) -> dict[str, Any]:
         elif key in ("name", "labels") or (key == "external" and value):
             out[key] = value
     return out
-
-
 
 
 # ---------------------------------------------------------------------- services
@@ -150,8 +149,6 @@ def service(s: r.Service, topo: r.Topology, host: HostPath) -> dict[str, Any]:
             out[key] = plain_option(key, value, host)
     out.update(s.x_swarm)
     return out
-
-
 
 
 def attachments(s: r.Service, topo: r.Topology) -> dict[str, Any]:
@@ -233,8 +230,6 @@ def tmpfs_mount(m: r.Mount) -> dict[str, Any]:
     return out
 
 
-
-
 def healthcheck(h: dict[str, Any]) -> dict[str, Any]:
     """The healthcheck without the keys the v3 schema rejects (``start_interval``)."""
     return {k: v for k, v in h.items() if k not in DROPPED_HEALTHCHECK}
@@ -242,8 +237,17 @@ def healthcheck(h: dict[str, Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- deploy
 
-DEPLOY_ORDER = ("mode", "replicas", "endpoint_mode", "resources", "placement", "restart_policy",
-                "update_config", "rollback_config", "labels")
+DEPLOY_ORDER = (
+    "mode",
+    "replicas",
+    "endpoint_mode",
+    "resources",
+    "placement",
+    "restart_policy",
+    "update_config",
+    "rollback_config",
+    "labels",
+)
 
 
 def deploy(s: r.Service) -> dict[str, Any]:
@@ -300,5 +304,20 @@ def restart_policy(restart: str | None) -> dict[str, Any] | None:
 
 
 #: The lowering rules in the order a reader meets them; docs/swarm.md is generated from them.
-LOWERING = (stack_version, network, ipam_subnets, host_network, attachments, ports, mount, tmpfs_mount,
-            healthcheck, deploy, resources, restart_policy, service, volume, grantable)
+LOWERING = (
+    stack_version,
+    network,
+    ipam_subnets,
+    host_network,
+    attachments,
+    ports,
+    mount,
+    tmpfs_mount,
+    healthcheck,
+    deploy,
+    resources,
+    restart_policy,
+    service,
+    volume,
+    grantable,
+)

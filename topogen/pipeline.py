@@ -41,9 +41,15 @@ class Result:
         return self.topology is None or dg.has_errors(self.diagnostics, strict=strict)
 
 
-def check(file: str, text: str | bytes | None = None, *, profiles: Sequence[str] | None = None,
-          env_files: Sequence[str] | None = None, environ: Mapping[str, str] | None = None,
-          overrides: Sequence[str] = ()) -> Result:
+def check(
+    file: str,
+    text: str | bytes | None = None,
+    *,
+    profiles: Sequence[str] | None = None,
+    env_files: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Sequence[str] = (),
+) -> Result:
     """Parse, type-check, resolve and run every rule; diagnostics come back located and sorted.
 
     ``profiles`` selects services as ``docker compose --profile`` does (``COMPOSE_PROFILES``
@@ -82,7 +88,9 @@ def check(file: str, text: str | bytes | None = None, *, profiles: Sequence[str]
             context = Context(file, profiles, env_files, environ)
             topo, problems, doc = _analyse(data, context, written)
             result.topology = topo
-            found.extend(locate(replace(d, path=doc.written_at(d.path)) if doc else d) for d in problems)
+            found.extend(
+                locate(replace(d, path=doc.written_at(d.path)) if doc else d) for d in problems
+            )
     result.diagnostics = dg.sort(found)
     return result
 
@@ -92,8 +100,10 @@ def _follows_files(data: Any) -> bool:
     if not isinstance(data, dict):
         return False
     services = data.get("services")
-    return "include" in data or (isinstance(services, dict) and any(
-        isinstance(s, dict) and "extends" in s for s in services.values()))
+    return "include" in data or (
+        isinstance(services, dict)
+        and any(isinstance(s, dict) and "extends" in s for s in services.values())
+    )
 
 
 @dataclass
@@ -110,21 +120,34 @@ class Context:
         return os.path.dirname(os.path.abspath(self.file))
 
 
-def _analyse(data: Any, context: Context, written: Any = None) -> tuple[Topology | None, list[Diagnostic], Any]:
+def _analyse(
+    data: Any, context: Context, written: Any = None
+) -> tuple[Topology | None, list[Diagnostic], Any]:
     from . import document, resolve, rules, spec
     from .resolve import iter_strings
 
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else "a scalar"
-        return None, [error("not-a-mapping", f"the topology must be a mapping of keys, not {kind}", ())], None
+        return (
+            None,
+            [error("not-a-mapping", f"the topology must be a mapping of keys, not {kind}", ())],
+            None,
+        )
     doc = document.prepare(data)
     problems = list(_interpolations(doc.data))
     env = interpolation.load_env(context.base_dir, context.env_files, context.environ)
     problems += [dg.warning("env-file", p, ()) for p in env.problems]
     tree = interpolation.interpolate_tree(doc.data, env.values)
-    problems += [dg.warning("required-variable", f"{msg}: checks of this value were skipped", path)
-                 for path, msg in tree.errors.items() if msg.startswith("required variable")]
-    casts = {path: msg for path, msg in tree.cast_errors.items() if not _port_range(path, _at(doc.data, path))}
+    problems += [
+        dg.warning("required-variable", f"{msg}: checks of this value were skipped", path)
+        for path, msg in tree.errors.items()
+        if msg.startswith("required variable")
+    ]
+    casts = {
+        path: msg
+        for path, msg in tree.cast_errors.items()
+        if not _port_range(path, _at(doc.data, path))
+    }
     problems += [dg.warning("boolean-spelling", msg, path) for path, msg in tree.warnings.items()]
     skipped = {**tree.unset, **{p: () for p in tree.errors}}
     view = document.strip_extensions(tree.data)
@@ -133,28 +156,52 @@ def _analyse(data: Any, context: Context, written: Any = None) -> tuple[Topology
     problems += _skipped_warnings([d for d in schema if not _structural(d)], skipped)
     problems += [d for d in schema if _structural(d) or not _under(d.path, skipped)]
     typed = {d.path for d in schema}
-    problems += [error("invalid-value", msg, path) for path, msg in casts.items() if path not in typed]
+    problems += [
+        error("invalid-value", msg, path) for path, msg in casts.items() if path not in typed
+    ]
     if model is None:
         return None, problems, doc
-    topo, resolve_problems = resolve.resolve(model, context.file, name=_project_name(model, context, env.values),
-                                             profiles=_profiles(context, env.values))
+    topo, resolve_problems = resolve.resolve(
+        model,
+        context.file,
+        name=_project_name(model, context, env.values),
+        profiles=_profiles(context, env.values),
+    )
     out = doc if written is None or written is data else document.prepare(written)
-    topo = dataclasses.replace(topo, document=document.lower(out.data), interpolated=frozenset(
-        path for path, text in iter_strings(doc.data) if "$" in text and _REFERENCE.search(text.replace("$$", ""))))
+    topo = dataclasses.replace(
+        topo,
+        document=document.lower(out.data),
+        interpolated=frozenset(
+            path
+            for path, text in iter_strings(doc.data)
+            if "$" in text and _REFERENCE.search(text.replace("$$", ""))
+        ),
+    )
     if "swarm" in topo.targets:
-        topo = dataclasses.replace(topo, as_written=_as_written(spec.Topology.model_validate, resolve, doc, topo, context))
+        topo = dataclasses.replace(
+            topo, as_written=_as_written(spec.Topology.model_validate, resolve, doc, topo, context)
+        )
     found = _profiled(topo, resolve_problems + _run_rules(rules, topo))
     found = [d for d in found if not _hidden_reference(d, skipped, tree.data)]
     problems += _skipped_warnings(found, skipped)
     problems += [d for d in found if not _under(d.path, skipped)]
     if "version" in data:
-        problems.append(dg.warning("obsolete-version", "the attribute `version` is obsolete, it will be ignored"
-                                   " (Compose says the same); topogen does not write it", ("version",),
-                                   at_key=True, hint="remove it"))
+        problems.append(
+            dg.warning(
+                "obsolete-version",
+                "the attribute `version` is obsolete, it will be ignored"
+                " (Compose says the same); topogen does not write it",
+                ("version",),
+                at_key=True,
+                hint="remove it",
+            )
+        )
     return topo, problems, doc
 
 
-def _as_written(validate: Any, resolve: Any, doc: Any, topo: Topology, context: Context) -> Topology | None:
+def _as_written(
+    validate: Any, resolve: Any, doc: Any, topo: Topology, context: Context
+) -> Topology | None:
     """The topology resolved from the uninterpolated text, for the swarm stack (None when
     that text does not type-check as written, e.g. ``"${PORT:-80}:80"``)."""
     from . import document
@@ -166,7 +213,9 @@ def _as_written(validate: Any, resolve: Any, doc: Any, topo: Topology, context: 
     written, problems = resolve.resolve(model, context.file, name=topo.name, profiles=topo.profiles)
     if dg.has_errors(problems):
         return None
-    as_written: Topology = dataclasses.replace(written, document=topo.document, interpolated=topo.interpolated)
+    as_written: Topology = dataclasses.replace(
+        written, document=topo.document, interpolated=topo.interpolated
+    )
     return as_written
 
 
@@ -177,11 +226,16 @@ def _profiled(topo: Topology, found: list[Diagnostic]) -> list[Diagnostic]:
         return found
     out = []
     for d in found:
-        service = topo.services.get(str(d.path[1])) if len(d.path) > 1 and d.path[0] == "services" else None
+        service = (
+            topo.services.get(str(d.path[1]))
+            if len(d.path) > 1 and d.path[0] == "services"
+            else None
+        )
         if d.is_error and service is not None and service.profiles:
             names = ", ".join(service.profiles)
-            d = dataclasses.replace(d, level=dg.Level.WARNING,
-                                    message=f"{d.message} (when profile {names} is enabled)")
+            d = dataclasses.replace(
+                d, level=dg.Level.WARNING, message=f"{d.message} (when profile {names} is enabled)"
+            )
         out.append(d)
     return out
 
@@ -206,12 +260,19 @@ def _run_rules(rules: Any, topo: Topology) -> list[Diagnostic]:
                 always.add((d.path, d.rule))
                 kept.append(d)
             else:  # a clash only when that profile is enabled: Compose accepts the file
-                kept.append(dataclasses.replace(d, level=dg.Level.WARNING,
-                                                message=f"{d.message} (with profile {profile} enabled)"))
+                kept.append(
+                    dataclasses.replace(
+                        d,
+                        level=dg.Level.WARNING,
+                        message=f"{d.message} (with profile {profile} enabled)",
+                    )
+                )
     return kept
 
 
-def _validate(validate: Any, view: dict[str, Any], skipped: dict[Path, tuple[str, ...]]) -> tuple[Any, list[Diagnostic]]:
+def _validate(
+    validate: Any, view: dict[str, Any], skipped: dict[Path, tuple[str, ...]]
+) -> tuple[Any, list[Diagnostic]]:
     """Validate the interpolated document; values that only failed because a variable is
     unset are set aside (Compose would substitute an empty string) and validation retried."""
     problems: list[Diagnostic] = []
@@ -235,7 +296,9 @@ def _structural(d: Diagnostic) -> bool:
     value of the variable fixes it."""
     if d.rule in ("unknown-key", "missing-key"):
         return True
-    return d.rule == "invalid-value" and any(w in d.message for w in ("mapping", "list", "dictionary"))
+    return d.rule == "invalid-value" and any(
+        w in d.message for w in ("mapping", "list", "dictionary")
+    )
 
 
 def _under(path: Path, skipped: Mapping[Path, Any]) -> bool:
@@ -244,14 +307,20 @@ def _under(path: Path, skipped: Mapping[Path, Any]) -> bool:
     for n in range(len(path), 1, -1):
         if path[:n] in skipped:
             return True
-    return any(len(u) - len(path) <= 1 and u[: len(path)] == path and len(path) > 2 for u in skipped)
+    return any(
+        len(u) - len(path) <= 1 and u[: len(path)] == path and len(path) > 2 for u in skipped
+    )
 
 
 def _port_range(path: Path, value: Any) -> bool:
     """topogen's long-form port range (``target: "8000-8002"``), which the document lowers to
     one Compose entry per port: not a number, and not meant to be one."""
-    return bool(path) and path[-1] in ("target", "published") and isinstance(value, str) and bool(
-        re.fullmatch(r"[0-9]+-[0-9]+", value))
+    return (
+        bool(path)
+        and path[-1] in ("target", "published")
+        and isinstance(value, str)
+        and bool(re.fullmatch(r"[0-9]+-[0-9]+", value))
+    )
 
 
 def _hidden_reference(d: Diagnostic, skipped: Mapping[Path, Any], data: Any) -> bool:
@@ -291,20 +360,30 @@ def _drop(data: Any, path: Path) -> None:
         del node[path[-1]]
 
 
-def _skipped_warnings(found: Iterable[Diagnostic], skipped: Mapping[Path, tuple[str, ...]]) -> list[Diagnostic]:
+def _skipped_warnings(
+    found: Iterable[Diagnostic], skipped: Mapping[Path, tuple[str, ...]]
+) -> list[Diagnostic]:
     out = []
     for d in found:
         if not _under(d.path, skipped):
             continue
-        names = next((skipped[d.path[:n]] for n in range(len(d.path), 1, -1) if d.path[:n] in skipped), ())
+        names = next(
+            (skipped[d.path[:n]] for n in range(len(d.path), 1, -1) if d.path[:n] in skipped), ()
+        )
         if not names:
             names = next((v for u, v in skipped.items() if u[: len(d.path)] == d.path), ())
         if names:
             listed = ", ".join(names)
-            out.append(dg.warning("unset-variable", f"{listed} {'is' if len(names) == 1 else 'are'} not set (Compose "
-                                  f"substitutes an empty string), so the {d.rule} check of this value was skipped",
-                                  d.path, hint=f"set {names[0]} in the environment or in .env, or give a default: "
-                                  f"${{{names[0]}:-value}}"))
+            out.append(
+                dg.warning(
+                    "unset-variable",
+                    f"{listed} {'is' if len(names) == 1 else 'are'} not set (Compose "
+                    f"substitutes an empty string), so the {d.rule} check of this value was skipped",
+                    d.path,
+                    hint=f"set {names[0]} in the environment or in .env, or give a default: "
+                    f"${{{names[0]}:-value}}",
+                )
+            )
     return out
 
 
@@ -340,8 +419,12 @@ def _interpolations(data: Any) -> Iterator[Diagnostic]:
         if "${" in text:
             problem = interpolation.check(text)
             if problem:
-                yield error("invalid-interpolation", problem, path,
-                            hint="write $$ for a literal $, or ${NAME}, ${NAME:-default}")
+                yield error(
+                    "invalid-interpolation",
+                    problem,
+                    path,
+                    hint="write $$ for a literal $, or ${NAME}, ${NAME:-default}",
+                )
 
 
 # ---------------------------------------------------------------------- schema errors
@@ -371,7 +454,11 @@ def _vocabulary(loc: tuple[Any, ...]) -> list[str]:
     from . import spec
 
     def expand(t: Any) -> list[Any]:
-        return [a for arg in get_args(t) for a in expand(arg)] if get_origin(t) is Union or type(t).__name__ == "UnionType" else [t]
+        return (
+            [a for arg in get_args(t) for a in expand(arg)]
+            if get_origin(t) is Union or type(t).__name__ == "UnionType"
+            else [t]
+        )
 
     def step(t: Any, part: Any) -> list[Any]:
         if isinstance(t, type) and issubclass(t, spec.Model):
@@ -388,8 +475,14 @@ def _vocabulary(loc: tuple[Any, ...]) -> list[str]:
     for part in loc:
         nxt = [n for t in types for n in step(t, part)]
         types = nxt or types  # a union tag such as 'Port' in the loc: stay where we are
-    return sorted({f.alias or n for t in types if isinstance(t, type) and issubclass(t, spec.Model)
-                   for n, f in t.model_fields.items()})
+    return sorted(
+        {
+            f.alias or n
+            for t in types
+            if isinstance(t, type) and issubclass(t, spec.Model)
+            for n, f in t.model_fields.items()
+        }
+    )
 
 
 def schema_problems(exc: ValidationError, data: Any) -> Iterator[Diagnostic]:
@@ -410,14 +503,18 @@ def schema_problems(exc: ValidationError, data: Any) -> Iterator[Diagnostic]:
     deepest = {p for p, _ in by_path}
     keyed = {p for p, rule in by_path if rule != "invalid-value"}
     for (path, rule), messages in sorted(by_path.items(), key=lambda kv: str(kv[0])):
-        if rule == "invalid-value" and any(len(o) > len(path) and o[: len(path)] == path for o in deepest):
+        if rule == "invalid-value" and any(
+            len(o) > len(path) and o[: len(path)] == path for o in deepest
+        ):
             continue  # another branch of a union got further into this value
         if rule == "invalid-value" and path in keyed:
             continue  # the mapping branch of a union says what is wrong with its keys
         yield from _schema_diagnostic(path, rule, messages, vocab.get(path, []))
 
 
-def _schema_diagnostic(path: Path, rule: str, messages: list[str], vocab: list[str]) -> Iterator[Diagnostic]:
+def _schema_diagnostic(
+    path: Path, rule: str, messages: list[str], vocab: list[str]
+) -> Iterator[Diagnostic]:
     if rule == "unknown-key":
         import difflib  # only for an unknown key: not on the common path
 
@@ -475,9 +572,17 @@ class Build:
     stale: list[str] = field(default_factory=list)
 
 
-def build(file: str, out_dir: str | None = None, targets: Iterable[str] | None = None,
-          *, strict: bool = False, content: str | bytes | None = None, overrides: Sequence[str] = (),
-          profiles: Sequence[str] | None = None, env_files: Sequence[str] | None = None) -> Build:
+def build(
+    file: str,
+    out_dir: str | None = None,
+    targets: Iterable[str] | None = None,
+    *,
+    strict: bool = False,
+    content: str | bytes | None = None,
+    overrides: Sequence[str] = (),
+    profiles: Sequence[str] | None = None,
+    env_files: Sequence[str] | None = None,
+) -> Build:
     """Check and compile; nothing is written here (see :func:`write`). ``content``, when given,
     is the topology's text (stdin) and ``file`` only its name. A generated file never
     replaces an input (a Compose file named docker-compose.yml built beside itself)."""
@@ -490,7 +595,9 @@ def build(file: str, out_dir: str | None = None, targets: Iterable[str] | None =
         problem = error(
             "undeclared-target",
             f"the topology does not target {undeclared[0]}, so its {undeclared[0]} rules did not run",
-            ("targets",), at_key=True, hint=f"add {undeclared[0]} to targets: [...]",
+            ("targets",),
+            at_key=True,
+            hint=f"add {undeclared[0]} to targets: [...]",
         )
         result.diagnostics = dg.sort([*result.diagnostics, result.src.finish(problem)])
         return out
@@ -499,8 +606,12 @@ def build(file: str, out_dir: str | None = None, targets: Iterable[str] | None =
     for name, text in compile(result.topology, directory, targets).items():
         path = os.path.join(directory, name)
         if os.path.abspath(path) in inputs:
-            problem = error("output-is-input", f"{name} would replace the input file {path}", (),
-                            hint="write the output elsewhere: topogen build FILE -o DIR")
+            problem = error(
+                "output-is-input",
+                f"{name} would replace the input file {path}",
+                (),
+                hint="write the output elsewhere: topogen build FILE -o DIR",
+            )
             result.diagnostics = dg.sort([*result.diagnostics, result.src.finish(problem)])
             out.files.clear()
             out.stale.clear()

@@ -24,8 +24,13 @@ _TRUE = "true"
 
 
 class Resolver:
-    def __init__(self, topo: spec.Topology, file: str, name: str | None = None,
-                 profiles: tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self,
+        topo: spec.Topology,
+        file: str,
+        name: str | None = None,
+        profiles: tuple[str, ...] | None = None,
+    ) -> None:
         self.topo = topo
         self.name = name or topo.name or "default"
         self.profiles = profiles
@@ -55,7 +60,9 @@ class Resolver:
             self.problem("invalid-ip", f"{text!r} is not a valid IP address", path)
             return None
 
-    def pool(self, p: spec.Pool | spec.Network | spec.IpamConfig, path: Path, field_path: Path) -> r.Pool:
+    def pool(
+        self, p: spec.Pool | spec.Network | spec.IpamConfig, path: Path, field_path: Path
+    ) -> r.Pool:
         assert p.subnet is not None
         aux = tuple(
             (k, self.address_of(v, (*field_path, "aux_addresses", k)), v)
@@ -83,7 +90,9 @@ class Resolver:
         ipam = n.ipam or spec.Ipam()
         for i, c in enumerate(ipam.config or ()):
             if c.subnet is not None:  # a pool without a subnet leaves the choice to the engine
-                pools.append(self.pool(c, (*path, "ipam", "config", i), (*path, "ipam", "config", i)))
+                pools.append(
+                    self.pool(c, (*path, "ipam", "config", i), (*path, "ipam", "config", i))
+                )
         external = n.external is not False
         name = n.name or (n.external.name if isinstance(n.external, spec.External) else None)
         opts = driver_opts(n)
@@ -113,7 +122,9 @@ class Resolver:
     def volume(self, key: str, v: spec.Volume) -> r.Volume:
         kind, driver, opts = volume_options(v)
         name = v.name or (v.external.name if isinstance(v.external, spec.External) else None)
-        host_path = v.bind.path if v.bind else (_text(opts.get("device")) if kind == "bind" else None)
+        host_path = (
+            v.bind.path if v.bind else (_text(opts.get("device")) if kind == "bind" else None)
+        )
         return r.Volume(
             key=key,
             name=name,
@@ -140,7 +151,11 @@ class Resolver:
             build=dump(s.build) if isinstance(s.build, spec.Build) else s.build,
             network_mode=s.network_mode,
             attachments=self.attachments(s, path),
-            ports=tuple(p for i, raw in enumerate(s.ports or ()) if (p := self.port(raw, (*path, "ports", i)))),
+            ports=tuple(
+                p
+                for i, raw in enumerate(s.ports or ())
+                if (p := self.port(raw, (*path, "ports", i)))
+            ),
             expose=tuple(str(e) for e in s.expose or ()),
             mounts=self.mounts(s, path),
             depends_on=dependencies(s, path),
@@ -198,16 +213,38 @@ class Resolver:
     def port(self, raw: int | str | spec.Port, path: Path) -> r.Port | None:
         if isinstance(raw, spec.Port):
             target = self.port_range(str(raw.target), path, "target")
-            published = self.port_range(str(raw.published), path, "published") if raw.published is not None else None
+            published = (
+                self.port_range(str(raw.published), path, "published")
+                if raw.published is not None
+                else None
+            )
             if target is None:
                 return None
             if published is not None and _lengths_differ(published, target):
-                self.problem("invalid-port", "host and container port ranges differ in length", (*path, "published"))
-            return r.Port(target, published, raw.host_ip, raw.protocol, path, raw.mode, raw.name, raw.app_protocol, True)
+                self.problem(
+                    "invalid-port",
+                    "host and container port ranges differ in length",
+                    (*path, "published"),
+                )
+            return r.Port(
+                target,
+                published,
+                raw.host_ip,
+                raw.protocol,
+                path,
+                raw.mode,
+                raw.name,
+                raw.app_protocol,
+                True,
+            )
         parsed = parse_port(str(raw))
         if isinstance(parsed, str):
-            self.problem("invalid-port", f"invalid port {raw!r}: {parsed}", path,
-                         hint='write "[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp|sctp]"')
+            self.problem(
+                "invalid-port",
+                f"invalid port {raw!r}: {parsed}",
+                path,
+                hint='write "[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp|sctp]"',
+            )
             return None
         host_ip, published, target, proto = parsed
         return r.Port(target, published, host_ip, proto, path)
@@ -232,7 +269,11 @@ class Resolver:
         for i, t in enumerate(tmpfs):
             p = (*path, "tmpfs") if isinstance(s.tmpfs, str) else (*path, "tmpfs", i)
             target, _, opts = t.partition(":")
-            out.append(r.Mount("tmpfs", None, target, False, p, from_tmpfs_key=True, tmpfs_options=opts or None))
+            out.append(
+                r.Mount(
+                    "tmpfs", None, target, False, p, from_tmpfs_key=True, tmpfs_options=opts or None
+                )
+            )
         return tuple(out)
 
     def mount(self, m: spec.Mount, path: Path) -> r.Mount:
@@ -249,7 +290,9 @@ class Resolver:
             nocopy=m.nocopy if m.nocopy is not None else vol.nocopy,
             subpath=m.subpath or vol.subpath,
             propagation=m.propagation or bind.propagation,
-            create_host_path=m.create_host_path if m.create_host_path is not None else bind.create_host_path,
+            create_host_path=m.create_host_path
+            if m.create_host_path is not None
+            else bind.create_host_path,
             selinux=m.selinux or bind.selinux,
             size=m.size if m.size is not None else tmpfs.size,
             mode=self.mode(m.mode if m.mode is not None else tmpfs.mode, mode_path),
@@ -260,14 +303,22 @@ class Resolver:
         if len(parts) == 1 and parts[0].startswith("/"):
             return r.Mount("volume", None, parts[0], False, path)  # an anonymous volume
         if len(parts) > 3 or len(parts) < 2 or not parts[0] or not parts[1]:
-            self.problem("invalid-mount", f"invalid volume {text!r}: expected [SOURCE:]TARGET[:OPTIONS]", path,
-                         hint="SOURCE is a volume name or a host path (./dir, /dir, ~/dir); TARGET an absolute path")
+            self.problem(
+                "invalid-mount",
+                f"invalid volume {text!r}: expected [SOURCE:]TARGET[:OPTIONS]",
+                path,
+                hint="SOURCE is a volume name or a host path (./dir, /dir, ~/dir); TARGET an absolute path",
+            )
             return None
         source, target = parts[0], parts[1]
         opts = parts[2].split(",") if len(parts) == 3 else []
         unknown = [o for o in opts if o not in SHORT_OPTIONS]
         if unknown:
-            self.problem("invalid-mount", f"unknown volume option {unknown[0]!r} (Compose would silently ignore it)", path)
+            self.problem(
+                "invalid-mount",
+                f"unknown volume option {unknown[0]!r} (Compose would silently ignore it)",
+                path,
+            )
         is_bind = source.startswith((".", "/", "~"))  # Compose's test, on the interpolated text
         propagation = next((o for o in opts if o in PROPAGATIONS), None)
         return r.Mount(
@@ -288,7 +339,12 @@ class Resolver:
         try:
             return int(text, 8)
         except ValueError:
-            self.problem("invalid-mode", f"mode {text!r} is not an octal number", path, hint='write e.g. "1777"')
+            self.problem(
+                "invalid-mode",
+                f"mode {text!r} is not an octal number",
+                path,
+                hint='write e.g. "1777"',
+            )
             return None
 
     # ------------------------------------------------------------------ top level
@@ -310,7 +366,11 @@ class Resolver:
         for i, p in enumerate(self.topo.policies):
             path: Path = ("policies", i)
             if p.allow is None and p.deny is None and p.isolated is None and p.no_egress is None:
-                self.problem("invalid-policy", "a policy states one of allow, deny, isolated, no_egress", path)
+                self.problem(
+                    "invalid-policy",
+                    "a policy states one of allow, deny, isolated, no_egress",
+                    path,
+                )
             for kind in ("allow", "deny"):
                 edge = getattr(p, kind)
                 if edge is not None:
@@ -319,7 +379,9 @@ class Resolver:
             for kind in ("isolated", "no_egress"):
                 subject = getattr(p, kind)
                 if subject is not None:
-                    out.append(r.Policy(kind, (*path, kind), subject=subject, description=p.description))
+                    out.append(
+                        r.Policy(kind, (*path, kind), subject=subject, description=p.description)
+                    )
         return tuple(out)
 
     def active(self, s: spec.Service) -> bool:
@@ -330,12 +392,28 @@ class Resolver:
 
     def run(self) -> r.Topology:
         t = self.topo
-        services = {name: self.service(name, s) for name, s in sorted(t.services.items()) if self.active(s)}
+        services = {
+            name: self.service(name, s) for name, s in sorted(t.services.items()) if self.active(s)
+        }
         networks = {k: self.network(k, n or spec.Network()) for k, n in sorted(t.networks.items())}
-        if "default" not in networks and any(a.network == "default" for s in services.values() for a in s.attachments):
+        if "default" not in networks and any(
+            a.network == "default" for s in services.values() for a in s.attachments
+        ):
             networks["default"] = r.Network(
-                "default", f"{self.name}_default", "bridge", False, False, None, None, (), None, (), (), (),
-                ("networks",), implicit=True,
+                "default",
+                f"{self.name}_default",
+                "bridge",
+                False,
+                False,
+                None,
+                None,
+                (),
+                None,
+                (),
+                (),
+                (),
+                ("networks",),
+                implicit=True,
             )
         return r.Topology(
             name=self.name,
@@ -348,14 +426,26 @@ class Resolver:
             configs={k: self.grantable(k, "config", g) for k, g in sorted(t.configs.items())},
             services=services,
             policies=self.policies(),
-            file_order={(name, k): i for name, section in (("services", t.services), ("networks", t.networks),
-                                                           ("volumes", t.volumes)) for i, k in enumerate(section)},
+            file_order={
+                (name, k): i
+                for name, section in (
+                    ("services", t.services),
+                    ("networks", t.networks),
+                    ("volumes", t.volumes),
+                )
+                for i, k in enumerate(section)
+            },
             profiles=self.profiles,
         )
 
 
-def resolve(topo: spec.Topology, file: str, *, name: str | None = None,
-            profiles: tuple[str, ...] | None = None) -> tuple[r.Topology, list[Diagnostic]]:
+def resolve(
+    topo: spec.Topology,
+    file: str,
+    *,
+    name: str | None = None,
+    profiles: tuple[str, ...] | None = None,
+) -> tuple[r.Topology, list[Diagnostic]]:
     """Resolve a validated spec; returns the topology and the parse problems found.
 
     ``name`` is the project name (default: the topology's ``name``); ``profiles`` keeps only
@@ -461,14 +551,30 @@ def _typed_volume(v: spec.Volume) -> tuple[str, dict[str, Any]] | None:
     if v.cifs:
         c = v.cifs
         parts = [f"addr={c.server}"]
-        parts += [f"{k}={val}" for k, val in (("username", c.username), ("password", c.password), ("domain", c.domain)) if val]
-        return "cifs", {"type": "cifs", "o": ",".join(parts + c.options), "device": f"//{c.server}/{c.share}"}
+        parts += [
+            f"{k}={val}"
+            for k, val in (("username", c.username), ("password", c.password), ("domain", c.domain))
+            if val
+        ]
+        return "cifs", {
+            "type": "cifs",
+            "o": ",".join(parts + c.options),
+            "device": f"//{c.server}/{c.share}",
+        }
     if v.tmpfs:
         t = v.tmpfs
-        parts = [f"{k}={val}" for k, val in (("size", t.size), ("uid", t.uid), ("gid", t.gid)) if val is not None]
+        parts = [
+            f"{k}={val}"
+            for k, val in (("size", t.size), ("uid", t.uid), ("gid", t.gid))
+            if val is not None
+        ]
         if t.mode is not None:
             parts.append(f"mode={t.mode}")
-        return "tmpfs", {"type": "tmpfs", "device": "tmpfs", **({"o": ",".join(parts)} if parts else {})}
+        return "tmpfs", {
+            "type": "tmpfs",
+            "device": "tmpfs",
+            **({"o": ",".join(parts)} if parts else {}),
+        }
     if v.bind:
         return "bind", {"type": "none", "o": "bind", "device": v.bind.path}
     if v.device:
@@ -495,7 +601,9 @@ def environment(value: dict[str, Any] | list[str] | None) -> r.Pairs:
     if value is None:
         return ()
     if isinstance(value, list):
-        return tuple((k, v if sep else None) for k, sep, v in (item.partition("=") for item in value))
+        return tuple(
+            (k, v if sep else None) for k, sep, v in (item.partition("=") for item in value)
+        )
     return tuple((k, None if v is None else _text(v)) for k, v in value.items())
 
 
@@ -510,11 +618,17 @@ def dependencies(s: spec.Service, path: Path) -> tuple[r.Dependency, ...]:
         return ()
     if isinstance(s.depends_on, list):
         return tuple(
-            r.Dependency(d, "service_started", None, None, (*path, "depends_on", i)) for i, d in enumerate(s.depends_on)
+            r.Dependency(d, "service_started", None, None, (*path, "depends_on", i))
+            for i, d in enumerate(s.depends_on)
         )
     return tuple(
-        r.Dependency(k, (v or spec.DependsOn()).condition, v.restart if v else None, v.required if v else None,
-                     (*path, "depends_on", k))
+        r.Dependency(
+            k,
+            (v or spec.DependsOn()).condition,
+            v.restart if v else None,
+            v.required if v else None,
+            (*path, "depends_on", k),
+        )
         for k, v in s.depends_on.items()
     )
 
@@ -533,10 +647,34 @@ def grants(items: list[str | spec.FileRef] | None, path: Path) -> tuple[r.FileGr
 
 #: Service keys carried into Compose as they are, in this order (after the typed ones).
 PLAIN_OPTIONS = (
-    "command", "entrypoint", "env_file", "user", "working_dir", "domainname",
-    "dns", "dns_search", "extra_hosts", "mac_address", "cap_add", "cap_drop", "read_only",
-    "security_opt", "sysctls", "ulimits", "logging", "profiles", "init", "stop_grace_period",
-    "stop_signal", "tty", "stdin_open", "shm_size", "cpus", "mem_limit", "mem_reservation", "pids_limit",
+    "command",
+    "entrypoint",
+    "env_file",
+    "user",
+    "working_dir",
+    "domainname",
+    "dns",
+    "dns_search",
+    "extra_hosts",
+    "mac_address",
+    "cap_add",
+    "cap_drop",
+    "read_only",
+    "security_opt",
+    "sysctls",
+    "ulimits",
+    "logging",
+    "profiles",
+    "init",
+    "stop_grace_period",
+    "stop_signal",
+    "tty",
+    "stdin_open",
+    "shm_size",
+    "cpus",
+    "mem_limit",
+    "mem_reservation",
+    "pids_limit",
     "cpu_shares",
 )
 
@@ -589,7 +727,9 @@ def parse_range(text: str) -> r.PortRange | None:
 def _lengths_differ(published: r.PortRange, target: r.PortRange) -> bool:
     """A container port range needs a host range of the same length (Compose: "invalid ranges
     specified for container and host Ports"); a single container port may take a host range."""
-    return target.start != target.end and published.end - published.start != target.end - target.start
+    return (
+        target.start != target.end and published.end - published.start != target.end - target.start
+    )
 
 
 def parse_port(text: str) -> tuple[str | None, r.PortRange | None, r.PortRange, str] | str:

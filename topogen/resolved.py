@@ -51,7 +51,9 @@ class Network:
     mtu: int | None = None
     parent: str | None = None
     encrypted: bool = False
-    raw_driver_opts: frozenset[str] = frozenset()  # keys written in raw driver_opts (vs typed fields)
+    raw_driver_opts: frozenset[str] = (
+        frozenset()
+    )  # keys written in raw driver_opts (vs typed fields)
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,9 @@ class Volume:
     labels: Pairs
     path: Path
     host_path: str | None = None  # bind-backed: the host directory as written
-    raw_driver_opts: frozenset[str] = frozenset()  # keys written in raw driver_opts (vs typed fields)
+    raw_driver_opts: frozenset[str] = (
+        frozenset()
+    )  # keys written in raw driver_opts (vs typed fields)
     options: tuple[str, ...] = ()  # nfs/cifs/device: the typed mount options list as written
 
 
@@ -260,4 +264,7 @@ class Topology:
     def in_file_order(self, section: str) -> list[Any]:
         """``services``, ``networks`` or ``volumes`` in the order the file wrote them."""
         items: dict[str, Any] = getattr(self, section)
-        return sorted(items.values(), key=lambda item: self.file_order.get((section, str(item.path[-1])), 1 << 30))
+        return sorted(
+            items.values(),
+            key=lambda item: self.file_order.get((section, str(item.path[-1])), 1 << 30),
+        )

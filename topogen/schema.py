@@ -14,7 +14,9 @@ def generate() -> dict[str, Any]:
     schema = Topology.model_json_schema(by_alias=True)
     schema["properties"]["x-*"] = {}  # documented below; patternProperties carries the rule
     del schema["properties"]["x-*"]
-    schema["patternProperties"] = {"^x-": {"description": "Extension fields, e.g. YAML anchors; ignored."}}
+    schema["patternProperties"] = {
+        "^x-": {"description": "Extension fields, e.g. YAML anchors; ignored."}
+    }
     return {"$schema": "http://json-schema.org/draft-07/schema#", "$id": SCHEMA_ID, **schema}
 
 

@@ -41,7 +41,11 @@ _NULLS = {"", "~", "null", "Null", "NULL"}
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _SCALAR = yaml.ScalarNode
-_SCALAR_EVENT, _MAPPING_START, _MAPPING_END = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.MappingEndEvent
+_SCALAR_EVENT, _MAPPING_START, _MAPPING_END = (
+    yaml.ScalarEvent,
+    yaml.MappingStartEvent,
+    yaml.MappingEndEvent,
+)
 _SEQUENCE_START, _SEQUENCE_END = yaml.SequenceStartEvent, yaml.SequenceEndEvent
 #: libyaml's (YAML 1.1) implicit resolvers by first character, as PyYAML's SafeLoader resolves them.
 _IMPLICIT: dict[str, list[tuple[str, Any]]] = yaml.CSafeLoader.yaml_implicit_resolvers
@@ -159,7 +163,9 @@ def _events_or_nodes(text: str, file: str) -> Source:
         problem = exc.problem or exc.context or "invalid YAML"
         if _char_at(text, line, col) == "\t":
             problem = "a tab character cannot start a token or indent YAML; use spaces"
-        src.diagnostics.append(error("yaml-syntax", f"YAML syntax error: {problem}", ()).located(file, line, col))
+        src.diagnostics.append(
+            error("yaml-syntax", f"YAML syntax error: {problem}", ()).located(file, line, col)
+        )
         return src
     except yaml.YAMLError as exc:  # composer errors without marks, e.g. multiple documents
         src.diagnostics.append(error("yaml-syntax", f"YAML error: {exc}", ()).located(file, 1, 1))
@@ -204,7 +210,9 @@ class _Events:
             if isinstance(first, (yaml.DocumentEndEvent, yaml.StreamEndEvent)):
                 return None  # empty document
             src.data = walker.node(first, (), None)
-            if not isinstance(walker.get(), yaml.DocumentEndEvent) or not isinstance(walker.get(), yaml.StreamEndEvent):
+            if not isinstance(walker.get(), yaml.DocumentEndEvent) or not isinstance(
+                walker.get(), yaml.StreamEndEvent
+            ):
                 return None
         except Exception:  # noqa: BLE001 - any problem: the node walker reports it properly
             return None
@@ -236,7 +244,11 @@ class _Events:
         marks, get = self.marks, self.get
         key_event = get()
         while key_event.__class__ is not _MAPPING_END:
-            if key_event.__class__ is not _SCALAR_EVENT or key_event.anchor is not None or key_event.tag is not None:
+            if (
+                key_event.__class__ is not _SCALAR_EVENT
+                or key_event.anchor is not None
+                or key_event.tag is not None
+            ):
                 raise _Fallback
             if key_event.value == "<<" and not key_event.style:
                 raise _Fallback  # a merge key
@@ -318,14 +330,25 @@ class _Walker:
     def _enter(self, node: yaml.Node) -> None:
         """Count a collection in: refuse cycles, depth and alias expansion beyond the limits."""
         if id(node) in self.active:
-            raise _Refused(node, error("yaml-recursive-alias", "a YAML alias refers to a collection that contains it", ()))
+            raise _Refused(
+                node,
+                error(
+                    "yaml-recursive-alias",
+                    "a YAML alias refers to a collection that contains it",
+                    (),
+                ),
+            )
         if self.depth >= MAX_DEPTH:
-            raise _Refused(node, error("yaml-too-deep", f"collections nest deeper than {MAX_DEPTH} levels", ()))
+            raise _Refused(
+                node, error("yaml-too-deep", f"collections nest deeper than {MAX_DEPTH} levels", ())
+            )
         if self.seen is not None:
             if id(node) in self.seen:
                 self.budget -= _size(node)
                 if self.budget < 0:
-                    raise _Refused(node, error("yaml-alias-bomb", "YAML aliases expand to too many nodes", ()))
+                    raise _Refused(
+                        node, error("yaml-alias-bomb", "YAML aliases expand to too many nodes", ())
+                    )
             else:
                 self.seen.add(id(node))
         self.active.add(id(node))
@@ -365,9 +388,9 @@ class _Walker:
     def _duplicate(self, key: str, key_node: yaml.Node, first_line: int) -> None:
         mark = key_node.start_mark
         self.src.diagnostics.append(
-            error("duplicate-key", f'duplicate key "{key}" (first defined at line {first_line})', ()).located(
-                self.src.file, mark.line + 1, mark.column + 1
-            )
+            error(
+                "duplicate-key", f'duplicate key "{key}" (first defined at line {first_line})', ()
+            ).located(self.src.file, mark.line + 1, mark.column + 1)
         )
 
     def _merge_sources(self, node: yaml.Node, path: Path) -> list[yaml.MappingNode]:
@@ -375,9 +398,9 @@ class _Walker:
         good = [n for n in nodes if isinstance(n, yaml.MappingNode)]
         if len(good) != len(nodes):
             self.src.diagnostics.append(
-                error("yaml-syntax", "a merge key (<<) takes a mapping or a list of mappings", ()).located(
-                    self.src.file, node.start_mark.line + 1, node.start_mark.column + 1
-                )
+                error(
+                    "yaml-syntax", "a merge key (<<) takes a mapping or a list of mappings", ()
+                ).located(self.src.file, node.start_mark.line + 1, node.start_mark.column + 1)
             )
         return good
 
@@ -409,7 +432,9 @@ def _retype(value: str) -> Any:
     if value in _BOOLS:
         return _BOOLS[value]
     if _LEADING_ZERO.match(value):
-        return Verbatim(value)  # 0755: octal to Compose's parser, decimal in YAML 1.2; keep what was written
+        return Verbatim(
+            value
+        )  # 0755: octal to Compose's parser, decimal in YAML 1.2; keep what was written
     if _INT.match(value) or _INT_PREFIXED.match(value):
         # Beyond 64 bits Compose's (Go) parser has no integer for it; as written, it is
         # reported where a number is expected, and Python's int/str limit is never reached.

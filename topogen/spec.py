@@ -28,19 +28,32 @@ def _flag(value: Any) -> Any:
     raise ValueError(f"expected a boolean (true or false), got {value!r}")
 
 
-_FLAGS = {"true": True, "false": False, "yes": True, "no": False, "y": True, "n": False, "on": True, "off": False}
+_FLAGS = {
+    "true": True,
+    "false": False,
+    "yes": True,
+    "no": False,
+    "y": True,
+    "n": False,
+    "on": True,
+    "off": False,
+}
 Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
 def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
+
+
 StrMap = dict[str, str | int | float | bool | None]
 Labels = Annotated[
     dict[str, str | int | float | bool | None] | list[str],
     Field(description="Labels, as a mapping or a list of KEY=VALUE strings."),
 ]
 #: A Go duration (time.ParseDuration): a sign, then decimal numbers with units, or a bare 0.
-_DURATION = re.compile(r"[-+]?(?:(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+|0)|\$\{[^}]+\}")
+_DURATION = re.compile(
+    r"[-+]?(?:(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+|0)|\$\{[^}]+\}"
+)
 
 
 def _duration(value: str) -> str:
@@ -67,9 +80,7 @@ Duration = Annotated[
     AfterValidator(_duration),
     Field(description="A Go duration such as 30s, 1m30s or 500ms."),
 ]
-Size = Annotated[
-    str | int, Field(description="A byte size: a number of bytes or 100m, 1g, 512k.")
-]
+Size = Annotated[str | int, Field(description="A byte size: a number of bytes or 100m, 1g, 512k.")]
 Mode = Annotated[
     str | int,
     Field(description='A file mode in octal digits, such as "1777" or "0755" (quote it).'),
@@ -152,7 +163,9 @@ class Network(Model):
     )
     enable_ipv6: Flag | None = Field(None, description="Allocate the IPv6 pools of this network.")
     enable_ipv4: Flag | None = Field(None, description="Enable IPv4 (Engine 28+).")
-    ipam: Ipam | None = Field(None, description="Compose's IPAM block (or use the subnet shorthand).")
+    ipam: Ipam | None = Field(
+        None, description="Compose's IPAM block (or use the subnet shorthand)."
+    )
     subnet: str | None = Field(None, description="Shorthand for the first IPAM pool: its subnet.")
     ip_range: str | None = Field(None, description="Shorthand: ip_range of the first pool.")
     gateway: str | None = Field(None, description="Shorthand: gateway of the first pool.")
@@ -473,7 +486,9 @@ class Healthcheck(Model):
 
 
 class Build(Model):
-    context: str | None = Field(None, description="Build context directory (default .), relative to the file.")
+    context: str | None = Field(
+        None, description="Build context directory (default .), relative to the file."
+    )
     dockerfile: str | None = Field(None, description="Dockerfile, relative to the context.")
     args: StrMap | list[str] | None = Field(None, description="Build arguments.")
     target: str | None = Field(None, description="The stage to build in a multi-stage Dockerfile.")
@@ -491,7 +506,9 @@ class Build(Model):
     sbom: Any = Field(None, description="SBOM attestation.")
     pull: Flag | None = Field(None, description="Always pull newer base images.")
     shm_size: Size | None = Field(None, description="Size of /dev/shm during the build.")
-    extra_hosts: dict[str, Any] | list[Any] | None = Field(None, description="Host name mappings during the build.")
+    extra_hosts: dict[str, Any] | list[Any] | None = Field(
+        None, description="Host name mappings during the build."
+    )
     isolation: str | None = Field(None, description="Isolation technology of the build.")
     privileged: Flag | None = Field(None, description="Privileged build container.")
     secrets: list[str | FileRef] | None = Field(None, description="Secrets exposed to the build.")
@@ -501,11 +518,15 @@ class Build(Model):
 
 
 class Resources(Model):
-    cpus: Annotated[float | str, AfterValidator(_cpus)] | None = Field(None, description="CPUs, e.g. 0.5.")
+    cpus: Annotated[float | str, AfterValidator(_cpus)] | None = Field(
+        None, description="CPUs, e.g. 0.5."
+    )
     memory: Size | None = Field(None, description="Memory, e.g. 512m.")
     pids: int | None = Field(None, description="Maximum number of processes.")
     generic_resources: Any = Field(None, description="Reservations: user-defined resources.")
-    devices: list[Any] | None = Field(None, description="Reservations: devices (GPUs), by capabilities.")
+    devices: list[Any] | None = Field(
+        None, description="Reservations: devices (GPUs), by capabilities."
+    )
 
 
 class Limits(Model):
@@ -539,9 +560,7 @@ class RestartPolicy(Model):
 class UpdateConfig(Model):
     parallelism: int | None = Field(None, ge=0, description="Containers updated at once.")
     delay: Duration | None = Field(None, description="Wait between updating groups.")
-    failure_action: str | None = Field(
-        None, description="continue, rollback or pause on failure."
-    )
+    failure_action: str | None = Field(None, description="continue, rollback or pause on failure.")
     monitor: Duration | None = Field(
         None, description="Time to watch each task for failure after an update."
     )
@@ -693,51 +712,119 @@ class Service(Model):
     cpu_shares: int | float | str | None = Field(
         None, description="Relative CPU weight (default 1024); Compose only."
     )
-    annotations: dict[str, Any] | list[Any] | None = Field(None, description="See the Compose Specification.")
+    annotations: dict[str, Any] | list[Any] | None = Field(
+        None, description="See the Compose Specification."
+    )
     attach: Flag | str | None = Field(None, description="See the Compose Specification.")
-    blkio_config: dict[str, Any] | None = Field(None, description="Block IO configuration for the service.")
+    blkio_config: dict[str, Any] | None = Field(
+        None, description="Block IO configuration for the service."
+    )
     cgroup: str | None = Field(None, description="Specify the cgroup namespace to join.")
-    cgroup_parent: str | None = Field(None, description="Specify an optional parent cgroup for the container.")
+    cgroup_parent: str | None = Field(
+        None, description="Specify an optional parent cgroup for the container."
+    )
     cpu_count: str | int | None = Field(None, description="Number of usable CPUs.")
     cpu_percent: str | int | None = Field(None, description="Percentage of CPU resources to use.")
-    cpu_period: int | float | str | None = Field(None, description="Limit the CPU CFS (Completely Fair Scheduler) period.")
-    cpu_quota: int | float | str | None = Field(None, description="Limit the CPU CFS (Completely Fair Scheduler) quota.")
-    cpu_rt_period: int | float | str | None = Field(None, description="Limit the CPU real-time period in microseconds or a duration.")
-    cpu_rt_runtime: int | float | str | None = Field(None, description="Limit the CPU real-time runtime in microseconds or a duration.")
+    cpu_period: int | float | str | None = Field(
+        None, description="Limit the CPU CFS (Completely Fair Scheduler) period."
+    )
+    cpu_quota: int | float | str | None = Field(
+        None, description="Limit the CPU CFS (Completely Fair Scheduler) quota."
+    )
+    cpu_rt_period: int | float | str | None = Field(
+        None, description="Limit the CPU real-time period in microseconds or a duration."
+    )
+    cpu_rt_runtime: int | float | str | None = Field(
+        None, description="Limit the CPU real-time runtime in microseconds or a duration."
+    )
     cpuset: str | None = Field(None, description="CPUs in which to allow execution (0-3, 0,1).")
-    credential_spec: dict[str, Any] | None = Field(None, description="Configure the credential spec for managed service account.")
+    credential_spec: dict[str, Any] | None = Field(
+        None, description="Configure the credential spec for managed service account."
+    )
     develop: dict[str, Any] | None = Field(None, description="See the Compose Specification.")
-    device_cgroup_rules: list[Any] | None = Field(None, description="Add rules to the cgroup allowed devices list.")
-    devices: list[Any] | None = Field(None, description="List of device mappings for the container.")
-    dns_opt: list[Any] | None = Field(None, description="Custom DNS options to be passed to the container's DNS resolver.")
-    extends: str | dict[str, Any] | None = Field(None, description="Extend another service, in the current file or another file.")
-    external_links: list[Any] | None = Field(None, description="Link to services started outside this Compose application.")
+    device_cgroup_rules: list[Any] | None = Field(
+        None, description="Add rules to the cgroup allowed devices list."
+    )
+    devices: list[Any] | None = Field(
+        None, description="List of device mappings for the container."
+    )
+    dns_opt: list[Any] | None = Field(
+        None, description="Custom DNS options to be passed to the container's DNS resolver."
+    )
+    extends: str | dict[str, Any] | None = Field(
+        None, description="Extend another service, in the current file or another file."
+    )
+    external_links: list[Any] | None = Field(
+        None, description="Link to services started outside this Compose application."
+    )
     gpus: str | list[Any] | None = Field(None, description="Define GPU devices to use.")
-    group_add: list[Any] | None = Field(None, description="Add additional groups which user inside the container should be member of.")
+    group_add: list[Any] | None = Field(
+        None,
+        description="Add additional groups which user inside the container should be member of.",
+    )
     ipc: str | None = Field(None, description="IPC sharing mode for the service container.")
     isolation: str | None = Field(None, description="Container isolation technology to use.")
-    label_file: str | list[Any] | None = Field(None, description="Add metadata to containers using files containing Docker labels.")
-    mem_swappiness: int | str | None = Field(None, description="Container memory swappiness as percentage (0 to 100).")
-    memswap_limit: int | str | None = Field(None, description="Amount of memory the container is allowed to swap to disk.")
-    models: list[Any] | dict[str, Any] | None = Field(None, description="AI Models to use, referencing entries under the top-level models key.")
-    oom_kill_disable: Flag | str | None = Field(None, description="Disable OOM Killer for the container.")
-    oom_score_adj: str | int | None = Field(None, description="Tune host's OOM preferences for the container (accepts -1000 to 1000).")
+    label_file: str | list[Any] | None = Field(
+        None, description="Add metadata to containers using files containing Docker labels."
+    )
+    mem_swappiness: int | str | None = Field(
+        None, description="Container memory swappiness as percentage (0 to 100)."
+    )
+    memswap_limit: int | str | None = Field(
+        None, description="Amount of memory the container is allowed to swap to disk."
+    )
+    models: list[Any] | dict[str, Any] | None = Field(
+        None, description="AI Models to use, referencing entries under the top-level models key."
+    )
+    oom_kill_disable: Flag | str | None = Field(
+        None, description="Disable OOM Killer for the container."
+    )
+    oom_score_adj: str | int | None = Field(
+        None, description="Tune host's OOM preferences for the container (accepts -1000 to 1000)."
+    )
     pid: str | None = Field(None, description="PID mode for container.")
-    platform: str | None = Field(None, description="Target platform to run on, e.g., 'linux/amd64', 'linux/arm64', or 'windows/amd64'.")
-    post_start: list[Any] | None = Field(None, description="Commands to run after the container starts.")
-    pre_start: list[Any] | None = Field(None, description="Init containers to run to completion before the service container is started.")
-    pre_stop: list[Any] | None = Field(None, description="Commands to run before the container stops.")
-    provider: dict[str, Any] | None = Field(None, description="Specify a service which will not be manage by Compose directly, and delegate its management to an external provider.")
+    platform: str | None = Field(
+        None,
+        description="Target platform to run on, e.g., 'linux/amd64', 'linux/arm64', or 'windows/amd64'.",
+    )
+    post_start: list[Any] | None = Field(
+        None, description="Commands to run after the container starts."
+    )
+    pre_start: list[Any] | None = Field(
+        None,
+        description="Init containers to run to completion before the service container is started.",
+    )
+    pre_stop: list[Any] | None = Field(
+        None, description="Commands to run before the container stops."
+    )
+    provider: dict[str, Any] | None = Field(
+        None,
+        description="Specify a service which will not be manage by Compose directly, and delegate its management to an external provider.",
+    )
     pull_policy: str | None = Field(None, description="Policy for pulling images.")
-    pull_refresh_after: str | None = Field(None, description="Time after which to refresh the image.")
-    runtime: str | None = Field(None, description="Runtime to use for this container, e.g., 'runc'.")
-    scale: int | str | None = Field(None, description="Number of containers to deploy for this service.")
-    storage_opt: dict[str, Any] | None = Field(None, description="Storage driver options for the container.")
-    umask: int | str | None = Field(None, description="Set the initial umask for the container process.")
-    use_api_socket: Flag | None = Field(None, description="Bind mount Docker API socket and required auth.")
+    pull_refresh_after: str | None = Field(
+        None, description="Time after which to refresh the image."
+    )
+    runtime: str | None = Field(
+        None, description="Runtime to use for this container, e.g., 'runc'."
+    )
+    scale: int | str | None = Field(
+        None, description="Number of containers to deploy for this service."
+    )
+    storage_opt: dict[str, Any] | None = Field(
+        None, description="Storage driver options for the container."
+    )
+    umask: int | str | None = Field(
+        None, description="Set the initial umask for the container process."
+    )
+    use_api_socket: Flag | None = Field(
+        None, description="Bind mount Docker API socket and required auth."
+    )
     userns_mode: str | None = Field(None, description="User namespace to use.")
     uts: str | None = Field(None, description="UTS namespace to use.")
-    volumes_from: list[Any] | None = Field(None, description="Mount volumes from another service or container.")
+    volumes_from: list[Any] | None = Field(
+        None, description="Mount volumes from another service or container."
+    )
     x_compose: dict[str, Any] | None = Field(
         None,
         alias="x-compose",
@@ -786,16 +873,16 @@ def _compose_only() -> list[Literal["compose", "swarm"]]:
 class Topology(Model):
     """A topology: networks, volumes and services, compiled to Compose and swarm stack files."""
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, title="topogen topology"
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, title="topogen topology")
 
     name: str | None = Field(
         None,
         description="The project name (lowercase letters, digits, - and _); default: derived from the "
         "folder, as Compose derives it.",
     )
-    version: Any = Field(None, description="Obsolete in Compose; accepted and ignored, with a warning.")
+    version: Any = Field(
+        None, description="Obsolete in Compose; accepted and ignored, with a warning."
+    )
     include: Any = Field(None, description="Compose files to include.")
     models: list[Any] | dict[str, Any] | None = Field(None, description="AI models (Compose).")
     jobs: Any = Field(None, description="Jobs (newer Compose Specification).")

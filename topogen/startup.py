@@ -48,8 +48,13 @@ def prepare() -> None:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 
-def validate(files: Iterable[str], fmt: str = "text", strict: bool = False, engine: bool = False,
-             **project: Any) -> int:
+def validate(
+    files: Iterable[str],
+    fmt: str = "text",
+    strict: bool = False,
+    engine: bool = False,
+    **project: Any,
+) -> int:
     """Check topologies, print their diagnostics, and return the exit code (0, 1, or 2 when a
     file argument names no file)."""
     from .diagnostics import has_errors, render, sort
@@ -60,7 +65,9 @@ def validate(files: Iterable[str], fmt: str = "text", strict: bool = False, engi
     if missing:
         sys.stderr.write("".join(missing))
         return 2
-    results = [check(STDIN_NAME, read_stdin()) if f == STDIN else check(f, **project) for f in files]
+    results = [
+        check(STDIN_NAME, read_stdin()) if f == STDIN else check(f, **project) for f in files
+    ]
     diags = [d for r in results for d in r.diagnostics]
     found = []
     if engine:

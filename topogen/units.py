@@ -15,7 +15,16 @@ GO_BOOLS = (*sorted(GO_TRUE), *sorted(GO_FALSE))
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgtp]?)(?:i?b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
 _GO_DURATION = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
-_NANOSECONDS = {"ns": 1, "us": 1e3, "µs": 1e3, "μs": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9}
+_NANOSECONDS = {
+    "ns": 1,
+    "us": 1e3,
+    "µs": 1e3,
+    "μs": 1e3,
+    "ms": 1e6,
+    "s": 1e9,
+    "m": 60e9,
+    "h": 3600e9,
+}
 
 
 def go_bool(value: object) -> bool | None:
@@ -30,7 +39,7 @@ def go_bool(value: object) -> bool | None:
     return None
 
 
-def size_bytes(value: str | int | float | None) -> int | None:
+def size_bytes(value: str | float | None) -> int | None:
     """A byte size (``100m``, ``1g``, ``4096``, ``1.5g``) in bytes, binary units as docker
     reads them; None when it does not parse."""
     if value is None or isinstance(value, bool):

@@ -110,7 +110,9 @@ class DockerEnv:
         except subprocess.TimeoutExpired as exc:
             out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
             err = exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
-            cp = subprocess.CompletedProcess(list(args), 124, out, err + f"\n[timeout after {timeout}s]")
+            cp = subprocess.CompletedProcess(
+                list(args), 124, out, err + f"\n[timeout after {timeout}s]"
+            )
         if check and cp.returncode != 0:
             raise AssertionError(
                 f"command failed ({cp.returncode}): {' '.join(map(str, args))}\n"
@@ -130,8 +132,10 @@ class DockerEnv:
 
 
 def _find_docker() -> str | None:
-    return os.environ.get("TOPOGEN_DOCKER") or shutil.which("docker") or (
-        "/usr/bin/docker" if os.access("/usr/bin/docker", os.X_OK) else None
+    return (
+        os.environ.get("TOPOGEN_DOCKER")
+        or shutil.which("docker")
+        or ("/usr/bin/docker" if os.access("/usr/bin/docker", os.X_OK) else None)
     )
 
 
@@ -163,8 +167,10 @@ def _probe() -> tuple[DockerEnv | None, str]:
         return None, lines[-1] if lines else f"`docker version` exited {cp.returncode}"
     upstream = upstream_address(env["DOCKER_HOST"])
     if upstream is None:
-        return None, (f"DOCKER_HOST={env['DOCKER_HOST']}: the live tests label what they create through a local "
-                      "proxy that speaks to unix:// or plain tcp:// engines only")
+        return None, (
+            f"DOCKER_HOST={env['DOCKER_HOST']}: the live tests label what they create through a local "
+            "proxy that speaks to unix:// or plain tcp:// engines only"
+        )
     proxy = LabelProxy(upstream, {guard.RUN_LABEL: RUN_ID})
     _PROXY.append(proxy)
     parts = cp.stdout.split()
@@ -236,7 +242,9 @@ def _docker_session_guard(request):
     if denv is None:
         yield
         return
-    lock = guard.acquire_lock(LOCK_PATH, float(os.environ.get("TOPOGEN_LIVE_LOCK_TIMEOUT", "900")), _note(request))
+    lock = guard.acquire_lock(
+        LOCK_PATH, float(os.environ.get("TOPOGEN_LIVE_LOCK_TIMEOUT", "900")), _note(request)
+    )
     foreign = guard.Foreign(denv, RUN_ID)
     try:
         if denv.docker_cmd("image", "inspect", denv.image, timeout=20, direct=True).returncode == 0:
@@ -247,8 +255,12 @@ def _docker_session_guard(request):
         if leaked:
             problems.append(f"session end: {_describe(leaked)}")
         changed = foreign.changes() if foreign.seen else []
-        assert not changed, "the live tests changed objects they did not create: " + "; ".join(changed)
-        assert not problems, "live tests left Docker resources behind (now removed): " + "; ".join(problems)
+        assert not changed, "the live tests changed objects they did not create: " + "; ".join(
+            changed
+        )
+        assert not problems, "live tests left Docker resources behind (now removed): " + "; ".join(
+            problems
+        )
     finally:
         if foreign.seen:
             foreign.remove()
@@ -272,7 +284,9 @@ def docker_env(_docker_session_guard) -> DockerEnv:
     """A reachable Docker Engine with the test image, else skip (or fail where TOPOGEN_REQUIRE_ENGINE=1)."""
     denv, reason = _probe_cached()
     if denv is None:
-        _unavailable(f"no Docker engine for the live tests (start one with `bash .ci/engine.sh start`): {reason}")
+        _unavailable(
+            f"no Docker engine for the live tests (start one with `bash .ci/engine.sh start`): {reason}"
+        )
     if why := guard.image_missing(denv):
         _unavailable(why)
     return denv
@@ -290,16 +304,30 @@ def macvlan_parent(docker_env: DockerEnv) -> str:
 def swarm(docker_env: DockerEnv):
     """A single-node swarm manager; yields the same DockerEnv. Initialised here only if the
     engine is in no swarm, and then left at the end; a swarm that was there is never left."""
-    cp = docker_env.docker_cmd("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}", timeout=20)
+    cp = docker_env.docker_cmd(
+        "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}", timeout=20
+    )
     state = cp.stdout.split()
     created = False
     if state[:1] == ["inactive"]:
-        docker_env.docker_cmd("swarm", "init", "--advertise-addr", "127.0.0.1", "--default-addr-pool", SWARM_ADDR_POOL,
-                              "--default-addr-pool-mask-length", SWARM_POOL_MASK, timeout=60, check=True)
+        docker_env.docker_cmd(
+            "swarm",
+            "init",
+            "--advertise-addr",
+            "127.0.0.1",
+            "--default-addr-pool",
+            SWARM_ADDR_POOL,
+            "--default-addr-pool-mask-length",
+            SWARM_POOL_MASK,
+            timeout=60,
+            check=True,
+        )
         created = True
     elif state != ["active", "true"]:
-        _unavailable(f"the engine is in a swarm but not as a manager (state {' '.join(state) or '?'}); "
-                     "the swarm tests need a manager or no swarm at all")
+        _unavailable(
+            f"the engine is in a swarm but not as a manager (state {' '.join(state) or '?'}); "
+            "the swarm tests need a manager or no swarm at all"
+        )
     try:
         yield docker_env
     finally:
@@ -323,8 +351,11 @@ def docker_cleanup(request, _docker_session_guard):
         request.config._topogen_live_leaks.append(f"{request.module.__name__}: {_describe(leaked)}")
     stray = guard.unlabelled_newcomers(denv, before)
     if stray:
-        warnings.warn(f"{request.module.__name__}: objects without {denv.run_label} appeared and were left alone: "
-                      f"{_describe(stray)}", stacklevel=1)
+        warnings.warn(
+            f"{request.module.__name__}: objects without {denv.run_label} appeared and were left alone: "
+            f"{_describe(stray)}",
+            stacklevel=1,
+        )
 
 
 def _describe(found: dict) -> str:

@@ -37,19 +37,33 @@ def image_missing(denv: Any) -> str:
     """Why the test image cannot be used, or ""."""
     if denv.docker_cmd("image", "inspect", denv.image, timeout=20).returncode == 0:
         return ""
-    return (f"image {denv.image} missing on the engine (`bash .ci/engine.sh start` imports it; "
-            "TOPOGEN_TEST_IMAGE names another busybox image)")
+    return (
+        f"image {denv.image} missing on the engine (`bash .ci/engine.sh start` imports it; "
+        "TOPOGEN_TEST_IMAGE names another busybox image)"
+    )
 
 
 def parent_missing(denv: Any) -> str:
     """Why the macvlan/ipvlan parent cannot be used (checked on the engine's host), or ""."""
-    cp = denv.docker_cmd("run", "--rm", "--network", "host", denv.image, "ip", "link", "show", denv.veth_parent,
-                         timeout=60)
+    cp = denv.docker_cmd(
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        denv.image,
+        "ip",
+        "link",
+        "show",
+        denv.veth_parent,
+        timeout=60,
+    )
     if cp.returncode == 0:
         return ""
-    return (f"macvlan parent {denv.veth_parent} not found on the engine's host "
-            f"({(cp.stderr or cp.stdout).strip()[:120]}); `bash .ci/engine.sh start` creates the veth pair "
-            "(TOPOGEN_TEST_VETH names another; never a real interface)")
+    return (
+        f"macvlan parent {denv.veth_parent} not found on the engine's host "
+        f"({(cp.stderr or cp.stdout).strip()[:120]}); `bash .ci/engine.sh start` creates the veth pair "
+        "(TOPOGEN_TEST_VETH names another; never a real interface)"
+    )
 
 
 def _lines(denv: Any, *args: str, direct: bool = False) -> list[str]:
@@ -58,17 +72,23 @@ def _lines(denv: Any, *args: str, direct: bool = False) -> list[str]:
 
 
 def swarm_manager(denv: Any) -> bool:
-    cp = denv.docker_cmd("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}", timeout=20)
+    cp = denv.docker_cmd(
+        "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}", timeout=20
+    )
     return cp.stdout.split() == ["active", "true"]
 
 
 def labelled(denv: Any) -> dict[str, list[str]]:
     """Names of the objects that carry this run's label, by kind."""
     f = ("--filter", f"label={denv.run_label}")
-    found = {"containers": _lines(denv, "ps", "-a", *f, "--format", "{{.Names}}"),
-             "networks": _lines(denv, "network", "ls", *f, "--format", "{{.Name}}"),
-             "volumes": _lines(denv, "volume", "ls", *f, "--format", "{{.Name}}"),
-             "services": [], "secrets": [], "configs": []}
+    found = {
+        "containers": _lines(denv, "ps", "-a", *f, "--format", "{{.Names}}"),
+        "networks": _lines(denv, "network", "ls", *f, "--format", "{{.Name}}"),
+        "volumes": _lines(denv, "volume", "ls", *f, "--format", "{{.Name}}"),
+        "services": [],
+        "secrets": [],
+        "configs": [],
+    }
     if swarm_manager(denv):
         for kind in ("service", "secret", "config"):
             found[f"{kind}s"] = _lines(denv, kind, "ls", *f, "--format", "{{.Name}}")
@@ -106,9 +126,12 @@ def remove_labelled(denv: Any, deadline_s: float = 90) -> dict[str, list[str]]:
 
 def everything(denv: Any) -> dict[str, set[str]]:
     """Ids of all containers, networks and volumes on the engine (for the unlabelled report)."""
-    return {"containers": set(_lines(denv, "ps", "-aq", "--no-trunc", direct=True)),
-            "networks": set(_lines(denv, "network", "ls", "--format", "{{.Name}}", direct=True)) - BUILTIN_NETWORKS,
-            "volumes": set(_lines(denv, "volume", "ls", "-q", direct=True))}
+    return {
+        "containers": set(_lines(denv, "ps", "-aq", "--no-trunc", direct=True)),
+        "networks": set(_lines(denv, "network", "ls", "--format", "{{.Name}}", direct=True))
+        - BUILTIN_NETWORKS,
+        "volumes": set(_lines(denv, "volume", "ls", "-q", direct=True)),
+    }
 
 
 def unlabelled_newcomers(denv: Any, before: dict[str, set[str]]) -> dict[str, set[str]]:
@@ -136,24 +159,34 @@ class Foreign:
 
     def create(self) -> None:
         d, n = self.denv, self.names
-        d.docker_cmd("create", "--name", n["container"], d.image, "true", timeout=60, check=True, direct=True)
+        d.docker_cmd(
+            "create", "--name", n["container"], d.image, "true", timeout=60, check=True, direct=True
+        )
         d.docker_cmd("network", "create", n["network"], timeout=30, check=True, direct=True)
         d.docker_cmd("volume", "create", n["volume"], timeout=30, check=True, direct=True)
         self.seen = self.state()
 
     def state(self) -> dict[str, str]:
-        fmt = {"container": "{{.Id}} {{.State.Status}} {{.Created}}", "network": "{{.Id}} {{.Created}}",
-               "volume": "{{.Name}} {{.CreatedAt}}"}
+        fmt = {
+            "container": "{{.Id}} {{.State.Status}} {{.Created}}",
+            "network": "{{.Id}} {{.Created}}",
+            "volume": "{{.Name}} {{.CreatedAt}}",
+        }
         out = {}
         for kind, name in self.names.items():
-            cp = self.denv.docker_cmd(kind, "inspect", "--format", fmt[kind], name, timeout=30, direct=True)
+            cp = self.denv.docker_cmd(
+                kind, "inspect", "--format", fmt[kind], name, timeout=30, direct=True
+            )
             out[kind] = cp.stdout.strip() if cp.returncode == 0 else f"missing: {cp.stderr.strip()}"
         return out
 
     def changes(self) -> list[str]:
         now = self.state()
-        return [f"{kind} {self.names[kind]}: was {self.seen.get(kind)!r}, now {now[kind]!r}"
-                for kind in self.names if now[kind] != self.seen.get(kind)]
+        return [
+            f"{kind} {self.names[kind]}: was {self.seen.get(kind)!r}, now {now[kind]!r}"
+            for kind in self.names
+            if now[kind] != self.seen.get(kind)
+        ]
 
     def remove(self) -> None:
         d, n = self.denv, self.names
@@ -207,7 +240,9 @@ def _try_flock(f: IO[str]) -> bool:
         return False
 
 
-def acquire_lock(path: str, timeout: float, note: Callable[[str], None] = say, every: float = 30) -> IO[str]:
+def acquire_lock(
+    path: str, timeout: float, note: Callable[[str], None] = say, every: float = 30
+) -> IO[str]:
     """An exclusive flock on ``path`` (released when the file is closed or the process ends).
     While waiting, says who holds it (every ``every`` s); fails after ``timeout`` s."""
     f = open(path, "a+")  # noqa: SIM115 (held open: closing it releases the lock)
@@ -218,11 +253,15 @@ def acquire_lock(path: str, timeout: float, note: Callable[[str], None] = say, e
         if now - start >= timeout:
             holder = _holder(f)
             f.close()
-            pytest.fail(f"gave up after {timeout:.0f} s waiting for lock {path} held by {holder}: another "
-                        "live-test session uses this machine's engine (TOPOGEN_LIVE_LOCK_TIMEOUT sets the wait)",
-                        pytrace=False)
+            pytest.fail(
+                f"gave up after {timeout:.0f} s waiting for lock {path} held by {holder}: another "
+                "live-test session uses this machine's engine (TOPOGEN_LIVE_LOCK_TIMEOUT sets the wait)",
+                pytrace=False,
+            )
         if now >= next_note:
-            note(f"waiting for lock {path} held by {_holder(f)} (at most {timeout - (now - start):.0f} s more)")
+            note(
+                f"waiting for lock {path} held by {_holder(f)} (at most {timeout - (now - start):.0f} s more)"
+            )
             next_note = now + every
         time.sleep(0.5)
     f.seek(0)

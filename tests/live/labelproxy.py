@@ -22,7 +22,9 @@ import tempfile
 import threading
 from typing import Any, BinaryIO
 
-_CREATE = re.compile(rb"^(?:/v[0-9.]+)?/(containers|networks|volumes|secrets|configs|services)/create(?:\?|$)")
+_CREATE = re.compile(
+    rb"^(?:/v[0-9.]+)?/(containers|networks|volumes|secrets|configs|services)/create(?:\?|$)"
+)
 _UPDATE = re.compile(rb"^(?:/v[0-9.]+)?/services/[^/?]+/update(?:\?|$)")
 
 
@@ -30,10 +32,13 @@ def upstream_address(docker_host: str) -> tuple[int, Any] | None:
     """The socket family and address of ``unix://PATH`` or ``tcp://HOST:PORT``; None otherwise
     (``ssh://``, TLS: the proxy cannot speak to those)."""
     if docker_host.startswith("unix://"):
-        return socket.AF_UNIX, docker_host[len("unix://"):]
+        return socket.AF_UNIX, docker_host[len("unix://") :]
     m = re.fullmatch(r"tcp://\[?([^\]]+?)\]?:(\d+)/?", docker_host)
     if m and not os.environ.get("DOCKER_TLS_VERIFY"):
-        return socket.AF_INET6 if ":" in m.group(1) else socket.AF_INET, (m.group(1), int(m.group(2)))
+        return socket.AF_INET6 if ":" in m.group(1) else socket.AF_INET, (
+            m.group(1),
+            int(m.group(2)),
+        )
     return None
 
 
@@ -125,13 +130,18 @@ class LabelProxy:
             return False
         lines = head.split(b"\r\n")
         method, target = (lines[0].split(b" ") + [b"", b""])[:2]
-        headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(b":") for ln in lines[1:] if ln)}
+        headers = {
+            k.strip().lower(): v.strip()
+            for k, _, v in (ln.partition(b":") for ln in lines[1:] if ln)
+        }
         chunked = b"chunked" in headers.get(b"transfer-encoding", b"").lower()
         length = int(headers.get(b"content-length", b"0") or 0)
         m = _CREATE.match(target) or _UPDATE.match(target)
         if method == b"POST" and m:
             body = _read_chunked(reader) if chunked else reader.read(length)
-            upstream.sendall(self._labelled(m.group(1) if m.re is _CREATE else b"services", lines, body))
+            upstream.sendall(
+                self._labelled(m.group(1) if m.re is _CREATE else b"services", lines, body)
+            )
         else:
             upstream.sendall(head)
             if chunked:
@@ -149,8 +159,12 @@ class LabelProxy:
             body = json.dumps(add_labels(kind.decode(), data, self.labels)).encode()
         except (ValueError, AttributeError):
             pass  # not a JSON object: relayed as it is, the engine will say what is wrong
-        keep = [ln for ln in lines[1:] if ln and ln.split(b":")[0].strip().lower()
-                not in (b"content-length", b"transfer-encoding")]
+        keep = [
+            ln
+            for ln in lines[1:]
+            if ln
+            and ln.split(b":")[0].strip().lower() not in (b"content-length", b"transfer-encoding")
+        ]
         return b"\r\n".join([lines[0], *keep, b"Content-Length: %d" % len(body), b"", b""]) + body
 
 

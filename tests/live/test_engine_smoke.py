@@ -23,8 +23,14 @@ def _wait_running(denv, name: str, timeout: float = 20) -> None:
 def _nc_client(denv, network: str, target: str, port: int = 8080) -> subprocess.CompletedProcess:
     # nc -w 2: connect timeout 2 s; the server prints what it receives.
     return denv.docker_cmd(
-        "run", "--rm", "--network", network, denv.image,
-        "sh", "-c", f"echo topogen-ping | nc -w 2 {target} {port}",
+        "run",
+        "--rm",
+        "--network",
+        network,
+        denv.image,
+        "sh",
+        "-c",
+        f"echo topogen-ping | nc -w 2 {target} {port}",
         timeout=30,
     )
 
@@ -39,13 +45,31 @@ def test_bridge_connectivity_and_isolation(docker_env, unique_name):
         # Server: keeps listening (-lk would need nc -k; busybox nc -lk is supported
         # but a fresh listener per connection is simpler: loop).
         d.docker_cmd(
-            "run", "-d", "--name", srv, "--network", net_a, d.image,
-            "sh", "-c", "while true; do nc -l -p 8080; done",
-            check=True, timeout=30,
+            "run",
+            "-d",
+            "--name",
+            srv,
+            "--network",
+            net_a,
+            d.image,
+            "sh",
+            "-c",
+            "while true; do nc -l -p 8080; done",
+            check=True,
+            timeout=30,
         )
         d.docker_cmd(
-            "run", "-d", "--name", other, "--network", net_a, d.image, "sleep", "300",
-            check=True, timeout=30,
+            "run",
+            "-d",
+            "--name",
+            other,
+            "--network",
+            net_a,
+            d.image,
+            "sleep",
+            "300",
+            check=True,
+            timeout=30,
         )
         _wait_running(d, srv)
         _wait_running(d, other)
@@ -65,8 +89,12 @@ def test_bridge_connectivity_and_isolation(docker_env, unique_name):
 
         # negative: a container on another network cannot reach the server's IP
         ip = d.docker_cmd(
-            "inspect", "-f", f"{{{{(index .NetworkSettings.Networks \"{net_a}\").IPAddress}}}}", srv,
-            check=True, timeout=20,
+            "inspect",
+            "-f",
+            f'{{{{(index .NetworkSettings.Networks "{net_a}").IPAddress}}}}',
+            srv,
+            check=True,
+            timeout=20,
         ).stdout.strip()
         assert ip
         bad = _nc_client(d, net_b, ip)
@@ -84,16 +112,34 @@ def test_swarm_service_two_replicas(swarm, unique_name):
     svc = unique_name("svc")
     try:
         d.docker_cmd(
-            "service", "create", "--detach", "--quiet", "--name", svc, "--replicas", "2",
-            "--stop-grace-period", "1s", d.image, "sleep", "3600",
-            check=True, timeout=60,
+            "service",
+            "create",
+            "--detach",
+            "--quiet",
+            "--name",
+            svc,
+            "--replicas",
+            "2",
+            "--stop-grace-period",
+            "1s",
+            d.image,
+            "sleep",
+            "3600",
+            check=True,
+            timeout=60,
         )
         end = time.monotonic() + 60
         running = 0
         while time.monotonic() < end:
             cp = d.docker_cmd(
-                "service", "ps", svc, "--filter", "desired-state=running",
-                "--format", "{{.CurrentState}}", timeout=20,
+                "service",
+                "ps",
+                svc,
+                "--filter",
+                "desired-state=running",
+                "--format",
+                "{{.CurrentState}}",
+                timeout=20,
             )
             running = sum(1 for line in cp.stdout.splitlines() if line.startswith("Running"))
             if running == 2:
@@ -105,7 +151,9 @@ def test_swarm_service_two_replicas(swarm, unique_name):
         # wait for the task containers to disappear (bounded)
         end = time.monotonic() + 30
         while time.monotonic() < end:
-            cp = d.docker_cmd("ps", "-aq", "--filter", f"label=com.docker.swarm.service.name={svc}", timeout=20)
+            cp = d.docker_cmd(
+                "ps", "-aq", "--filter", f"label=com.docker.swarm.service.name={svc}", timeout=20
+            )
             if not cp.stdout.strip():
                 break
             time.sleep(1)
@@ -120,7 +168,7 @@ def test_compose_up_down(docker_env, unique_name, tmp_path):
         "services:\n"
         "  app:\n"
         f"    image: {d.image}\n"
-        "    command: [\"sleep\", \"3600\"]\n"
+        '    command: ["sleep", "3600"]\n'
         "    init: true\n"
         "volumes:\n"
         "  data: {}\n"
@@ -130,12 +178,18 @@ def test_compose_up_down(docker_env, unique_name, tmp_path):
         up = d.compose_cmd(*base, "up", "-d", timeout=120, cwd=tmp_path)
         assert up.returncode == 0, up.stderr
         cp = d.docker_cmd(
-            "ps", "--filter", f"label=com.docker.compose.project={project}",
-            "--format", "{{.Names}} {{.State}}", timeout=20,
+            "ps",
+            "--filter",
+            f"label=com.docker.compose.project={project}",
+            "--format",
+            "{{.Names}} {{.State}}",
+            timeout=20,
         )
         assert cp.stdout.split() == [f"{project}-app-1", "running"], cp.stdout
     finally:
         down = d.compose_cmd(*base, "down", "-v", "-t", "1", timeout=120, cwd=tmp_path)
     assert down.returncode == 0, down.stderr
-    cp = d.docker_cmd("ps", "-aq", "--filter", f"label=com.docker.compose.project={project}", timeout=20)
+    cp = d.docker_cmd(
+        "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}", timeout=20
+    )
     assert cp.stdout.strip() == ""

@@ -34,7 +34,11 @@ def _labels(denv, kind: str, name: str) -> dict[str, str]:
 
 def test_cleanup_removes_only_what_carries_the_run_label(docker_env, unique_name):
     d = docker_env
-    mine = {"container": unique_name("mine"), "network": unique_name("mine"), "volume": unique_name("mine")}
+    mine = {
+        "container": unique_name("mine"),
+        "network": unique_name("mine"),
+        "volume": unique_name("mine"),
+    }
     theirs = guard.Foreign(d, unique_name("theirs"))
     theirs.create()  # straight to the engine: no label
     try:
@@ -42,7 +46,10 @@ def test_cleanup_removes_only_what_carries_the_run_label(docker_env, unique_name
         d.docker_cmd("network", "create", mine["network"], check=True, timeout=30)
         d.docker_cmd("volume", "create", mine["volume"], check=True, timeout=30)
         for kind, name in mine.items():
-            assert _labels(d, kind, name).get(guard.RUN_LABEL) == d.run_label.split("=", 1)[1], (kind, name)
+            assert _labels(d, kind, name).get(guard.RUN_LABEL) == d.run_label.split("=", 1)[1], (
+                kind,
+                name,
+            )
         removed = guard.remove_labelled(d)
         assert {k: set(v) for k, v in removed.items()} == {f"{k}s": {n} for k, n in mine.items()}
         assert not any(guard.labelled(d).values())
@@ -59,7 +66,8 @@ def test_compose_objects_carry_the_run_label(docker_env, unique_name, tmp_path):
     project = unique_name("lbl")
     (tmp_path / "compose.yaml").write_text(
         f"services:\n  app:\n    image: {d.image}\n    command: [sleep, '60']\n    init: true\n"
-        "    volumes: [data:/data]\n    networks: [net]\nnetworks:\n  net: {}\nvolumes:\n  data: {}\n")
+        "    volumes: [data:/data]\n    networks: [net]\nnetworks:\n  net: {}\nvolumes:\n  data: {}\n"
+    )
     base = ["-p", project, "-f", str(tmp_path / "compose.yaml")]
     try:
         assert d.compose_cmd(*base, "up", "-d", timeout=120).returncode == 0
@@ -76,10 +84,19 @@ def test_compose_objects_carry_the_run_label(docker_env, unique_name, tmp_path):
 
 def test_a_lock_wait_says_who_holds_it_and_is_bounded(tmp_path):
     lock = tmp_path / "live.lock"
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import fcntl, time\n"
-        f"f = open({str(lock)!r}, 'a+'); fcntl.flock(f, fcntl.LOCK_EX)\n"  # writes no pid: /proc/locks tells
-        "print('held', flush=True); time.sleep(30)\n")], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import fcntl, time\n"
+                f"f = open({str(lock)!r}, 'a+'); fcntl.flock(f, fcntl.LOCK_EX)\n"  # writes no pid: /proc/locks tells
+                "print('held', flush=True); time.sleep(30)\n"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         notes: list[str] = []
@@ -88,7 +105,9 @@ def test_a_lock_wait_says_who_holds_it_and_is_bounded(tmp_path):
             guard.acquire_lock(str(lock), timeout=1.5, note=notes.append, every=0.5)
         assert time.monotonic() - start < 5
         assert notes and notes[0].startswith(f"waiting for lock {lock} held by pid {holder.pid}")
-        assert f"gave up after 2 s waiting for lock {lock} held by pid {holder.pid}" in str(failed.value)
+        assert f"gave up after 2 s waiting for lock {lock} held by pid {holder.pid}" in str(
+            failed.value
+        )
     finally:
         holder.kill()
         holder.wait(timeout=10)
@@ -113,7 +132,9 @@ def test_without_engine_image_or_parent_tests_skip_or_fail_with_the_reason(docke
         with pytest.raises(pytest.skip.Exception, match=re.escape(reason)):
             guard.unavailable(reason)
         monkeypatch.setenv("TOPOGEN_REQUIRE_ENGINE", "1")
-        with pytest.raises(pytest.fail.Exception, match=re.escape(f"{reason} (TOPOGEN_REQUIRE_ENGINE=1)")):
+        with pytest.raises(
+            pytest.fail.Exception, match=re.escape(f"{reason} (TOPOGEN_REQUIRE_ENGINE=1)")
+        ):
             guard.unavailable(reason)
 
 
@@ -122,18 +143,37 @@ def test_a_missing_macvlan_parent_skips_the_tests_that_need_it(docker_env, tmp_p
     fails them under TOPOGEN_REQUIRE_ENGINE=1) instead of failing at `up`."""
     runs = {}
     for require in ("", "1"):
-        env = {**docker_env.direct_env, "TOPOGEN_TEST_VETH": "tgnope0", "TOPOGEN_REQUIRE_ENGINE": require,
-               "TOPOGEN_LIVE_LOCK": str(tmp_path / f"live-{require}.lock")}  # not this session's lock
+        env = {
+            **docker_env.direct_env,
+            "TOPOGEN_TEST_VETH": "tgnope0",
+            "TOPOGEN_REQUIRE_ENGINE": require,
+            "TOPOGEN_LIVE_LOCK": str(tmp_path / f"live-{require}.lock"),
+        }  # not this session's lock
         runs[require] = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
-             "tests/live/test_verify_zoo.py::test_zoo_observed_equals_predicted"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-rs",
+                "-p",
+                "no:cacheprovider",
+                "tests/live/test_verify_zoo.py::test_zoo_observed_equals_predicted",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     try:
         for require, proc in runs.items():
             out, _ = proc.communicate(timeout=120)
             assert "macvlan parent tgnope0 not found on the engine's host" in out, out
             if require:
-                assert proc.returncode == 1 and "1 error" in out and "TOPOGEN_REQUIRE_ENGINE=1" in out, out
+                assert (
+                    proc.returncode == 1 and "1 error" in out and "TOPOGEN_REQUIRE_ENGINE=1" in out
+                ), out
             else:
                 assert proc.returncode == 0 and "1 skipped" in out, out
     finally:

@@ -61,7 +61,9 @@ def served_ports(name: str, svc: dict[str, Any], policies: list[dict[str, Any]])
     return ports
 
 
-def stubbed(example: str, stack: str, image: str, endpoint_mode: str = ENDPOINT_MODE) -> dict[str, Any]:
+def stubbed(
+    example: str, stack: str, image: str, endpoint_mode: str = ENDPOINT_MODE
+) -> dict[str, Any]:
     """The example's topology for a live run: busybox everywhere, swarm only, names unique."""
     topo = yaml.safe_load((EXAMPLES / example / "topology.yaml").read_text())
     topo["targets"] = ["swarm"]
@@ -99,14 +101,22 @@ def compile_stack(topo: dict[str, Any], workdir: Path) -> Path:
     errors = [d.format() for d in result.diagnostics if d.is_error]
     assert result.topology is not None and not errors, errors
     out = workdir / "docker-stack.yml"
-    pipeline.write({str(out): pipeline.compile(result.topology, str(workdir), ["swarm"])["docker-stack.yml"]})
+    pipeline.write(
+        {str(out): pipeline.compile(result.topology, str(workdir), ["swarm"])["docker-stack.yml"]}
+    )
     return out
 
 
 def docker(denv: Any, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run([denv.docker, *args], env={**denv.env, **ENV}, capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        return subprocess.run(
+            [denv.docker, *args],
+            env={**denv.env, **ENV},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
     except subprocess.TimeoutExpired as exc:
         return subprocess.CompletedProcess(exc.cmd, 124, "", f"timeout after {timeout}s")
 
@@ -125,7 +135,17 @@ def leftovers(denv: Any, stack: str) -> dict[str, list[str]]:
 
 
 def deploy(denv: Any, stack: str, stack_file: Path) -> subprocess.CompletedProcess[str]:
-    return docker(denv, "stack", "deploy", "--resolve-image", "never", "-c", str(stack_file), stack, timeout=120)
+    return docker(
+        denv,
+        "stack",
+        "deploy",
+        "--resolve-image",
+        "never",
+        "-c",
+        str(stack_file),
+        stack,
+        timeout=120,
+    )
 
 
 @contextlib.contextmanager
@@ -136,7 +156,9 @@ def removed_at_exit(denv: Any, stack: str, deadline_s: float = 90) -> Iterator[N
     finally:
         docker(denv, "stack", "rm", stack, timeout=60)
         end = time.monotonic() + deadline_s
-        clear = 0  # a task the agent was still starting can show up just after the services are gone
+        clear = (
+            0  # a task the agent was still starting can show up just after the services are gone
+        )
         while clear < 2 and time.monotonic() < end:
             left = leftovers(denv, stack)
             clear = 0 if any(left.values()) else clear + 1
@@ -156,12 +178,21 @@ def deployed(denv: Any, stack: str, stack_file: Path) -> Iterator[None]:
         yield
 
 
-def wait_for_replicas(denv: Any, stack: str, wanted: dict[str, int], timeout: float = 120) -> dict[str, str]:
+def wait_for_replicas(
+    denv: Any, stack: str, wanted: dict[str, int], timeout: float = 120
+) -> dict[str, str]:
     end = time.monotonic() + timeout
     seen: dict[str, str] = {}
     while time.monotonic() < end:
-        out = docker(denv, "service", "ls", "--filter", f"label={NAMESPACE}={stack}", "--format",
-                     "{{.Name}} {{.Replicas}}")
+        out = docker(
+            denv,
+            "service",
+            "ls",
+            "--filter",
+            f"label={NAMESPACE}={stack}",
+            "--format",
+            "{{.Name}} {{.Replicas}}",
+        )
         seen = dict(line.split(" ", 1) for line in lines(out))
         if all(seen.get(f"{stack}_{s}", "").split(" ")[0] == f"{n}/{n}" for s, n in wanted.items()):
             return seen
@@ -170,16 +201,24 @@ def wait_for_replicas(denv: Any, stack: str, wanted: dict[str, int], timeout: fl
 
 
 def task_container(denv: Any, stack: str, service: str) -> str:
-    ids = lines(docker(denv, "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={stack}_{service}"))
+    ids = lines(
+        docker(
+            denv, "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={stack}_{service}"
+        )
+    )
     assert ids, f"no running task of {stack}_{service}"
     return ids[0]
 
 
-def connects(denv: Any, container: str, host: str, port: int, attempts: int = 10) -> tuple[bool, str]:
+def connects(
+    denv: Any, container: str, host: str, port: int, attempts: int = 10
+) -> tuple[bool, str]:
     """A TCP connection by name from ``container`` (retried while service DNS settles)."""
     out = ""
     for _ in range(attempts):
-        cp = docker(denv, "exec", container, "sh", "-c", f"nc -w 3 {host} {port} </dev/null", timeout=20)
+        cp = docker(
+            denv, "exec", container, "sh", "-c", f"nc -w 3 {host} {port} </dev/null", timeout=20
+        )
         if cp.returncode == 0:
             return True, ""
         out = cp.stderr.strip()
@@ -188,22 +227,31 @@ def connects(denv: Any, container: str, host: str, port: int, attempts: int = 10
 
 
 def replicas(topo: dict[str, Any]) -> dict[str, int]:
-    return {name: (svc.get("deploy") or {}).get("replicas", 1) for name, svc in topo["services"].items()}
+    return {
+        name: (svc.get("deploy") or {}).get("replicas", 1) for name, svc in topo["services"].items()
+    }
 
 
 # ---------------------------------------------------------------------- tests
 
 
-def test_swarm_overlay_deploys_replicas_and_reaches_web_by_name(swarm: Any, unique_name: Any,
-                                                                 tmp_path: Path) -> None:
+def test_swarm_overlay_deploys_replicas_and_reaches_web_by_name(
+    swarm: Any, unique_name: Any, tmp_path: Path
+) -> None:
     stack = unique_name("swarm")
     topo = stubbed("swarm-overlay", stack, swarm.image)
     stack_file = compile_stack(topo, tmp_path)
     with deployed(swarm, stack, stack_file):
         seen = wait_for_replicas(swarm, stack, replicas(topo))
         assert seen[f"{stack}_web"].startswith("3/3")
-        net = docker(swarm, "network", "inspect", f"{stack}_multi-host-network", "--format",
-                     "{{.Driver}} {{.Scope}} {{.Attachable}}")
+        net = docker(
+            swarm,
+            "network",
+            "inspect",
+            f"{stack}_multi-host-network",
+            "--format",
+            "{{.Driver}} {{.Scope}} {{.Attachable}}",
+        )
         assert net.stdout.split() == ["overlay", "swarm", "true"], net.stderr
         client = task_container(swarm, stack, "client")
         ok, why = connects(swarm, client, "web", 80)
@@ -212,14 +260,22 @@ def test_swarm_overlay_deploys_replicas_and_reaches_web_by_name(swarm: Any, uniq
         assert not ok, "nothing listens on web:81, yet a connection succeeded"
         # the stack's service, its task containers and its network carry the test run's label
         key, run_id = swarm.run_label.split("=", 1)
-        got = [docker(swarm, kind, "inspect", "--format", f'{{{{index {labels} "{key}"}}}}', name).stdout.strip()
-               for kind, labels, name in (("service", ".Spec.Labels", f"{stack}_web"),
-                                          ("network", ".Labels", f"{stack}_multi-host-network"),
-                                          ("container", ".Config.Labels", client))]
+        got = [
+            docker(
+                swarm, kind, "inspect", "--format", f'{{{{index {labels} "{key}"}}}}', name
+            ).stdout.strip()
+            for kind, labels, name in (
+                ("service", ".Spec.Labels", f"{stack}_web"),
+                ("network", ".Labels", f"{stack}_multi-host-network"),
+                ("container", ".Config.Labels", client),
+            )
+        ]
         assert got == [run_id] * 3, got
 
 
-@pytest.mark.skipif(not ipvs_available(), reason="the kernel has no IPVS: swarm service VIPs cannot work here")
+@pytest.mark.skipif(
+    not ipvs_available(), reason="the kernel has no IPVS: swarm service VIPs cannot work here"
+)
 def test_swarm_overlay_vip(swarm: Any, unique_name: Any, tmp_path: Path) -> None:
     """With IPVS, the default endpoint mode: the name resolves to a VIP that balances over tasks."""
     stack = unique_name("vip")
@@ -230,7 +286,9 @@ def test_swarm_overlay_vip(swarm: Any, unique_name: Any, tmp_path: Path) -> None
         assert ok, why
 
 
-def test_segmentation_overlays_keep_tiers_apart(swarm: Any, unique_name: Any, tmp_path: Path) -> None:
+def test_segmentation_overlays_keep_tiers_apart(
+    swarm: Any, unique_name: Any, tmp_path: Path
+) -> None:
     """The segmentation example on swarm: internal overlays, aliases, and web cannot reach db."""
     stack = unique_name("seg")
     topo = stubbed("segmentation", stack, swarm.image)
@@ -238,11 +296,22 @@ def test_segmentation_overlays_keep_tiers_apart(swarm: Any, unique_name: Any, tm
     with deployed(swarm, stack, stack_file):
         wait_for_replicas(swarm, stack, replicas(topo))
         for key in ("dmz-network", "app-network", "db-network"):
-            net = docker(swarm, "network", "inspect", f"{stack}_{key}", "--format", "{{.Driver}} {{.Internal}}")
+            net = docker(
+                swarm,
+                "network",
+                "inspect",
+                f"{stack}_{key}",
+                "--format",
+                "{{.Driver}} {{.Internal}}",
+            )
             assert net.stdout.split() == ["overlay", "true"], net.stderr
         web, app = task_container(swarm, stack, "web"), task_container(swarm, stack, "app")
-        for source, target, port in ((web, "app", 80), (web, "backend", 80), (app, "db", 5432),
-                                     (app, "database", 5432)):
+        for source, target, port in (
+            (web, "app", 80),
+            (web, "backend", 80),
+            (app, "db", 5432),
+            (app, "database", 5432),
+        ):
             ok, why = connects(swarm, source, target, port)
             assert ok, f"{target}:{port} unreachable by name: {why}"
         ok, why = connects(swarm, web, "db", 5432, attempts=2)
@@ -256,39 +325,56 @@ def test_stub_keeps_the_example_shape(example: str, tmp_path: Path) -> None:
     stub = yaml.safe_load(compile_stack(stubbed(example, "tg-x", "img"), tmp_path).read_text())
     committed_file = EXAMPLES / example / "docker-stack.yml"
     if not committed_file.exists():  # an example that targets swarm only in these tests
-        committed_file = compile_stack(dict(yaml.safe_load((EXAMPLES / example / "topology.yaml").read_text()),
-                                            targets=["swarm"]), tmp_path / "orig")
+        committed_file = compile_stack(
+            dict(
+                yaml.safe_load((EXAMPLES / example / "topology.yaml").read_text()),
+                targets=["swarm"],
+            ),
+            tmp_path / "orig",
+        )
     committed = yaml.safe_load(committed_file.read_text())
     for net in (*stub["networks"].values(), *committed["networks"].values()):
         net.pop("name", None)
     assert stub["networks"] == committed["networks"]
     for name, svc in committed["services"].items():
         assert stub["services"][name]["networks"] == svc["networks"]
-        assert stub["services"][name].get("deploy", {}).get("replicas") == svc.get("deploy", {}).get("replicas")
+        assert stub["services"][name].get("deploy", {}).get("replicas") == svc.get(
+            "deploy", {}
+        ).get("replicas")
 
 
 # ---------------------------------------------------------------------- the errors are real
 
 REFUSED = {
-    "swarm-port-conflict": ("""name: refused
+    "swarm-port-conflict": (
+        """name: refused
 services:
   a: {image: IMAGE, ports: ["127.0.0.1:38080:80"]}
   b: {image: IMAGE, ports: ["127.0.0.2:38080:80"]}
-""", "already in use"),
-    "swarm-dnsrr-ingress": ("""name: refused
+""",
+        "already in use",
+    ),
+    "swarm-dnsrr-ingress": (
+        """name: refused
 services:
   a: {image: IMAGE, ports: ["38081:80"], deploy: {endpoint_mode: dnsrr}}
-""", "dnsrr"),
-    "swarm-replicas-global": ("""name: refused
+""",
+        "dnsrr",
+    ),
+    "swarm-replicas-global": (
+        """name: refused
 services:
   a: {image: IMAGE, deploy: {mode: global, replicas: 2}}
-""", "replicas can only be used with replicated"),
+""",
+        "replicas can only be used with replicated",
+    ),
 }
 
 
 @pytest.mark.parametrize("rule", sorted(REFUSED))
-def test_what_the_error_rules_predict_swarm_refuses(rule: str, swarm: Any, unique_name: Any,
-                                                    tmp_path: Path) -> None:
+def test_what_the_error_rules_predict_swarm_refuses(
+    rule: str, swarm: Any, unique_name: Any, tmp_path: Path
+) -> None:
     """Compiled despite the error, the stack is refused by the real swarm as the rule says."""
     text, refusal = REFUSED[rule]
     path = tmp_path / "topology.yaml"
@@ -297,7 +383,9 @@ def test_what_the_error_rules_predict_swarm_refuses(rule: str, swarm: Any, uniqu
     assert result.topology is not None
     assert rule in {d.rule for d in result.diagnostics if d.is_error}
     stack_file = tmp_path / "docker-stack.yml"
-    stack_file.write_text(pipeline.compile(result.topology, str(tmp_path), ["swarm"])["docker-stack.yml"])
+    stack_file.write_text(
+        pipeline.compile(result.topology, str(tmp_path), ["swarm"])["docker-stack.yml"]
+    )
     stack = unique_name("refused")
     with removed_at_exit(swarm, stack):
         cp = deploy(swarm, stack, stack_file)
@@ -308,13 +396,17 @@ def test_a_missing_bind_source_fails_the_task(swarm: Any, unique_name: Any, tmp_
     """swarm-bind-mount's premise: unlike Compose, a stack never creates a bind source."""
     missing = tmp_path / "not-created"
     path = tmp_path / "topology.yaml"
-    path.write_text(f"name: bind\ntargets: [swarm]\nservices:\n  a:\n    image: {swarm.image}\n"
-                    f"    command: [sleep, '60']\n    volumes: ['{missing}:/data']\n")
+    path.write_text(
+        f"name: bind\ntargets: [swarm]\nservices:\n  a:\n    image: {swarm.image}\n"
+        f"    command: [sleep, '60']\n    volumes: ['{missing}:/data']\n"
+    )
     result = pipeline.check(str(path))
     assert result.topology is not None
     assert "swarm-bind-mount" in {d.rule for d in result.diagnostics if d.is_error}
     stack_file = tmp_path / "docker-stack.yml"
-    stack_file.write_text(pipeline.compile(result.topology, str(tmp_path), ["swarm"])["docker-stack.yml"])
+    stack_file.write_text(
+        pipeline.compile(result.topology, str(tmp_path), ["swarm"])["docker-stack.yml"]
+    )
     stack = unique_name("bind")
     with removed_at_exit(swarm, stack):
         cp = deploy(swarm, stack, stack_file)
@@ -322,12 +414,16 @@ def test_a_missing_bind_source_fails_the_task(swarm: Any, unique_name: Any, tmp_
         end, errors = time.monotonic() + 60, ""
         while "bind source path does not exist" not in errors and time.monotonic() < end:
             time.sleep(1)
-            errors = docker(swarm, "service", "ps", "--no-trunc", "--format", "{{.Error}}", f"{stack}_a").stdout
+            errors = docker(
+                swarm, "service", "ps", "--no-trunc", "--format", "{{.Error}}", f"{stack}_a"
+            ).stdout
         assert "bind source path does not exist" in errors, errors
         assert not missing.exists()
 
 
-def test_a_static_address_is_ignored_by_the_stack(swarm: Any, unique_name: Any, tmp_path: Path) -> None:
+def test_a_static_address_is_ignored_by_the_stack(
+    swarm: Any, unique_name: Any, tmp_path: Path
+) -> None:
     """swarm-static-ip's premise: docker stack deploy accepts ipv4_address and ignores it, which
     is why topogen reports it instead of emitting it (this file is written by hand)."""
     stack_file = tmp_path / "docker-stack.yml"
@@ -350,12 +446,16 @@ networks:
         assert cp.returncode == 0, cp.stderr
         wait_for_replicas(swarm, stack, {"a": 1})
         fmt = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"
-        addresses = docker(swarm, "inspect", "--format", fmt, task_container(swarm, stack, "a")).stdout.split()
+        addresses = docker(
+            swarm, "inspect", "--format", fmt, task_container(swarm, stack, "a")
+        ).stdout.split()
         assert any(a.startswith("10.211.5.") for a in addresses), addresses
         assert "10.211.5.77" not in addresses
 
 
-def test_a_failing_test_still_removes_its_stack(swarm: Any, unique_name: Any, tmp_path: Path) -> None:
+def test_a_failing_test_still_removes_its_stack(
+    swarm: Any, unique_name: Any, tmp_path: Path
+) -> None:
     """The clean-up runs when the body fails: nothing of the stack is left afterwards."""
     stack = unique_name("fail")
     stack_file = compile_stack(stubbed("swarm-overlay", stack, swarm.image), tmp_path)
@@ -365,7 +465,9 @@ def test_a_failing_test_still_removes_its_stack(swarm: Any, unique_name: Any, tm
     assert leftovers(swarm, stack) == {"services": [], "containers": [], "networks": []}
 
 
-def test_host_networking_lowers_to_the_host_network(swarm: Any, unique_name: Any, tmp_path: Path) -> None:
+def test_host_networking_lowers_to_the_host_network(
+    swarm: Any, unique_name: Any, tmp_path: Path
+) -> None:
     """``network_mode: host`` (examples/host-network) becomes the external ``host`` network: the
     task runs in the host's network namespace. The stub listens on nothing, so the host's ports
     stay untouched."""
@@ -376,5 +478,7 @@ def test_host_networking_lowers_to_the_host_network(swarm: Any, unique_name: Any
     with deployed(swarm, stack, compile_stack(topo, tmp_path)):
         wait_for_replicas(swarm, stack, replicas(topo))
         container = task_container(swarm, stack, "web")
-        mode = docker(swarm, "inspect", "--format", "{{.HostConfig.NetworkMode}}", container).stdout.strip()
+        mode = docker(
+            swarm, "inspect", "--format", "{{.HostConfig.NetworkMode}}", container
+        ).stdout.strip()
         assert mode == "host"

@@ -43,8 +43,14 @@ def engine_of(denv) -> Engine:
 def project_leftovers(denv, prefix: str) -> list[str]:
     found = []
     for args in (("ps", "-a"), ("network", "ls"), ("volume", "ls")):
-        cp = denv.docker_cmd(*args, "--filter", f"name={prefix}", "--format", "{{.Names}}" if args[0] == "ps"
-                             else "{{.Name}}", timeout=30)
+        cp = denv.docker_cmd(
+            *args,
+            "--filter",
+            f"name={prefix}",
+            "--format",
+            "{{.Names}}" if args[0] == "ps" else "{{.Name}}",
+            timeout=30,
+        )
         found += [ln for ln in cp.stdout.split() if ln.startswith(prefix)]
     return found
 
@@ -53,7 +59,9 @@ def run_verify(denv, path: str, **kw):
     cfg = dict(kw)
     if cfg.pop("veth", False):
         cfg["parent"] = denv.veth_parent
-    opts = Options(stub_image=denv.image, probe_image=denv.image, timeout=90, env=cfg.pop("env", {}), **cfg)
+    opts = Options(
+        stub_image=denv.image, probe_image=denv.image, timeout=90, env=cfg.pop("env", {}), **cfg
+    )
     rep = verify(path, opts, engine_of(denv))
     if not rep.project:  # stopped before creating anything
         return rep
@@ -106,9 +114,14 @@ def test_three_tier_isolation_claims_hold(docker_env):
 def test_storage_checks_shared_uploads_and_dev_environment(docker_env):
     rep = run_verify(docker_env, os.path.join(EXAMPLES, "shared-uploads", "topology.yaml"))
     got = {(s.check, s.service, s.status) for s in rep.storage}
-    assert {("shared", "process-service", "ok"), ("shared", "delivery-service", "ok"),
-            ("read-only", "process-service", "ok"), ("read-only", "delivery-service", "ok"),
-            ("tmpfs", "process-service", "ok"), ("persists", "upload-service", "ok")} <= got
+    assert {
+        ("shared", "process-service", "ok"),
+        ("shared", "delivery-service", "ok"),
+        ("read-only", "process-service", "ok"),
+        ("read-only", "delivery-service", "ok"),
+        ("tmpfs", "process-service", "ok"),
+        ("persists", "upload-service", "ok"),
+    } <= got
     rep = run_verify(docker_env, os.path.join(EXAMPLES, "dev-environment", "topology.yaml"))
     tmpfs = [s for s in rep.storage if s.check == "tmpfs"]
     assert tmpfs and tmpfs[0].status == "ok" and str(500 * 2**20) in tmpfs[0].detail
@@ -145,8 +158,12 @@ def test_flipped_prediction_fails_and_names_the_pair(docker_env, monkeypatch):
 
     def flipped(topo):
         m = real(topo)
-        pairs = tuple(reach.Pair(p.source, p.target, True, ("database",), p.ports, ("postgres-db",))
-                      if (p.source, p.target) == ("web-server", "postgres-db") else p for p in m.pairs)
+        pairs = tuple(
+            reach.Pair(p.source, p.target, True, ("database",), p.ports, ("postgres-db",))
+            if (p.source, p.target) == ("web-server", "postgres-db")
+            else p
+            for p in m.pairs
+        )
         return reach.Matrix(m.endpoints, pairs)
 
     monkeypatch.setattr(reach, "analyze", flipped)
@@ -160,18 +177,24 @@ def test_flipped_prediction_fails_and_names_the_pair(docker_env, monkeypatch):
     line = next(ln for ln in res.output.splitlines() if "MISMATCH" in ln)
     assert line.split()[:2] == ["web-server", "postgres-db"], res.output
     assert "predicted reachable, observed unreachable" in line
-    res = CliRunner().invoke(app, ["verify", path, "--live", "--stub-image", docker_env.image, "--format", "json"])
+    res = CliRunner().invoke(
+        app, ["verify", path, "--live", "--stub-image", docker_env.image, "--format", "json"]
+    )
 
     data = json.loads(res.output)
     assert res.exit_code == 1 and data["ok"] is False
-    assert [(p["from"], p["to"]) for p in data["pairs"] if p["status"] == "mismatch"] == [("web-server", "postgres-db")]
+    assert [(p["from"], p["to"]) for p in data["pairs"] if p["status"] == "mismatch"] == [
+        ("web-server", "postgres-db")
+    ]
 
 
 def test_engine_conflict_stops_before_anything_is_created(docker_env, cleanup, unique_name):
     """A subnet taken on the engine: verify reports it at the topology's line (preflight) and
     creates nothing."""
     net = cleanup.network(unique_name("taken"))
-    docker_env.docker_cmd("network", "create", "--subnet", "172.22.0.0/24", net, check=True, timeout=30)
+    docker_env.docker_cmd(
+        "network", "create", "--subnet", "172.22.0.0/24", net, check=True, timeout=30
+    )
     rep = run_verify(docker_env, os.path.join(EXAMPLES, "three-tier", "topology.yaml"))
     assert rep.exit_code == 1 and rep.project == "" and rep.rows == []
     assert [(d.line, d.rule) for d in rep.diagnostics] == [(7, "engine-pool-overlap")]
@@ -189,21 +212,34 @@ def test_failed_up_leaves_nothing(docker_env, tmp_path):
 
 
 def test_keep_leaves_the_project_up(docker_env, cleanup):
-    rep = verify(os.path.join(EXAMPLES, "custom-bridge", "topology.yaml"),
-                 Options(stub_image=docker_env.image, probe_image=docker_env.image, keep=True), engine_of(docker_env))
+    rep = verify(
+        os.path.join(EXAMPLES, "custom-bridge", "topology.yaml"),
+        Options(stub_image=docker_env.image, probe_image=docker_env.image, keep=True),
+        engine_of(docker_env),
+    )
     try:
         assert rep.exit_code == 0, rep.render()
-        cp = docker_env.docker_cmd("ps", "-q", "--filter", f"label=com.docker.compose.project={rep.project}")
+        cp = docker_env.docker_cmd(
+            "ps", "-q", "--filter", f"label=com.docker.compose.project={rep.project}"
+        )
         assert len(cp.stdout.split()) == 3
-        assert rep.kept.startswith(f"docker-compose -p {rep.project} -f ") and rep.kept in rep.render()
-        down = docker_env.run(rep.kept.replace("docker-compose", docker_env.compose, 1).split(), timeout=120)
+        assert (
+            rep.kept.startswith(f"docker-compose -p {rep.project} -f ") and rep.kept in rep.render()
+        )
+        down = docker_env.run(
+            rep.kept.replace("docker-compose", docker_env.compose, 1).split(), timeout=120
+        )
         assert down.returncode == 0, down.stderr
         assert project_leftovers(docker_env, rep.project) == []
     finally:
-        cp = docker_env.docker_cmd("ps", "-aq", "--filter", f"label=com.docker.compose.project={rep.project}")
+        cp = docker_env.docker_cmd(
+            "ps", "-aq", "--filter", f"label=com.docker.compose.project={rep.project}"
+        )
         if cp.stdout.split():
             docker_env.docker_cmd("rm", "-f", *cp.stdout.split(), timeout=60)
-        nets = docker_env.docker_cmd("network", "ls", "-q", "--filter", f"label=com.docker.compose.project={rep.project}")
+        nets = docker_env.docker_cmd(
+            "network", "ls", "-q", "--filter", f"label=com.docker.compose.project={rep.project}"
+        )
         if nets.stdout.split():
             docker_env.docker_cmd("network", "rm", *nets.stdout.split(), timeout=60)
         if " -f " in rep.kept:  # the compiled file kept for the user
@@ -213,16 +249,36 @@ def test_keep_leaves_the_project_up(docker_env, cleanup):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_tears_everything_down(docker_env, sig):
     path = os.path.join(EXAMPLES, "three-tier", "topology.yaml")
-    env = {**os.environ, **docker_env.env, "TOPOGEN_DOCKER": docker_env.docker, "TOPOGEN_COMPOSE": docker_env.compose}
-    proc = subprocess.Popen([sys.executable, "-c", "from topogen.cli import main; main()", "verify", path, "--live",
-                             "--stub-image", docker_env.image], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        **docker_env.env,
+        "TOPOGEN_DOCKER": docker_env.docker,
+        "TOPOGEN_COMPOSE": docker_env.compose,
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from topogen.cli import main; main()",
+            "verify",
+            path,
+            "--live",
+            "--stub-image",
+            docker_env.image,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         # interrupt while the probe sidecars run: the project is up and probes are running
         deadline = time.monotonic() + 60
         probing = ""
         while time.monotonic() < deadline and not probing and proc.poll() is None:
-            probing = docker_env.docker_cmd("ps", "-q", "--filter", "label=topogen.verify", timeout=20).stdout.strip()
+            probing = docker_env.docker_cmd(
+                "ps", "-q", "--filter", "label=topogen.verify", timeout=20
+            ).stdout.strip()
         assert probing, "the probes never started"
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=120)
@@ -256,8 +312,9 @@ services:
 """
 
 
-def test_create_external_and_a_read_only_proc_bind_leave_nothing(docker_env, cleanup, unique_name, tmp_path,
-                                                                  monkeypatch):
+def test_create_external_and_a_read_only_proc_bind_leave_nothing(
+    docker_env, cleanup, unique_name, tmp_path, monkeypatch
+):
     """`verify --live --stub-image IMG --create-external` on a node-exporter-like topology: the
     missing external network and volume are created for the run and removed after, the one that
     existed is used and kept, the stub image serves as probe image, and the read-only binds of
@@ -265,7 +322,11 @@ def test_create_external_and_a_read_only_proc_bind_leave_nothing(docker_env, cle
     from tests.live import guard
     from topogen.cli import app
 
-    net, vol, kept = unique_name("extnet"), unique_name("extvol"), cleanup.volume(unique_name("kept"))
+    net, vol, kept = (
+        unique_name("extnet"),
+        unique_name("extvol"),
+        cleanup.volume(unique_name("kept")),
+    )
     docker_env.docker_cmd("volume", "create", kept, check=True, timeout=30)
     path = tmp_path / "topology.yaml"
     path.write_text(NODE_EXPORTER.format(net=net, vol=vol, kept=kept))
@@ -273,18 +334,28 @@ def test_create_external_and_a_read_only_proc_bind_leave_nothing(docker_env, cle
     monkeypatch.setenv("TOPOGEN_DOCKER", docker_env.docker)
     monkeypatch.setenv("TOPOGEN_COMPOSE", docker_env.compose)
     args = ["verify", str(path), "--live", "--stub-image", docker_env.image, "--format", "json"]
-    res = CliRunner().invoke(app, args)  # without --create-external: the preflight says what is missing
+    res = CliRunner().invoke(
+        app, args
+    )  # without --create-external: the preflight says what is missing
     assert res.exit_code == 1 and json.loads(res.output)["project"] == "", res.output
     assert sorted((d["line"], d["rule"]) for d in json.loads(res.output)["diagnostics"]) == [
-        (3, "engine-external-missing"), (6, "engine-external-missing")]
+        (3, "engine-external-missing"),
+        (6, "engine-external-missing"),
+    ]
     res = CliRunner().invoke(app, [*args, "--create-external"])
     data = json.loads(res.output)
     assert res.exit_code == 0 and data["ok"], res.output
     assert data["summary"]["mismatches"] == 0 and data["summary"]["probed"] >= 6, data["summary"]
     storage = {(s["check"], s["target"]): s["status"] for s in data["storage"]}
-    assert {storage[("read-only", t)] for t in ("/host/proc", "/host/sys", "/rootfs")} == {"ok"}, data["storage"]
-    assert docker_env.docker_cmd("network", "inspect", net, timeout=30).returncode != 0, "external network left"
-    assert docker_env.docker_cmd("volume", "inspect", vol, timeout=30).returncode != 0, "external volume left"
+    assert {storage[("read-only", t)] for t in ("/host/proc", "/host/sys", "/rootfs")} == {"ok"}, (
+        data["storage"]
+    )
+    assert docker_env.docker_cmd("network", "inspect", net, timeout=30).returncode != 0, (
+        "external network left"
+    )
+    assert docker_env.docker_cmd("volume", "inspect", vol, timeout=30).returncode != 0, (
+        "external volume left"
+    )
     assert project_leftovers(docker_env, data["project"]) == []
     # of everything this session created, only the volume that existed before the run is left
     assert {k: v for k, v in guard.labelled(docker_env).items() if v} == {"volumes": [kept]}

@@ -43,6 +43,7 @@ services:
   m2: {image: x, networks: [lan, front], expose: ["84"]}
 """
 
+
 def test_zoo_observed_equals_predicted(docker_env, macvlan_parent, tmp_path):
     f = tmp_path / "topology.yaml"
     f.write_text(ZOO)
@@ -66,7 +67,11 @@ def test_zoo_observed_equals_predicted(docker_env, macvlan_parent, tmp_path):
     assert obs[("alone", "web")].reachable is False
     # every probed address is inside the topology: its subnets, the default bridge
     # (legacy's network) or loopback; none on the macvlan was probed from outside it
-    bridge = docker_env.docker_cmd("network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", "bridge")
+    bridge = docker_env.docker_cmd(
+        "network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", "bridge"
+    )
     nets = [ipaddress.ip_network(n) for n in ("172.31.0.0/16", bridge.stdout.strip())]
     for a in rep.addresses:
-        assert ipaddress.ip_address(a).is_loopback or any(ipaddress.ip_address(a) in n for n in nets), a
+        assert ipaddress.ip_address(a).is_loopback or any(
+            ipaddress.ip_address(a) in n for n in nets
+        ), a

@@ -93,10 +93,16 @@ def analyze(
     froms = _subset(ends, sources)
     tos = _subset(ends, targets)
     services = topo.services
-    return Matrix(ends, tuple(
-        index.pair(a, b) for a in froms for b in tos
-        if a != b and (a not in services or b not in services or topo.together(services[a], services[b]))
-    ))
+    return Matrix(
+        ends,
+        tuple(
+            index.pair(a, b)
+            for a in froms
+            for b in tos
+            if a != b
+            and (a not in services or b not in services or topo.together(services[a], services[b]))
+        ),
+    )
 
 
 def _subset(ends: tuple[str, ...], wanted: Iterable[str] | None) -> tuple[str, ...]:

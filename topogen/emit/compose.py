@@ -31,7 +31,9 @@ def emit(topo: r.Topology, out_dir: str) -> dict[str, str]:
     ordered.update((k, v) for k, v in doc.items() if k not in ordered)
     # An empty section says nothing (Compose reads `networks: {}` as no networks).
     ordered = {k: v for k, v in ordered.items() if v != {} and v != []}
-    text = render("compose.yml.j2", header=HEADER.format(source=paths.source(topo.file)), document=ordered)
+    text = render(
+        "compose.yml.j2", header=HEADER.format(source=paths.source(topo.file)), document=ordered
+    )
     return {FILENAME: text}
 
 
@@ -68,7 +70,9 @@ def rebase(doc: dict[str, Any], host: Host) -> dict[str, Any]:
     files, bind sources, secret and config files, local bind volumes, include paths)."""
     out = dict(doc)
     if isinstance(out.get("services"), dict):
-        out["services"] = {k: _service(s, host) if isinstance(s, dict) else s for k, s in out["services"].items()}
+        out["services"] = {
+            k: _service(s, host) if isinstance(s, dict) else s for k, s in out["services"].items()
+        }
     for section in ("secrets", "configs"):
         if isinstance(out.get(section), dict):
             out[section] = {k: _file(v, host) for k, v in out[section].items()}
@@ -109,7 +113,9 @@ def _service(s: dict[str, Any], host: Host) -> dict[str, Any]:
             build["context"] = host(context)
         extra = build.get("additional_contexts")
         if isinstance(extra, dict):
-            build["additional_contexts"] = {k: host(v) if _context_path(v) else v for k, v in extra.items()}
+            build["additional_contexts"] = {
+                k: host(v) if _context_path(v) else v for k, v in extra.items()
+            }
         out["build"] = build
     for key in ("env_file", "label_file"):
         if key in out:
@@ -120,8 +126,10 @@ def _service(s: dict[str, Any], host: Host) -> dict[str, Any]:
         out["extends"] = {**out["extends"], "file": host(out["extends"]["file"])}
     develop = out.get("develop")
     if isinstance(develop, dict) and isinstance(develop.get("watch"), list):
-        watch = [{**w, "path": host(w["path"])} if isinstance(w, dict) and _is_path(w.get("path")) else w
-                 for w in develop["watch"]]
+        watch = [
+            {**w, "path": host(w["path"])} if isinstance(w, dict) and _is_path(w.get("path")) else w
+            for w in develop["watch"]
+        ]
         out["develop"] = {**develop, "watch": watch}
     return out
 
@@ -134,8 +142,12 @@ def _files(value: Any, host: Host) -> Any:
     if isinstance(value, str):
         return host(value) if _is_path(value) else value
     if isinstance(value, list):
-        return [_files(v, host) if not isinstance(v, dict) else
-                ({**v, "path": host(v["path"])} if _is_path(v.get("path")) else v) for v in value]
+        return [
+            _files(v, host)
+            if not isinstance(v, dict)
+            else ({**v, "path": host(v["path"])} if _is_path(v.get("path")) else v)
+            for v in value
+        ]
     return value
 
 

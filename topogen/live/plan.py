@@ -62,7 +62,9 @@ def candidate_names(topo: r.Topology, source: str, target: str, owner: str) -> t
         names.update([s.container_name] if s.container_name else [])
         names.update(alias for a in s.attachments for alias in a.aliases)
     if source in topo.services:
-        names.update(alias for linked, alias in topo.services[source].links if linked in (target, owner))
+        names.update(
+            alias for linked, alias in topo.services[source].links if linked in (target, owner)
+        )
     return tuple(sorted(names))
 
 
@@ -74,10 +76,30 @@ class Planner:
         self.spaces = reach.Index(topo).spaces
         self.probes: list[Probe] = []
 
-    def add(self, source: str, target: str, kind: str, address: str = "", port: int | None = None,
-            target_port: int | None = None, by_name: bool = False, allowed: tuple[str, ...] = ()) -> None:
-        self.probes.append(Probe(len(self.probes), source, target, kind, address, port,
-                                 target_port if target_port is not None else port, by_name, allowed))
+    def add(
+        self,
+        source: str,
+        target: str,
+        kind: str,
+        address: str = "",
+        port: int | None = None,
+        target_port: int | None = None,
+        by_name: bool = False,
+        allowed: tuple[str, ...] = (),
+    ) -> None:
+        self.probes.append(
+            Probe(
+                len(self.probes),
+                source,
+                target,
+                kind,
+                address,
+                port,
+                target_port if target_port is not None else port,
+                by_name,
+                allowed,
+            )
+        )
 
     # ------------------------------------------------------------------ sources
     def in_host(self, source: str) -> bool:
@@ -127,11 +149,17 @@ class Planner:
         else:
             self.addresses(s, t, list(self.safe_addresses(s, tspace.owner)), ports)
             # the host's published ports: on loopback from the host, on the gateways from a container
-            self.published(s, tspace.owner, [LOOPBACK] if self.in_host(s) else self.bridge_gateways(s), t)
+            self.published(
+                s, tspace.owner, [LOOPBACK] if self.in_host(s) else self.bridge_gateways(s), t
+            )
         self.by_name(s, t, ports)
 
     def bridge_gateways(self, s: str) -> list[str]:
-        return [self.rt.gateways[k] for k in self.nets(s) if self.rt.drivers.get(k) == "bridge" and k in self.rt.gateways]
+        return [
+            self.rt.gateways[k]
+            for k in self.nets(s)
+            if self.rt.drivers.get(k) == "bridge" and k in self.rt.gateways
+        ]
 
     def safe_addresses(self, s: str, owner: str) -> Iterator[str]:
         """The target's addresses that a probe from ``s`` may use (see the module docstring)."""
@@ -154,7 +182,9 @@ class Planner:
                 continue
             for offset in range(min(port.published.end - port.published.start + 1, 8)):
                 for host in hosts:
-                    self.add(s, t, "tcp", host, port.published.start + offset, port.target.start + offset)
+                    self.add(
+                        s, t, "tcp", host, port.published.start + offset, port.target.start + offset
+                    )
 
     def by_name(self, s: str, t: str, ports: tuple[int, ...]) -> None:
         """Connects by each predicted name, but only to an address of the target (a name
@@ -177,7 +207,9 @@ def plan(topo: r.Topology, matrix: Any, rt: Runtime) -> list[Probe]:
 def command(p: Probe, timeout: int = 2) -> str:
     """The busybox command of one probe; it prints ``@@ <id> <rc> <output on one line>``."""
     body = {
-        "tcp": _by_name(p) if p.by_name else f"nc -w 1 {quote(p.address)} {p.port} </dev/null >/dev/null 2>&1",
+        "tcp": _by_name(p)
+        if p.by_name
+        else f"nc -w 1 {quote(p.address)} {p.port} </dev/null >/dev/null 2>&1",
         "ping": f"ping -c 1 -W 1 {quote(p.address)} 2>&1",
         "dns": f"nslookup {quote(p.address)} 2>&1",
         "route": "ip -4 route show default 2>&1",
@@ -188,8 +220,10 @@ def command(p: Probe, timeout: int = 2) -> str:
 def _by_name(p: Probe) -> str:
     resolve = f"nslookup {quote(p.address)} 2>/dev/null | awk '/^Name:/{{n=1}} n && /^Address/{{print $NF; exit}}'"
     allowed = " ".join(p.allowed)
-    return (f"sh -c 'a=$({resolve.replace(chr(39), chr(39) + chr(92) + chr(39) + chr(39))}); "
-            f"case \" {allowed} \" in *\" $a \"*) nc -w 1 $a {p.port} </dev/null >/dev/null 2>&1;; *) exit 1;; esac'")
+    return (
+        f"sh -c 'a=$({resolve.replace(chr(39), chr(39) + chr(92) + chr(39) + chr(39))}); "
+        f'case " {allowed} " in *" $a "*) nc -w 1 $a {p.port} </dev/null >/dev/null 2>&1;; *) exit 1;; esac\''
+    )
 
 
 def script(probes: list[Probe]) -> str:
@@ -202,6 +236,11 @@ def parse(output: str) -> dict[int, tuple[int, str]]:
     found: dict[int, tuple[int, str]] = {}
     for line in output.splitlines():
         parts = line.split(" ", 3)
-        if len(parts) >= 3 and parts[0] == "@@" and parts[1].isdigit() and parts[2].lstrip("-").isdigit():
+        if (
+            len(parts) >= 3
+            and parts[0] == "@@"
+            and parts[1].isdigit()
+            and parts[2].lstrip("-").isdigit()
+        ):
             found[int(parts[1])] = (int(parts[2]), parts[3] if len(parts) > 3 else "")
     return found

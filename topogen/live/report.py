@@ -21,7 +21,9 @@ class Report:
     errors: list[str] = field(default_factory=list)  # the run itself failed (up, timeout, ...)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     seconds: float = 0.0
-    addresses: list[str] = field(default_factory=list)  # every address a probe connected or pinged to
+    addresses: list[str] = field(
+        default_factory=list
+    )  # every address a probe connected or pinged to
     kept: str = ""  # with --keep: the command that removes the project
 
     @property
@@ -30,9 +32,13 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not (self.errors or self.mismatches or any(d.is_error for d in self.diagnostics)
-                    or any(p.status == "violated" for p in self.policies)
-                    or any(s.status == "failed" for s in self.storage))
+        return not (
+            self.errors
+            or self.mismatches
+            or any(d.is_error for d in self.diagnostics)
+            or any(p.status == "violated" for p in self.policies)
+            or any(s.status == "failed" for s in self.storage)
+        )
 
     @property
     def exit_code(self) -> int:
@@ -47,8 +53,16 @@ class Report:
             "errors": self.errors,
             "diagnostics": [d.as_dict() for d in self.diagnostics],
             "pairs": [_row_json(r) for r in self.rows],
-            "policies": [{"kind": p.policy.kind, "path": [str(x) for x in p.policy.path], "status": p.status,
-                          "detail": p.detail, "description": p.policy.description} for p in self.policies],
+            "policies": [
+                {
+                    "kind": p.policy.kind,
+                    "path": [str(x) for x in p.policy.path],
+                    "status": p.status,
+                    "detail": p.detail,
+                    "description": p.policy.description,
+                }
+                for p in self.policies
+            ],
             "storage": [vars(s) for s in self.storage],
             "summary": self.summary(),
             "probed_addresses": self.addresses,
@@ -57,10 +71,14 @@ class Report:
 
     def summary(self) -> dict[str, int]:
         probed = [r for r in self.rows if r.observed is not None]
-        return {"pairs": len(self.rows), "probed": len(probed), "agree": sum(1 for r in probed if not r.problems),
-                "mismatches": len(self.mismatches),
-                "policies_violated": sum(1 for p in self.policies if p.status == "violated"),
-                "storage_failed": sum(1 for s in self.storage if s.status == "failed")}
+        return {
+            "pairs": len(self.rows),
+            "probed": len(probed),
+            "agree": sum(1 for r in probed if not r.problems),
+            "mismatches": len(self.mismatches),
+            "policies_violated": sum(1 for p in self.policies if p.status == "violated"),
+            "storage_failed": sum(1 for s in self.storage if s.status == "failed"),
+        }
 
     def render(self, fmt: str = "text") -> str:
         if fmt == "json":
@@ -71,10 +89,16 @@ class Report:
 def _row_json(r: Row) -> dict[str, Any]:
     obs = r.observed
     return {
-        "from": r.source, "to": r.target, "status": r.status,
+        "from": r.source,
+        "to": r.target,
+        "status": r.status,
         "predicted": r.predicted.to_json() if hasattr(r.predicted, "to_json") else {},
-        "observed": None if obs is None else {
-            "reachable": obs.reachable, "ports": sorted(obs.ports), "names": sorted(obs.names),
+        "observed": None
+        if obs is None
+        else {
+            "reachable": obs.reachable,
+            "ports": sorted(obs.ports),
+            "names": sorted(obs.names),
             "evidence": obs.evidence[:6],
         },
         "problems": list(r.problems),
@@ -93,7 +117,11 @@ def _cell(reachable: bool | None, names: Any = (), via: Any = ()) -> str:
 def _status(r: Row) -> str:
     if not r.problems:
         return r.status
-    seen = f" (seen: {', '.join(r.observed.evidence[:3])})" if r.observed and r.observed.evidence else ""
+    seen = (
+        f" (seen: {', '.join(r.observed.evidence[:3])})"
+        if r.observed and r.observed.evidence
+        else ""
+    )
     return "MISMATCH: " + "; ".join(r.problems) + seen
 
 
@@ -103,12 +131,20 @@ def render_text(rep: Report) -> str:
     table = [("FROM", "TO", "PREDICTED", "OBSERVED", "STATUS")]
     for r in rep.rows:
         obs = r.observed
-        table.append((r.source, r.target, _cell(r.predicted.reachable, r.predicted.names, r.predicted.via),
-                      _cell(None if obs is None else obs.reachable, () if obs is None else obs.names),
-                      _status(r)))
+        table.append(
+            (
+                r.source,
+                r.target,
+                _cell(r.predicted.reachable, r.predicted.names, r.predicted.via),
+                _cell(None if obs is None else obs.reachable, () if obs is None else obs.names),
+                _status(r),
+            )
+        )
     if rep.rows:
         widths = [max(len(row[i]) for row in table) for i in range(4)]
-        lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[4] for row in table]
+        lines += [
+            "  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[4] for row in table
+        ]
     for p in rep.policies:
         what = p.policy.description or p.policy.kind
         lines.append(f"policy {p.policy.kind} ({what}): {p.status.upper()} - {p.detail}")
@@ -117,8 +153,10 @@ def render_text(rep: Report) -> str:
     if rep.kept:
         lines.append(f"kept running; remove with: {rep.kept}")
     sm = rep.summary()
-    lines.append(f"{rep.file}: {sm['agree']}/{sm['probed']} probed pairs agree with the analysis, "
-                 f"{sm['mismatches']} mismatches, {sm['policies_violated']} policies violated, "
-                 f"{sm['storage_failed']} storage checks failed ({rep.seconds:.1f} s)"
-                 + ("" if rep.ok else " - FAILED"))
+    lines.append(
+        f"{rep.file}: {sm['agree']}/{sm['probed']} probed pairs agree with the analysis, "
+        f"{sm['mismatches']} mismatches, {sm['policies_violated']} policies violated, "
+        f"{sm['storage_failed']} storage checks failed ({rep.seconds:.1f} s)"
+        + ("" if rep.ok else " - FAILED")
+    )
     return "\n".join(lines) + "\n"

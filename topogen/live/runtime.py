@@ -18,7 +18,11 @@ def project_containers(engine: Engine, project: str) -> dict[str, list[dict[str,
         labels = c.get("Config", {}).get("Labels") or {}
         found.setdefault(labels.get("com.docker.compose.service", ""), []).append(c)
     for items in found.values():
-        items.sort(key=lambda c: int((c["Config"]["Labels"] or {}).get("com.docker.compose.container-number", "1")))
+        items.sort(
+            key=lambda c: int(
+                (c["Config"]["Labels"] or {}).get("com.docker.compose.container-number", "1")
+            )
+        )
     return found
 
 
@@ -32,7 +36,9 @@ def network_names(topo: r.Topology, project: str) -> dict[str, str]:
     return names
 
 
-def collect(engine: Engine, topo: r.Topology, project: str) -> tuple[Runtime, dict[str, list[dict[str, Any]]]]:
+def collect(
+    engine: Engine, topo: r.Topology, project: str
+) -> tuple[Runtime, dict[str, list[dict[str, Any]]]]:
     containers = project_containers(engine, project)
     names = network_names(topo, project)
     nets = {n["Name"]: n for n in engine.inspect("network", sorted(names))}
@@ -43,7 +49,9 @@ def collect(engine: Engine, topo: r.Topology, project: str) -> tuple[Runtime, di
         key = names[name]
         drivers[key] = n.get("Driver", "")
         parent = (n.get("Options") or {}).get("parent", "")
-        isolated[key] = bool(n.get("Internal")) or (drivers[key] in _LAN and (not parent or parent.startswith("dm-")))
+        isolated[key] = bool(n.get("Internal")) or (
+            drivers[key] in _LAN and (not parent or parent.startswith("dm-"))
+        )
         for cfg in (n.get("IPAM") or {}).get("Config") or []:
             if cfg.get("Gateway") and ":" not in cfg["Gateway"]:
                 gateways.setdefault(key, cfg["Gateway"])

@@ -38,7 +38,9 @@ class Options:
     probe_image: str | None = None  # default: the stub image, else DEFAULT_IMAGE
     parent: str | None = None  # macvlan/ipvlan parent to use instead of the topology's
     keep: bool = False
-    create_external: bool = False  # create missing external networks/volumes for the run, remove them after
+    create_external: bool = (
+        False  # create missing external networks/volumes for the run, remove them after
+    )
     timeout: float = 120.0  # for bringing the project up
     workers: int = 8
     progress: Callable[[str], None] | None = None
@@ -69,8 +71,15 @@ class Session:
             self.opts.progress(text)
 
     def compose(self, *args: str, timeout: float = 120) -> Any:
-        return self.engine.compose_cmd("-p", self.report.project, "-f", self.compose_file, *args,
-                                       timeout=timeout, cwd=self.workdir)
+        return self.engine.compose_cmd(
+            "-p",
+            self.report.project,
+            "-f",
+            self.compose_file,
+            *args,
+            timeout=timeout,
+            cwd=self.workdir,
+        )
 
     # ------------------------------------------------------------------ run
     def run(self) -> Report:
@@ -85,8 +94,11 @@ class Session:
             self.report.errors.append(f"no Docker engine reachable: {why}")
             return self.report
         # conflicts with what the engine has: reported at the topology's lines, nothing created
-        conflicts = [result.src.finish(d) for d in preflight(topo, self.engine, project=None)
-                     if not (self.opts.create_external and d.rule == "engine-external-missing")]
+        conflicts = [
+            result.src.finish(d)
+            for d in preflight(topo, self.engine, project=None)
+            if not (self.opts.create_external and d.rule == "engine-external-missing")
+        ]
         if conflicts:
             self.report.diagnostics += conflicts
             return self.report
@@ -107,11 +119,17 @@ class Session:
     def _prepare(self, topo: Any) -> None:
         for image in sorted({i for i in (self.opts.probe, self.opts.stub_image) if i}):
             if not self.engine.has_image(str(image)):
-                raise EngineError(f"image {image} is not present on the engine (`docker pull {image}`, or import it)")
+                raise EngineError(
+                    f"image {image} is not present on the engine (`docker pull {image}`, or import it)"
+                )
         if self.opts.create_external:
-            self.created = externals.create(self.engine, topo, f"{LABEL}={self.report.project}", self.opts.parent)
+            self.created = externals.create(
+                self.engine, topo, f"{LABEL}={self.report.project}", self.opts.parent
+            )
             if self.created:
-                self.say(f"created {', '.join(f'{c.kind} {c.name}' for c in self.created)} for the run")
+                self.say(
+                    f"created {', '.join(f'{c.kind} {c.name}' for c in self.created)} for the run"
+                )
         files = pipeline.compile(topo, self.workdir, ["compose"])
         doc = yaml.safe_load(files["docker-compose.yml"])
         doc = rewrite(doc, topo, stub_image=self.opts.stub_image, parent=self.opts.parent)
@@ -131,7 +149,9 @@ class Session:
             if not missing:
                 return containers
             if time.monotonic() > deadline:
-                self.report.errors.append(f"not running after {self.opts.timeout:.0f} s: {', '.join(missing)}")
+                self.report.errors.append(
+                    f"not running after {self.opts.timeout:.0f} s: {', '.join(missing)}"
+                )
                 return None
             time.sleep(0.5)
 
@@ -143,8 +163,14 @@ class Session:
         matrix = (self.opts.analyze or reach.analyze)(topo)
         planner = plan.Planner(topo, matrix, rt)
         probes = planner.run()
-        self.report.addresses = sorted({a for p in probes if p.kind in ("tcp", "ping")
-                                        for a in (p.allowed if p.by_name else (p.address,))})
+        self.report.addresses = sorted(
+            {
+                a
+                for p in probes
+                if p.kind in ("tcp", "ping")
+                for a in (p.allowed if p.by_name else (p.address,))
+            }
+        )
         if self.opts.stub_image:
             self._stubs_listening(topo, rt)
         results = self._probe(probes, rt, planner)
@@ -156,7 +182,9 @@ class Session:
         self.report.policies = compare.check_policies(topo, self.report.rows)
         self._storage(topo, rt)
 
-    def _probe(self, probes: list[plan.Probe], rt: plan.Runtime, planner: plan.Planner) -> dict[int, tuple[int, str]]:
+    def _probe(
+        self, probes: list[plan.Probe], rt: plan.Runtime, planner: plan.Planner
+    ) -> dict[int, tuple[int, str]]:
         """Every probe, then once more each one that failed: a connection that succeeded is proof,
         a failure can be a busy moment (a probe has 3 s), so "unreachable" takes two failures."""
         results = self._probe_round(probes, rt, planner)
@@ -166,8 +194,9 @@ class Session:
             results.update(self._probe_round(again, rt, planner))
         return results
 
-    def _probe_round(self, probes: list[plan.Probe], rt: plan.Runtime,
-                     planner: plan.Planner) -> dict[int, tuple[int, str]]:
+    def _probe_round(
+        self, probes: list[plan.Probe], rt: plan.Runtime, planner: plan.Planner
+    ) -> dict[int, tuple[int, str]]:
         """One sidecar per network namespace, all in parallel. Sources that share a namespace
         share a sidecar: busybox ping matches replies by its pid, and two sidecars (two pid
         namespaces) in one network namespace could take each other's replies."""
@@ -184,33 +213,59 @@ class Session:
 
     def _stubs_listening(self, topo: Any, rt: plan.Runtime) -> None:
         """Wait (bounded) until every stub listens on its ports, seen from its own namespace."""
+
         def ready(service: str) -> None:
             ports = probe_ports(topo, service)
             if ports and service in rt.containers:
                 loop = " ".join(str(p) for p in ports)
-                self.engine.docker_cmd("exec", rt.containers[service], "sh", "-c",
-                                       f"for p in {loop}; do i=0; until nc -w 1 127.0.0.1 $p </dev/null >/dev/null "
-                                       f"2>&1 || [ $i -ge 50 ]; do i=$((i+1)); sleep 0.1; done; done", timeout=30)
+                self.engine.docker_cmd(
+                    "exec",
+                    rt.containers[service],
+                    "sh",
+                    "-c",
+                    f"for p in {loop}; do i=0; until nc -w 1 127.0.0.1 $p </dev/null >/dev/null "
+                    f"2>&1 || [ $i -ge 50 ]; do i=$((i+1)); sleep 0.1; done; done",
+                    timeout=30,
+                )
+
         with ThreadPoolExecutor(max_workers=self.opts.workers) as pool:
             list(pool.map(ready, sorted(topo.services)))
 
-    def _sidecar(self, owner: str, probes: list[plan.Probe], rt: plan.Runtime) -> dict[int, tuple[int, str]]:
+    def _sidecar(
+        self, owner: str, probes: list[plan.Probe], rt: plan.Runtime
+    ) -> dict[int, tuple[int, str]]:
         if owner == plan.HOST:
             network = "host"
         else:
-            cid = rt.containers.get(owner) or next((rt.containers[p.source] for p in probes
-                                                     if p.source in rt.containers), None)
+            cid = rt.containers.get(owner) or next(
+                (rt.containers[p.source] for p in probes if p.source in rt.containers), None
+            )
             if cid is None:
                 return {}
             network = f"container:{cid}"
         name = f"{self.report.project}-probe-{uuid.uuid4().hex[:6]}"
         cp = self.engine.docker_cmd(
-            "run", "--rm", "--name", name, "--label", f"{LABEL}={self.report.project}", "--network", network,
-            "--entrypoint", "/bin/sh", self.opts.probe, "-c", plan.script(probes), timeout=90)
+            "run",
+            "--rm",
+            "--name",
+            name,
+            "--label",
+            f"{LABEL}={self.report.project}",
+            "--network",
+            network,
+            "--entrypoint",
+            "/bin/sh",
+            self.opts.probe,
+            "-c",
+            plan.script(probes),
+            timeout=90,
+        )
         found = plan.parse(cp.stdout)
         if len(found) < len(probes):
-            self.report.errors.append(f"probes from {owner}'s namespace: {len(probes) - len(found)} of {len(probes)} "
-                                      f"gave no result (exit {cp.returncode}): {_tail(cp.stderr, 3)}")
+            self.report.errors.append(
+                f"probes from {owner}'s namespace: {len(probes) - len(found)} of {len(probes)} "
+                f"gave no result (exit {cp.returncode}): {_tail(cp.stderr, 3)}"
+            )
         return found
 
     def _storage(self, topo: Any, rt: plan.Runtime) -> None:
@@ -223,23 +278,31 @@ class Session:
         down = self.compose("down", "-t", "1", timeout=120)
         containers = self._up(topo) if down.returncode == 0 else None
         if containers is None:
-            self.report.errors.append(f"down/up for the persistence check failed: {_tail(down.stderr)}")
+            self.report.errors.append(
+                f"down/up for the persistence check failed: {_tail(down.stderr)}"
+            )
             return
         rt2, _ = collect(self.engine, topo, self.report.project)
-        self.report.storage += storage.persistence_results(marks, storage.exec_in(self.engine, dict(rt2.containers)))
+        self.report.storage += storage.persistence_results(
+            marks, storage.exec_in(self.engine, dict(rt2.containers))
+        )
 
     # ------------------------------------------------------------------ teardown
     def _teardown(self) -> None:
         if not self.report.project:
             return
         if self.opts.keep:
-            self.report.kept = f"docker-compose -p {self.report.project} -f {self.compose_file} down -v -t 1"
+            self.report.kept = (
+                f"docker-compose -p {self.report.project} -f {self.compose_file} down -v -t 1"
+            )
             if self.created:
                 self.report.kept += f" && {externals.cleanup_command(self.created)}"
             return
         old = _ignore_sigint()
         try:
-            probes = self.engine.lines("ps", "-aq", "--filter", f"label={LABEL}={self.report.project}")
+            probes = self.engine.lines(
+                "ps", "-aq", "--filter", f"label={LABEL}={self.report.project}"
+            )
             if probes:
                 self.engine.docker_cmd("rm", "-f", *probes, timeout=60)
             if self.compose_file:
@@ -255,10 +318,15 @@ class Session:
     def _sweep(self) -> None:
         """Remove by label whatever ``down`` left (it fails when, say, interpolation fails), and
         the probe containers and external objects of this run."""
-        for label in (f"label=com.docker.compose.project={self.report.project}",
-                      f"label={LABEL}={self.report.project}"):
-            for kind, rm in (("container", ("rm", "-f", "-v")), ("network", ("network", "rm")),
-                             ("volume", ("volume", "rm", "-f"))):
+        for label in (
+            f"label=com.docker.compose.project={self.report.project}",
+            f"label={LABEL}={self.report.project}",
+        ):
+            for kind, rm in (
+                ("container", ("rm", "-f", "-v")),
+                ("network", ("network", "rm")),
+                ("volume", ("volume", "rm", "-f")),
+            ):
                 ls = ["ps", "-aq"] if kind == "container" else [kind, "ls", "-q"]
                 ids = self.engine.lines(*ls, "--filter", label)
                 if ids:

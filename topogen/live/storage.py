@@ -25,8 +25,26 @@ from .engine import Engine
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 # Kernel file systems where a write test proves nothing (creating a file fails with ENOENT or
 # EACCES, writable or not) and could have effects: their mount flags are the evidence.
-PSEUDO_FS = frozenset({"proc", "sysfs", "cgroup", "cgroup2", "devpts", "debugfs", "tracefs", "securityfs",
-                       "configfs", "mqueue", "bpf", "pstore", "fusectl", "binfmt_misc", "hugetlbfs", "efivarfs"})
+PSEUDO_FS = frozenset(
+    {
+        "proc",
+        "sysfs",
+        "cgroup",
+        "cgroup2",
+        "devpts",
+        "debugfs",
+        "tracefs",
+        "securityfs",
+        "configfs",
+        "mqueue",
+        "bpf",
+        "pstore",
+        "fusectl",
+        "binfmt_misc",
+        "hugetlbfs",
+        "efivarfs",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +87,10 @@ def mount_entry(proc_mounts: str, target: str) -> tuple[str, frozenset[str]] | N
     found = None
     for line in proc_mounts.splitlines():
         parts = line.split()
-        if len(parts) >= 4 and re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), parts[1]) == target:
+        if (
+            len(parts) >= 4
+            and re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), parts[1]) == target
+        ):
             found = parts[2], frozenset(parts[3].split(","))
     return found
 
@@ -83,7 +104,11 @@ def plain_checks(topo: r.Topology, run: Exec) -> Iterator[StorageResult]:
         for m in s.mounts:
             if m.type == "tmpfs":
                 yield _tmpfs(s.name, m, run, declared_tmpfs_size(m))
-            elif m.type == "volume" and m.source in topo.volumes and topo.volumes[m.source].kind == "tmpfs":
+            elif (
+                m.type == "volume"
+                and m.source in topo.volumes
+                and topo.volumes[m.source].kind == "tmpfs"
+            ):
                 yield _tmpfs(s.name, m, run, volume_tmpfs_size(topo.volumes[m.source]))
             elif m.read_only:
                 yield _read_only(s.name, m, run)
@@ -96,18 +121,33 @@ def _read_only(service: str, m: r.Mount, run: Exec) -> StorageResult:
     if entry and entry[0] in PSEUDO_FS:
         fstype, flags = entry
         ok = "ro" in flags
-        return StorageResult("read-only", service, m.target, "ok" if ok else "failed",
-                             f"{fstype} mounted {'read-only' if ok else 'read-write'} (a pseudo file system: "
-                             "judged by its mount flags, nothing written)")
+        return StorageResult(
+            "read-only",
+            service,
+            m.target,
+            "ok" if ok else "failed",
+            f"{fstype} mounted {'read-only' if ok else 'read-write'} (a pseudo file system: "
+            "judged by its mount flags, nothing written)",
+        )
     probe = f"{m.target}/.topogen-ro-check"
     # a file mount: touch -c only updates its time, and only if the mount is writable
-    rc, out = run(service, f"if [ -d {m.target} ]; then touch {probe} 2>&1 && rm -f {probe}; "
-                           f"else touch -c {m.target} 2>&1; fi")
+    rc, out = run(
+        service,
+        f"if [ -d {m.target} ]; then touch {probe} 2>&1 && rm -f {probe}; "
+        f"else touch -c {m.target} 2>&1; fi",
+    )
     if rc == 126 or rc == 127 or "executable file not found" in out:
         return StorageResult("read-only", service, m.target, "unverified", "no shell in the image")
     ok = rc != 0 and "read-only" in out.lower()
-    return StorageResult("read-only", service, m.target, "ok" if ok else "failed",
-                         "write rejected: read-only file system" if ok else f"write not rejected ({rc}): {out.strip()}")
+    return StorageResult(
+        "read-only",
+        service,
+        m.target,
+        "ok" if ok else "failed",
+        "write rejected: read-only file system"
+        if ok
+        else f"write not rejected ({rc}): {out.strip()}",
+    )
 
 
 def volume_tmpfs_size(v: r.Volume) -> int | None:
@@ -125,7 +165,9 @@ def _tmpfs(service: str, m: r.Mount, run: Exec, want: int | None) -> StorageResu
     if not is_tmpfs:
         return StorageResult("tmpfs", service, m.target, "failed", "not a tmpfs mount")
     if want is not None and size != want:
-        return StorageResult("tmpfs", service, m.target, "failed", f"size {size} bytes, declared {want}")
+        return StorageResult(
+            "tmpfs", service, m.target, "failed", f"size {size} bytes, declared {want}"
+        )
     return StorageResult("tmpfs", service, m.target, "ok", f"tmpfs, size {size} bytes")
 
 
@@ -134,8 +176,13 @@ def _volume_mounts(topo: r.Topology) -> dict[str, list[tuple[str, r.Mount]]]:
     for s in topo.services.values():
         for m in s.mounts:
             # only plain local volumes: never write into a bind-backed or remote volume
-            if m.type == "volume" and m.source in topo.volumes and topo.volumes[m.source].kind == "local" \
-                    and not topo.volumes[m.source].external and not m.subpath:
+            if (
+                m.type == "volume"
+                and m.source in topo.volumes
+                and topo.volumes[m.source].kind == "local"
+                and not topo.volumes[m.source].external
+                and not m.subpath
+            ):
                 by_volume.setdefault(m.source, []).append((s.name, m))
     return by_volume
 
@@ -151,12 +198,21 @@ def _shared(topo: r.Topology, run: Exec) -> Iterator[StorageResult]:
         rc, out = run(w, f"echo {token} > {wm.target}/.topogen-shared-{token} 2>&1")
         for reader, rm in readers:
             if rc != 0:
-                yield StorageResult("shared", reader, rm.target, "unverified", f"{w} could not write: {out.strip()}")
+                yield StorageResult(
+                    "shared", reader, rm.target, "unverified", f"{w} could not write: {out.strip()}"
+                )
                 continue
             rrc, rout = run(reader, f"cat {rm.target}/.topogen-shared-{token} 2>&1")
             ok = rrc == 0 and rout.strip() == token
-            yield StorageResult("shared", reader, rm.target, "ok" if ok else "failed",
-                                f"{volume}: {reader} reads the file {w} wrote" if ok else f"{volume}: {rout.strip()}")
+            yield StorageResult(
+                "shared",
+                reader,
+                rm.target,
+                "ok" if ok else "failed",
+                f"{volume}: {reader} reads the file {w} wrote"
+                if ok
+                else f"{volume}: {rout.strip()}",
+            )
 
 
 def persistence_marks(topo: r.Topology, run: Exec) -> list[tuple[str, str, r.Mount, str]]:
@@ -172,12 +228,19 @@ def persistence_marks(topo: r.Topology, run: Exec) -> list[tuple[str, str, r.Mou
     return marks
 
 
-def persistence_results(marks: list[tuple[str, str, r.Mount, str]], run: Exec) -> Iterator[StorageResult]:
+def persistence_results(
+    marks: list[tuple[str, str, r.Mount, str]], run: Exec
+) -> Iterator[StorageResult]:
     for volume, s, m, token in marks:
         rc, out = run(s, f"cat {m.target}/.topogen-persist 2>&1")
         ok = rc == 0 and out.strip() == token
-        yield StorageResult("persists", s, m.target, "ok" if ok else "failed",
-                            f"{volume}: data kept across down/up" if ok else f"{volume}: {out.strip() or 'lost'}")
+        yield StorageResult(
+            "persists",
+            s,
+            m.target,
+            "ok" if ok else "failed",
+            f"{volume}: data kept across down/up" if ok else f"{volume}: {out.strip() or 'lost'}",
+        )
 
 
 def exec_in(engine: Engine, containers: dict[str, str]) -> Exec:
@@ -187,4 +250,5 @@ def exec_in(engine: Engine, containers: dict[str, str]) -> Exec:
             return 1, "no container"
         cp = engine.docker_cmd("exec", cid, "sh", "-c", cmd, timeout=30)
         return cp.returncode, cp.stdout + cp.stderr
+
     return run

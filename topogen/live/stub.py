@@ -15,8 +15,20 @@ from .. import resolved as r
 
 MAX_PORTS = 32  # per service: a range such as 8000-9000 is probed on its first ports only
 # Keys that start, check or constrain the real program and mean nothing for a stub.
-_DROP = ("build", "entrypoint", "command", "healthcheck", "user", "working_dir", "init",
-         "stop_signal", "cap_drop", "devices", "entrypoint", "pull_policy")
+_DROP = (
+    "build",
+    "entrypoint",
+    "command",
+    "healthcheck",
+    "user",
+    "working_dir",
+    "init",
+    "stop_signal",
+    "cap_drop",
+    "devices",
+    "entrypoint",
+    "pull_policy",
+)
 
 
 def tcp_ports(service: r.Service) -> tuple[int, ...]:
@@ -36,8 +48,11 @@ def tcp_ports(service: r.Service) -> tuple[int, ...]:
 def probe_ports(topo: r.Topology, service: str) -> tuple[int, ...]:
     """TCP ports a stub listens on and probes connect to: the declared ones, plus the ports
     that policies name for this service."""
-    extra = {p.edge.port for p in topo.policies
-             if p.edge and p.edge.target == service and p.edge.port and p.edge.protocol == "tcp"}
+    extra = {
+        p.edge.port
+        for p in topo.policies
+        if p.edge and p.edge.target == service and p.edge.port and p.edge.protocol == "tcp"
+    }
     return tuple(sorted(set(tcp_ports(topo.services[service])) | extra))
 
 
@@ -47,8 +62,13 @@ def stub_script(ports: tuple[int, ...]) -> str:
     return f"trap 'exit 0' TERM INT; {listen}while :; do sleep 3600 & wait $!; done"
 
 
-def rewrite(compose: dict[str, Any], topo: r.Topology, *, stub_image: str | None = None,
-            parent: str | None = None) -> dict[str, Any]:
+def rewrite(
+    compose: dict[str, Any],
+    topo: r.Topology,
+    *,
+    stub_image: str | None = None,
+    parent: str | None = None,
+) -> dict[str, Any]:
     """A copy of the Compose document with stub services and/or the macvlan/ipvlan parent swapped."""
     doc = copy.deepcopy(compose)
     for svc in (doc.get("services") or {}).values():
@@ -59,7 +79,11 @@ def rewrite(compose: dict[str, Any], topo: r.Topology, *, stub_image: str | None
                 _stub_service(svc, stub_image, probe_ports(topo, name))
     if parent:
         for net in (doc.get("networks") or {}).values():
-            if isinstance(net, dict) and net.get("driver") in ("macvlan", "ipvlan") and not net.get("external"):
+            if (
+                isinstance(net, dict)
+                and net.get("driver") in ("macvlan", "ipvlan")
+                and not net.get("external")
+            ):
                 net.setdefault("driver_opts", {})["parent"] = parent
     return doc
 

@@ -50,7 +50,9 @@ def _rows() -> Iterator[tuple[str, list[str]]]:
         module = name
         what, example = _doc(fn)
         id_cell = "<br>".join(f"`{rid}`" for rid in sorted(fn.ids))
-        level_cell = "<br>".join(" or ".join(sorted(lvl.value for lvl in fn.ids[rid])) for rid in sorted(fn.ids))
+        level_cell = "<br>".join(
+            " or ".join(sorted(lvl.value for lvl in fn.ids[rid])) for rid in sorted(fn.ids)
+        )
         rows.append(f"| {id_cell} | {level_cell} | {what} | {example} |")
     if rows:
         yield module, rows
@@ -63,11 +65,20 @@ def _stage(stage: str) -> str:
 def markdown() -> str:
     """docs/rules.md."""
     out = [HEADER, "## Not from a rule", "", "| stage | ids (all errors) |", "|---|---|"]
-    out += [f"| {_stage(stage)} | {', '.join(f'`{i}`' for i in sorted(ids))} |" for stage, ids in STAGES.items()]
+    out += [
+        f"| {_stage(stage)} | {', '.join(f'`{i}`' for i in sorted(ids))} |"
+        for stage, ids in STAGES.items()
+    ]
     out.append("")
     for module, rows in _rows():
-        out += [f"## `topogen/rules/{module.replace('.', '/')}.py`", "",
-                "| ids | level | what | failing example |", "|---|---|---|---|", *rows, ""]
+        out += [
+            f"## `topogen/rules/{module.replace('.', '/')}.py`",
+            "",
+            "| ids | level | what | failing example |",
+            "|---|---|---|---|",
+            *rows,
+            "",
+        ]
     return "\n".join(out)
 
 

@@ -60,10 +60,17 @@ def bridge_name(topo: Topology) -> Iterator[Diagnostic]:
             continue
         path = _opt_path(n, BRIDGE + "name", "bridge_name")
         if len(name) > IFNAMSIZ:
-            yield error("bridge-name-too-long", f"bridge name {name!r} has {len(name)} characters; "
-                        f"Linux allows at most {IFNAMSIZ}", path)
+            yield error(
+                "bridge-name-too-long",
+                f"bridge name {name!r} has {len(name)} characters; Linux allows at most {IFNAMSIZ}",
+                path,
+            )
         if name in seen:
-            yield error("duplicate-bridge-name", f"bridge name {name!r} is already used by network {seen[name]}", path)
+            yield error(
+                "duplicate-bridge-name",
+                f"bridge name {name!r} is already used by network {seen[name]}",
+                path,
+            )
         seen.setdefault(name, n.key)
 
 
@@ -85,8 +92,12 @@ def mtu_range(topo: Topology) -> Iterator[Diagnostic]:
             continue
         low = 1280 if n.enable_ipv6 else 68
         if mtu != 0 and not low <= mtu <= 65535:
-            why = "with enable_ipv6 the minimum is 1280" if low == 1280 else "the range is 68..65535"
-            yield error("mtu-out-of-range", f"MTU {mtu} is out of range ({why}; 0 means the default)", path)
+            why = (
+                "with enable_ipv6 the minimum is 1280" if low == 1280 else "the range is 68..65535"
+            )
+            yield error(
+                "mtu-out-of-range", f"MTU {mtu} is out of range ({why}; 0 means the default)", path
+            )
 
 
 @reports(warning="missing-parent")
@@ -97,9 +108,13 @@ def missing_parent(topo: Topology) -> Iterator[Diagnostic]:
     """
     for n in _managed(topo):
         if n.driver in ("macvlan", "ipvlan") and not _opt(n, "parent") and not n.internal:
-            yield warning("missing-parent", f"{n.driver} network {n.key} has no parent: the engine uses a dummy "
-                          "interface and the network cannot reach the LAN", (*n.path, "driver"),
-                          hint="set parent: eth0 (or internal: true if isolation is intended)")
+            yield warning(
+                "missing-parent",
+                f"{n.driver} network {n.key} has no parent: the engine uses a dummy "
+                "interface and the network cannot reach the LAN",
+                (*n.path, "driver"),
+                hint="set parent: eth0 (or internal: true if isolation is intended)",
+            )
 
 
 @reports(error="invalid-driver-mode")
@@ -112,11 +127,17 @@ def driver_mode(topo: Topology) -> Iterator[Diagnostic]:
         for key, allowed in MODES.items():
             value = _opt(n, key)
             if value is not None and key.startswith(n.driver) and value not in allowed:
-                yield error("invalid-driver-mode", f"{key} {value!r} is not valid for {n.driver} "
-                            f"(one of {', '.join(allowed)})", _opt_path(n, key, key))
+                yield error(
+                    "invalid-driver-mode",
+                    f"{key} {value!r} is not valid for {n.driver} (one of {', '.join(allowed)})",
+                    _opt_path(n, key, key),
+                )
         if n.driver in ("macvlan", "ipvlan") and _opt(n, "parent") == "lo":
-            yield error("invalid-driver-mode", "loopback interface is not a valid parent link",
-                        _opt_path(n, "parent", "parent"))
+            yield error(
+                "invalid-driver-mode",
+                "loopback interface is not a valid parent link",
+                _opt_path(n, "parent", "parent"),
+            )
 
 
 @reports(error="shared-parent", warning="shared-parent")
@@ -128,7 +149,12 @@ def shared_parent(topo: Topology) -> Iterator[Diagnostic]:
     users: dict[tuple[str, str], list[Network]] = defaultdict(list)
     for n in _managed(topo):
         parent = _opt(n, "parent")
-        if n.driver in ("macvlan", "ipvlan") and isinstance(parent, str) and parent and not n.internal:
+        if (
+            n.driver in ("macvlan", "ipvlan")
+            and isinstance(parent, str)
+            and parent
+            and not n.internal
+        ):
             users[(n.driver, parent)].append(n)
     for (driver, parent), nets in users.items():
         first = nets[0]
@@ -136,13 +162,24 @@ def shared_parent(topo: Topology) -> Iterator[Diagnostic]:
             path = _opt_path(n, "parent", "parent")
             passthru = any(_opt(m, "macvlan_mode") == "passthru" for m in (first, n))
             if driver == "ipvlan" or passthru:
-                why = "passthru mode needs the parent to itself" if driver == "macvlan" else "one ipvlan network per parent"
-                yield error("shared-parent", f"network {n.key} uses parent {parent}, already used by {first.key} ({why})",
-                            path)
+                why = (
+                    "passthru mode needs the parent to itself"
+                    if driver == "macvlan"
+                    else "one ipvlan network per parent"
+                )
+                yield error(
+                    "shared-parent",
+                    f"network {n.key} uses parent {parent}, already used by {first.key} ({why})",
+                    path,
+                )
             else:
-                yield warning("shared-parent", f"network {n.key} uses parent {parent}, already used by {first.key}: "
-                              "engines before 27.0 allow one macvlan network per parent", path,
-                              hint="use a VLAN sub-interface such as eth0.50")
+                yield warning(
+                    "shared-parent",
+                    f"network {n.key} uses parent {parent}, already used by {first.key}: "
+                    "engines before 27.0 allow one macvlan network per parent",
+                    path,
+                    hint="use a VLAN sub-interface such as eth0.50",
+                )
 
 
 @reports(error="option-wrong-driver")
@@ -155,8 +192,12 @@ def option_wrong_driver(topo: Topology) -> Iterator[Diagnostic]:
         opts = dict(n.driver_opts)
         for typed, (key, drivers) in TYPED_OPTIONS.items():
             if key in opts and key not in n.raw_driver_opts and n.driver not in drivers:
-                yield error("option-wrong-driver", f"{typed} applies to the {' and '.join(drivers)} driver, "
-                            f"not {n.driver}", (*n.path, typed), at_key=True)
+                yield error(
+                    "option-wrong-driver",
+                    f"{typed} applies to the {' and '.join(drivers)} driver, not {n.driver}",
+                    (*n.path, typed),
+                    at_key=True,
+                )
 
 
 @reports(error="overlay-not-attachable")
@@ -171,8 +212,13 @@ def overlay_not_attachable(topo: Topology) -> Iterator[Diagnostic]:
     for n in _managed(topo):
         if n.driver == "overlay" and n.key in used and n.attachable is not True:
             path = (*n.path, "attachable") if n.attachable is False else n.path
-            yield error("overlay-not-attachable", f"overlay network {n.key} is joined by Compose containers but "
-                        "is not attachable", path, at_key=n.attachable is None, hint="set attachable: true")
+            yield error(
+                "overlay-not-attachable",
+                f"overlay network {n.key} is joined by Compose containers but is not attachable",
+                path,
+                at_key=n.attachable is None,
+                hint="set attachable: true",
+            )
 
 
 @reports(warning="overlay-encrypted-false")
@@ -184,9 +230,13 @@ def overlay_encrypted_false(topo: Topology) -> Iterator[Diagnostic]:
     for n in topo.networks.values():
         value = _opt(n, "encrypted")
         if "encrypted" in n.raw_driver_opts and str(value).lower() in FALSY:
-            yield warning("overlay-encrypted-false", f"encrypted={value!r} still enables encryption: the engine "
-                          "only checks that the option is present", (*n.path, "driver_opts", "encrypted"),
-                          hint="remove the option to disable encryption")
+            yield warning(
+                "overlay-encrypted-false",
+                f"encrypted={value!r} still enables encryption: the engine "
+                "only checks that the option is present",
+                (*n.path, "driver_opts", "encrypted"),
+                hint="remove the option to disable encryption",
+            )
 
 
 @reports(error="host-network-driver")
@@ -198,14 +248,21 @@ def host_network_driver(topo: Topology) -> Iterator[Diagnostic]:
     for n in _managed(topo):
         if n.driver in ("host", "none", "null"):
             mode = "host" if n.driver == "host" else "none"
-            yield error("host-network-driver", f"{n.driver} is not a driver for new networks; the engine has "
-                        f"exactly one {n.driver} network", (*n.path, "driver"), hint=f"use network_mode: {mode}")
+            yield error(
+                "host-network-driver",
+                f"{n.driver} is not a driver for new networks; the engine has "
+                f"exactly one {n.driver} network",
+                (*n.path, "driver"),
+                hint=f"use network_mode: {mode}",
+            )
 
 
 #: Go ``strconv.ParseBool``: anything else is "failed to parse <label> value".
 GO_BOOLS = ("1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False")
 BOOL_OPTIONS = tuple(BRIDGE + k for k in ("enable_icc", "enable_ip_masquerade", "inhibit_ipv4")) + (
-    "com.docker.network.enable_ipv4", "com.docker.network.enable_ipv6")
+    "com.docker.network.enable_ipv4",
+    "com.docker.network.enable_ipv6",
+)
 GATEWAY_MODES = ("nat", "routed", "nat-unprotected", "isolated")
 
 
@@ -235,8 +292,12 @@ def raw_driver_option(topo: Topology) -> Iterator[Diagnostic]:
         for key, value in n.driver_opts:
             problem = _raw_option_problem(n, key, value) if key in n.raw_driver_opts else None
             if problem:
-                yield error("invalid-driver-option", problem, (*n.path, "driver_opts", key),
-                            at_key=key in ("gateway_mode", "vxlanid_list"))  # the key is what is wrong
+                yield error(
+                    "invalid-driver-option",
+                    problem,
+                    (*n.path, "driver_opts", key),
+                    at_key=key in ("gateway_mode", "vxlanid_list"),
+                )  # the key is what is wrong
 
 
 RULES = (

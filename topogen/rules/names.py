@@ -32,8 +32,13 @@ def invalid_key(topo: Topology) -> Iterator[Diagnostic]:
     for section in ("services", "networks", "volumes", "secrets", "configs"):
         for key, item in getattr(topo, section).items():
             if not COMPOSE_KEY.fullmatch(key) and not getattr(item, "implicit", False):
-                yield error("invalid-name", f"{section[:-1]} name {key!r} may contain only letters, digits, "
-                            "'.', '_' and '-'", (section, key), at_key=True)
+                yield error(
+                    "invalid-name",
+                    f"{section[:-1]} name {key!r} may contain only letters, digits, "
+                    "'.', '_' and '-'",
+                    (section, key),
+                    at_key=True,
+                )
 
 
 @reports(error="invalid-project-name")
@@ -44,15 +49,25 @@ def project_name(topo: Topology) -> Iterator[Diagnostic]:
     """
     if PROJECT.fullmatch(topo.name):
         return
-    renamed = re.sub(r"[^a-z0-9_-]", "", topo.name.lower()).lstrip("_-")  # compose-go NormalizeProjectName
+    renamed = re.sub(r"[^a-z0-9_-]", "", topo.name.lower()).lstrip(
+        "_-"
+    )  # compose-go NormalizeProjectName
     if "$" in topo.name:
-        why = ('Compose interpolates "$", so the project\'s name (and every network\'s and volume\'s) would '
-               "depend on the deploying shell's environment")
+        why = (
+            "Compose interpolates \"$\", so the project's name (and every network's and volume's) would "
+            "depend on the deploying shell's environment"
+        )
     else:
-        why = (f'use lowercase letters, digits, "-" and "_", starting with a letter or digit (Compose would '
-               f'silently rename the project to "{renamed}", and every network and volume with it)')
-    yield error("invalid-project-name", f'invalid project name "{topo.name}": {why}', ("name",),
-                hint=f"name: {renamed or 'app'}")
+        why = (
+            f'use lowercase letters, digits, "-" and "_", starting with a letter or digit (Compose would '
+            f'silently rename the project to "{renamed}", and every network and volume with it)'
+        )
+    yield error(
+        "invalid-project-name",
+        f'invalid project name "{topo.name}": {why}',
+        ("name",),
+        hint=f"name: {renamed or 'app'}",
+    )
 
 
 @reports(error="invalid-volume-name")
@@ -62,13 +77,22 @@ def volume_engine_name(topo: Topology) -> Iterator[Diagnostic]:
     ``volumes: {data: {name: "my/data"}}`` ("includes invalid characters for a local volume name").
     """
     for v in topo.volumes.values():
-        if v.kind == "plugin" or v.driver not in (None, "local") or not COMPOSE_KEY.fullmatch(v.key):
+        if (
+            v.kind == "plugin"
+            or v.driver not in (None, "local")
+            or not COMPOSE_KEY.fullmatch(v.key)
+        ):
             continue  # a plugin names its volumes itself; a bad key is reported by invalid-name
         name = v.name or (v.key if v.external else f"{topo.name}_{v.key}")
         if "$" not in name and not LOCAL_VOLUME.fullmatch(name):
             path = (*v.path, "name") if v.name else v.path
-            yield error("invalid-volume-name", f'"{name}" is not a valid local volume name: use two or more of '
-                        "[a-zA-Z0-9_.-], starting with a letter or digit", path, at_key=v.name is None)
+            yield error(
+                "invalid-volume-name",
+                f'"{name}" is not a valid local volume name: use two or more of '
+                "[a-zA-Z0-9_.-], starting with a letter or digit",
+                path,
+                at_key=v.name is None,
+            )
 
 
 @reports(error="invalid-hostname", warning="invalid-hostname")
@@ -83,11 +107,19 @@ def hostname(topo: Topology) -> Iterator[Diagnostic]:
             continue
         path = (*s.path, "hostname")
         if len(name) > HOST_NAME_MAX:
-            yield error("invalid-hostname", f"hostname {name!r} has {len(name)} characters; Linux allows "
-                        f"{HOST_NAME_MAX} (the container fails to start: sethostname: invalid argument)", path)
+            yield error(
+                "invalid-hostname",
+                f"hostname {name!r} has {len(name)} characters; Linux allows "
+                f"{HOST_NAME_MAX} (the container fails to start: sethostname: invalid argument)",
+                path,
+            )
         elif not all(LABEL.fullmatch(label) for label in name.split(".")):
-            yield warning("invalid-hostname", f"hostname {name!r} is not an RFC 1123 name (labels of letters, "
-                          "digits and '-', not starting or ending with '-')", path)
+            yield warning(
+                "invalid-hostname",
+                f"hostname {name!r} is not an RFC 1123 name (labels of letters, "
+                "digits and '-', not starting or ending with '-')",
+                path,
+            )
 
 
 @reports(error=("duplicate-container-name", "invalid-container-name"))
@@ -103,11 +135,18 @@ def container_name(topo: Topology) -> Iterator[Diagnostic]:
             continue
         path = (*s.path, "container_name")
         if not CONTAINER.fullmatch(name):
-            yield error("invalid-container-name", f"container name {name!r} may contain only [a-zA-Z0-9_.-], "
-                        "starting with a letter or digit (two characters at least)", path)
+            yield error(
+                "invalid-container-name",
+                f"container name {name!r} may contain only [a-zA-Z0-9_.-], "
+                "starting with a letter or digit (two characters at least)",
+                path,
+            )
         if name in seen:
-            yield error("duplicate-container-name", f"container name {name!r} is already used by service {seen[name]}",
-                        path)
+            yield error(
+                "duplicate-container-name",
+                f"container name {name!r} is already used by service {seen[name]}",
+                path,
+            )
         seen.setdefault(name, s.name)
 
 
@@ -127,14 +166,23 @@ def dns_address(topo: Topology) -> Iterator[Diagnostic]:
                 ipaddress.ip_address(str(server))
             except ValueError:
                 path = (*s.path, "dns") if isinstance(value, str) else (*s.path, "dns", i)
-                yield warning("invalid-dns", f"dns server {server!r} is not an IP address: the container's "
-                              "resolver ignores it", path, hint="write the server's IP address")
+                yield warning(
+                    "invalid-dns",
+                    f"dns server {server!r} is not an IP address: the container's "
+                    "resolver ignores it",
+                    path,
+                    hint="write the server's IP address",
+                )
 
 
 def _extra_hosts(value: object) -> list[tuple[str | int, str]]:
     """(path key, address) of every entry of ``extra_hosts``, list or map form."""
     if isinstance(value, dict):
-        return [(host, str(ip)) for host, ips in value.items() for ip in (ips if isinstance(ips, list) else [ips])]
+        return [
+            (host, str(ip))
+            for host, ips in value.items()
+            for ip in (ips if isinstance(ips, list) else [ips])
+        ]
     out: list[tuple[str | int, str]] = []
     for i, entry in enumerate(value if isinstance(value, list) else ()):
         sep = "=" if "=" in str(entry) else ":"
@@ -155,8 +203,11 @@ def extra_host_address(topo: Topology) -> Iterator[Diagnostic]:
             try:
                 ipaddress.ip_address(address.strip("[]"))
             except ValueError:
-                yield error("invalid-extra-host", f"extra_hosts address {address!r} is not an IP address "
-                            "(or host-gateway)", (*s.path, "extra_hosts", key))
+                yield error(
+                    "invalid-extra-host",
+                    f"extra_hosts address {address!r} is not an IP address (or host-gateway)",
+                    (*s.path, "extra_hosts", key),
+                )
 
 
 RULES = (

@@ -20,7 +20,14 @@ from .registry import reports
 #: ``runconfig/hostconfig_unix.go``), and next to ``host`` (links and mac_address only).
 #: ``domainname`` is accepted (checked on Engine 20.10).
 CONTAINER_MODE_CONFLICTS: tuple[str, ...] = (
-    "ports", "expose", "hostname", "dns", "extra_hosts", "links", "mac_address")
+    "ports",
+    "expose",
+    "hostname",
+    "dns",
+    "extra_hosts",
+    "links",
+    "mac_address",
+)
 HOST_MODE_CONFLICTS: tuple[str, ...] = ("links", "mac_address")
 
 _EXPOSE = re.compile(r"([0-9]+)(?:-([0-9]+))?(?:/(tcp|udp|sctp))?")
@@ -76,7 +83,9 @@ def _host_bindings(s: Service) -> Iterator[Binding]:
     for i, text in enumerate(s.expose):
         if m := _EXPOSE.fullmatch(text):
             start = int(m.group(1))
-            ranges.append((m.group(3) or "tcp", start, int(m.group(2) or start), (*s.path, "expose", i)))
+            ranges.append(
+                (m.group(3) or "tcp", start, int(m.group(2) or start), (*s.path, "expose", i))
+            )
     for protocol, start, end, path in ranges:
         if (protocol, start, end) not in seen:
             seen.add((protocol, start, end))
@@ -102,17 +111,24 @@ def duplicate_published_port(topo: Topology) -> Iterator[Diagnostic]:
 
     ``a: {ports: ["8080:80"]}`` and ``b: {ports: ["127.0.0.1:8080:8000"]}``: 0.0.0.0 includes 127.0.0.1.
     """
-    bindings = sorted((b for s in topo.in_file_order("services") for b in _bindings(s)),
-                      key=lambda b: (b.protocol, b.start, b.end))  # stable: ties stay in file order
+    bindings = sorted(
+        (b for s in topo.in_file_order("services") for b in _bindings(s)),
+        key=lambda b: (b.protocol, b.start, b.end),
+    )  # stable: ties stay in file order
     reach: dict[tuple[str, str], Binding] = {}
     for b in bindings:
-        rival = next((r for k in _rivals(b) if (r := reach.get((b.protocol, k))) and r.end >= b.start), None)
+        rival = next(
+            (r for k in _rivals(b) if (r := reach.get((b.protocol, k))) and r.end >= b.start), None
+        )
         if rival is not None:
             port = max(b.start, rival.start)
             where = "all addresses" if b.address == "any" else b.address
-            yield error("duplicate-published-port",
-                        f"host port {port}/{b.protocol} on {where} is already published by service {rival.service}",
-                        b.path, hint="pick another host port or bind distinct host IPs")
+            yield error(
+                "duplicate-published-port",
+                f"host port {port}/{b.protocol} on {where} is already published by service {rival.service}",
+                b.path,
+                hint="pick another host port or bind distinct host IPs",
+            )
         for k in _claims(b):
             held = reach.get((b.protocol, k))
             if held is None or b.end > held.end:
@@ -128,7 +144,11 @@ def invalid_host_ip(topo: Topology) -> Iterator[Diagnostic]:
     for s in topo.services.values():
         for p in s.ports:
             if p.host_ip and _address(p.host_ip) is None:
-                yield error("invalid-host-ip", f"host_ip {p.host_ip!r} is not an IP address", (*p.path, "host_ip"))
+                yield error(
+                    "invalid-host-ip",
+                    f"host_ip {p.host_ip!r} is not an IP address",
+                    (*p.path, "host_ip"),
+                )
 
 
 @reports(error="invalid-expose")
@@ -145,8 +165,12 @@ def invalid_expose(topo: Topology) -> Iterator[Diagnostic]:
             m = _EXPOSE.fullmatch(text)
             start, end = (int(m.group(1)), int(m.group(2) or m.group(1))) if m else (0, 0)
             if not 0 < start <= end <= 65535:
-                yield error("invalid-expose", f'service "{s.name}": expose {text!r} is not a port or port range',
-                            (*s.path, "expose", i), hint='write e.g. "3000", "8000-8010" or "53/udp"')
+                yield error(
+                    "invalid-expose",
+                    f'service "{s.name}": expose {text!r} is not a port or port range',
+                    (*s.path, "expose", i),
+                    hint='write e.g. "3000", "8000-8010" or "53/udp"',
+                )
 
 
 @reports(warning="ports-with-host-network")
@@ -157,10 +181,14 @@ def ports_with_host_network(topo: Topology) -> Iterator[Diagnostic]:
     """
     for s in topo.services.values():
         if s.network_mode == "host" and s.ports:
-            yield warning("ports-with-host-network",
-                          f"service {s.name} uses the host network: its ports are not published, "
-                          "the container listens on the host directly", (*s.path, "ports"), at_key=True,
-                          hint="remove ports")
+            yield warning(
+                "ports-with-host-network",
+                f"service {s.name} uses the host network: its ports are not published, "
+                "the container listens on the host directly",
+                (*s.path, "ports"),
+                at_key=True,
+                hint="remove ports",
+            )
 
 
 @reports(warning="ports-on-internal-network")
@@ -172,14 +200,23 @@ def ports_on_internal_network(topo: Topology) -> Iterator[Diagnostic]:
     for s in topo.services.values():
         nets = [topo.networks.get(a.network) for a in s.attachments]
         if s.ports and nets and all(n is not None and n.internal for n in nets):
-            yield warning("ports-on-internal-network",
-                          f"service {s.name} is attached only to internal networks: its published ports are unreachable",
-                          (*s.path, "ports"), at_key=True, hint="attach it to a non-internal network too")
+            yield warning(
+                "ports-on-internal-network",
+                f"service {s.name} is attached only to internal networks: its published ports are unreachable",
+                (*s.path, "ports"),
+                at_key=True,
+                hint="attach it to a non-internal network too",
+            )
 
 
 def _conflicting_keys(s: Service, topo_keys: tuple[str, ...]) -> Iterator[str]:
-    present = {"ports": bool(s.ports), "expose": bool(s.expose), "hostname": bool(s.hostname),
-               "links": bool(s.links), **{k: v not in (None, [], "") for k, v in s.options}}
+    present = {
+        "ports": bool(s.ports),
+        "expose": bool(s.expose),
+        "hostname": bool(s.hostname),
+        "links": bool(s.links),
+        **{k: v not in (None, [], "") for k, v in s.options},
+    }
     yield from (k for k in topo_keys if present.get(k))
 
 
@@ -198,10 +235,14 @@ def network_mode_conflict(topo: Topology) -> Iterator[Diagnostic]:
         else:
             continue
         for key in _conflicting_keys(s, keys):
-            yield error("network-mode-conflict",
-                        f"conflicting options: {key} and network_mode {mode} (the engine refuses {key} "
-                        f"with a {kind} network mode)", (*s.path, key), at_key=True,
-                        hint=f"set {key} on {s.mode_target}" if s.mode_target else f"remove {key}")
+            yield error(
+                "network-mode-conflict",
+                f"conflicting options: {key} and network_mode {mode} (the engine refuses {key} "
+                f"with a {kind} network mode)",
+                (*s.path, key),
+                at_key=True,
+                hint=f"set {key} on {s.mode_target}" if s.mode_target else f"remove {key}",
+            )
 
 
 RULES = (

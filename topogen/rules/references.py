@@ -25,8 +25,13 @@ def undefined_network(topo: Topology) -> Iterator[Diagnostic]:
     for s in topo.services.values():
         for a in s.attachments:
             if a.network not in topo.networks:
-                yield error("undefined-network", f'service "{s.name}" refers to undefined network "{a.network}"',
-                            a.path, at_key=True, hint=_suggest(a.network, topo.networks))
+                yield error(
+                    "undefined-network",
+                    f'service "{s.name}" refers to undefined network "{a.network}"',
+                    a.path,
+                    at_key=True,
+                    hint=_suggest(a.network, topo.networks),
+                )
 
 
 @reports(error="undefined-volume")
@@ -38,9 +43,12 @@ def undefined_volume(topo: Topology) -> Iterator[Diagnostic]:
     for s in topo.services.values():
         for m in s.mounts:
             if m.type == "volume" and m.source is not None and m.source not in topo.volumes:
-                yield error("undefined-volume", f'service "{s.name}" mounts undefined volume "{m.source}"',
-                            (*m.path, "source"),
-                            hint=_suggest(m.source, topo.volumes))
+                yield error(
+                    "undefined-volume",
+                    f'service "{s.name}" mounts undefined volume "{m.source}"',
+                    (*m.path, "source"),
+                    hint=_suggest(m.source, topo.volumes),
+                )
 
 
 @reports(error=("undefined-config", "undefined-secret"))
@@ -50,11 +58,18 @@ def undefined_secret_or_config(topo: Topology) -> Iterator[Diagnostic]:
     ``secrets: [db_pasword]`` with only ``db_password`` declared.
     """
     for s in topo.services.values():
-        for kind, grants, known in (("secret", s.secrets, topo.secrets), ("config", s.configs, topo.configs)):
+        for kind, grants, known in (
+            ("secret", s.secrets, topo.secrets),
+            ("config", s.configs, topo.configs),
+        ):
             for g in grants:
                 if g.source not in known:
-                    yield error(f"undefined-{kind}", f'service "{s.name}" refers to undefined {kind} "{g.source}"',
-                                g.path, hint=_suggest(g.source, known))
+                    yield error(
+                        f"undefined-{kind}",
+                        f'service "{s.name}" refers to undefined {kind} "{g.source}"',
+                        g.path,
+                        hint=_suggest(g.source, known),
+                    )
 
 
 @reports(error="undefined-dependency")
@@ -66,14 +81,28 @@ def undefined_dependency(topo: Topology) -> Iterator[Diagnostic]:
     for s in topo.services.values():
         for d in s.depends_on:
             if d.service not in topo.services:
-                yield error("undefined-dependency", f'service "{s.name}" depends on undefined service "{d.service}"',
-                            d.path, at_key=True, hint=_suggest(d.service, topo.services))
+                yield error(
+                    "undefined-dependency",
+                    f'service "{s.name}" depends on undefined service "{d.service}"',
+                    d.path,
+                    at_key=True,
+                    hint=_suggest(d.service, topo.services),
+                )
             elif d.service == s.name:
-                yield error("undefined-dependency", f'service "{s.name}" depends on itself', d.path, at_key=True)
+                yield error(
+                    "undefined-dependency",
+                    f'service "{s.name}" depends on itself',
+                    d.path,
+                    at_key=True,
+                )
         for i, (target, _alias) in enumerate(s.links):
             if target not in topo.services:
-                yield error("undefined-dependency", f'service "{s.name}" links to undefined service "{target}"',
-                            (*s.path, "links", i), hint=_suggest(target, topo.services))
+                yield error(
+                    "undefined-dependency",
+                    f'service "{s.name}" links to undefined service "{target}"',
+                    (*s.path, "links", i),
+                    hint=_suggest(target, topo.services),
+                )
 
 
 @reports(error="dependency-without-healthcheck", warning="dependency-without-healthcheck")
@@ -91,13 +120,26 @@ def dependency_without_healthcheck(topo: Topology) -> Iterator[Diagnostic]:
                 continue
             check = target.healthcheck or {}
             test = check.get("test")
-            if check.get("disable") is True or test == "NONE" or isinstance(test, list) and test[:1] == ["NONE"]:
-                yield error("dependency-without-healthcheck", f'service "{s.name}" waits for "{d.service}" to be '
-                            "healthy, but its healthcheck is disabled", (*d.path, "condition"))
+            if (
+                check.get("disable") is True
+                or test == "NONE"
+                or isinstance(test, list)
+                and test[:1] == ["NONE"]
+            ):
+                yield error(
+                    "dependency-without-healthcheck",
+                    f'service "{s.name}" waits for "{d.service}" to be '
+                    "healthy, but its healthcheck is disabled",
+                    (*d.path, "condition"),
+                )
             elif not test:
-                yield warning("dependency-without-healthcheck", f'service "{s.name}" waits for "{d.service}" to be '
-                              "healthy, but it declares no healthcheck (its image must have one)",
-                              (*d.path, "condition"), hint=f"add healthcheck: {{test: ...}} to {d.service}")
+                yield warning(
+                    "dependency-without-healthcheck",
+                    f'service "{s.name}" waits for "{d.service}" to be '
+                    "healthy, but it declares no healthcheck (its image must have one)",
+                    (*d.path, "condition"),
+                    hint=f"add healthcheck: {{test: ...}} to {d.service}",
+                )
 
 
 @reports(error=("invalid-network-mode", "undefined-service"))
@@ -116,13 +158,25 @@ def network_mode(topo: Topology) -> Iterator[Diagnostic]:
             continue
         if kind == "service" and target:
             if target not in topo.services:
-                yield error("undefined-service", f'service "{target}" not found for network_mode "{mode}"', path,
-                            hint=_suggest(target, topo.services))
+                yield error(
+                    "undefined-service",
+                    f'service "{target}" not found for network_mode "{mode}"',
+                    path,
+                    hint=_suggest(target, topo.services),
+                )
             elif target == s.name:
-                yield error("undefined-service", f'service "{s.name}" cannot share its own network namespace', path)
+                yield error(
+                    "undefined-service",
+                    f'service "{s.name}" cannot share its own network namespace',
+                    path,
+                )
         elif kind != "container" or not target:
-            yield error("invalid-network-mode", f'invalid network_mode "{mode}"', path,
-                        hint="use host, none, bridge, service:NAME or container:NAME")
+            yield error(
+                "invalid-network-mode",
+                f'invalid network_mode "{mode}"',
+                path,
+                hint="use host, none, bridge, service:NAME or container:NAME",
+            )
 
 
 @reports(error="network-mode-with-networks")
@@ -133,9 +187,13 @@ def network_mode_with_networks(topo: Topology) -> Iterator[Diagnostic]:
     """
     for s in topo.services.values():
         if s.network_mode and s.attachments:
-            yield error("network-mode-with-networks",
-                        f'service "{s.name}" declares both network_mode and networks', (*s.path, "network_mode"),
-                        at_key=True, hint="remove networks, or drop network_mode")
+            yield error(
+                "network-mode-with-networks",
+                f'service "{s.name}" declares both network_mode and networks',
+                (*s.path, "network_mode"),
+                at_key=True,
+                hint="remove networks, or drop network_mode",
+            )
 
 
 def _edges(topo: Topology, s: Service) -> Iterator[tuple[str, Path]]:
@@ -165,8 +223,13 @@ def dependency_cycle(topo: Topology) -> Iterator[Diagnostic]:
             elif nxt[0] in topo.services and nxt[0] != name:
                 if state.get(nxt[0]) == 1:
                     names = [n for n, _ in stack]
-                    cycle = " -> ".join([*names[names.index(nxt[0]):], nxt[0]])
-                    yield error("dependency-cycle", f"dependency cycle: {cycle}", nxt[1], at_key=nxt[1][-2] == "depends_on")
+                    cycle = " -> ".join([*names[names.index(nxt[0]) :], nxt[0]])
+                    yield error(
+                        "dependency-cycle",
+                        f"dependency cycle: {cycle}",
+                        nxt[1],
+                        at_key=nxt[1][-2] == "depends_on",
+                    )
                 elif nxt[0] not in state:
                     state[nxt[0]] = 1
                     stack.append((nxt[0], iter(_edges(topo, topo.services[nxt[0]]))))

@@ -20,15 +20,68 @@ from .storage import RAM_SIZE
 #: ``restart`` conditions Compose passes on (it maps none -> no and any -> always); the engine refuses others.
 RESTART_CONDITIONS = ("no", "none", "always", "any", "unless-stopped", "on-failure")
 #: Signal names the engine knows (moby/sys/signal, Linux), without SIG; numbers 1-255 work too.
-SIGNALS = frozenset([
-    "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT", "KILL", "PIPE", "POLL",
-    "PROF", "PWR", "QUIT", "SEGV", "STKFLT", "STOP", "SYS", "TERM", "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1",
-    "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ", "RTMIN", "RTMAX",
-    *(f"RTMIN+{i}" for i in range(1, 16)), *(f"RTMAX-{i}" for i in range(1, 15)),
-])
+SIGNALS = frozenset(
+    [
+        "ABRT",
+        "ALRM",
+        "BUS",
+        "CHLD",
+        "CLD",
+        "CONT",
+        "FPE",
+        "HUP",
+        "ILL",
+        "INT",
+        "IO",
+        "IOT",
+        "KILL",
+        "PIPE",
+        "POLL",
+        "PROF",
+        "PWR",
+        "QUIT",
+        "SEGV",
+        "STKFLT",
+        "STOP",
+        "SYS",
+        "TERM",
+        "TRAP",
+        "TSTP",
+        "TTIN",
+        "TTOU",
+        "URG",
+        "USR1",
+        "USR2",
+        "VTALRM",
+        "WINCH",
+        "XCPU",
+        "XFSZ",
+        "RTMIN",
+        "RTMAX",
+        *(f"RTMIN+{i}" for i in range(1, 16)),
+        *(f"RTMAX-{i}" for i in range(1, 15)),
+    ]
+)
 #: Resource limits runc can set (go-units ulimit names); another name fails at container start.
-ULIMITS = frozenset(["core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc",
-                     "rss", "rtprio", "rttime", "sigpending", "stack"])
+ULIMITS = frozenset(
+    [
+        "core",
+        "cpu",
+        "data",
+        "fsize",
+        "locks",
+        "memlock",
+        "msgqueue",
+        "nice",
+        "nofile",
+        "nproc",
+        "rss",
+        "rtprio",
+        "rttime",
+        "sigpending",
+        "stack",
+    ]
+)
 _GO_DURATION = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h)")
 _NANOSECONDS = {"ns": 1, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9}
 HEALTHCHECK_DURATIONS = ("interval", "timeout", "start_period", "start_interval")
@@ -62,8 +115,12 @@ def invalid_restart(topo: Topology) -> Iterator[Diagnostic]:
             problem = f"restart {value!r}: the retry count {count!r} is not a whole number"
         else:
             continue
-        yield error("invalid-restart", f'service "{s.name}": {problem}',
-                    (*s.path, "restart"), hint="write no, always, unless-stopped, on-failure or on-failure:N")
+        yield error(
+            "invalid-restart",
+            f'service "{s.name}": {problem}',
+            (*s.path, "restart"),
+            hint="write no, always, unless-stopped, on-failure or on-failure:N",
+        )
 
 
 @reports(error="invalid-size")
@@ -74,15 +131,32 @@ def invalid_size(topo: Topology) -> Iterator[Diagnostic]:
     ``shm_size: 64x``: write a number of bytes or 64m, 1g, 512k.
     """
     for s in topo.services.values():
-        sizes = [((*s.path, k), v) for k, v in s.options if k in ("shm_size", "mem_limit", "mem_reservation")]
+        sizes = [
+            ((*s.path, k), v)
+            for k, v in s.options
+            if k in ("shm_size", "mem_limit", "mem_reservation")
+        ]
         resources = s.deploy.get("resources") or {}
-        sizes += [((*s.path, "deploy", "resources", kind, "memory"), (resources.get(kind) or {}).get("memory"))
-                  for kind in ("limits", "reservations")]
+        sizes += [
+            (
+                (*s.path, "deploy", "resources", kind, "memory"),
+                (resources.get(kind) or {}).get("memory"),
+            )
+            for kind in ("limits", "reservations")
+        ]
         for path, size in sizes:
-            if isinstance(size, str) and "$" not in size and not RAM_SIZE.fullmatch(size) or (
-                    isinstance(size, int) and size < 0):
-                yield error("invalid-size", f'service "{s.name}": {path[-1]} {size!r} is not a byte size', path,
-                            hint="write a number of bytes or one with a unit: 512k, 64m, 1g")
+            if (
+                isinstance(size, str)
+                and "$" not in size
+                and not RAM_SIZE.fullmatch(size)
+                or (isinstance(size, int) and size < 0)
+            ):
+                yield error(
+                    "invalid-size",
+                    f'service "{s.name}": {path[-1]} {size!r} is not a byte size',
+                    path,
+                    hint="write a number of bytes or one with a unit: 512k, 64m, 1g",
+                )
 
 
 @reports(error="resource-conflict")
@@ -103,10 +177,18 @@ def resource_conflict(topo: Topology) -> Iterator[Diagnostic]:
                 continue
             other = block.get(name)
             if _amount(name, value) != _amount(name, 0 if other is None else other):
-                said = f"says {name} {other!r}" if other is not None else f"has no {name} (Compose reads 0)"
-                yield error("resource-conflict", f'service "{s.name}": {key} {value!r} but deploy.resources.{kind} '
-                            f"{said}", (*s.path, key), at_key=True,
-                            hint=f"write {name}: {value} in deploy.resources.{kind}, and drop {key}")
+                said = (
+                    f"says {name} {other!r}"
+                    if other is not None
+                    else f"has no {name} (Compose reads 0)"
+                )
+                yield error(
+                    "resource-conflict",
+                    f'service "{s.name}": {key} {value!r} but deploy.resources.{kind} {said}',
+                    (*s.path, key),
+                    at_key=True,
+                    hint=f"write {name}: {value} in deploy.resources.{kind}, and drop {key}",
+                )
 
 
 def _amount(name: str, value: Any) -> Any:
@@ -130,8 +212,12 @@ def invalid_healthcheck_duration(topo: Topology) -> Iterator[Diagnostic]:
             value = (s.healthcheck or {}).get(key)
             ns = duration_ns(value) if isinstance(value, str) else None
             if ns is not None and 0 < ns < 1e6:
-                yield error("invalid-healthcheck-duration", f'service "{s.name}": healthcheck {key} {value!r} is '
-                            "under 1ms", (*s.path, "healthcheck", key), hint="write 1ms or more (0 for the default)")
+                yield error(
+                    "invalid-healthcheck-duration",
+                    f'service "{s.name}": healthcheck {key} {value!r} is under 1ms',
+                    (*s.path, "healthcheck", key),
+                    hint="write 1ms or more (0 for the default)",
+                )
 
 
 @reports(error="invalid-stop-signal")
@@ -146,8 +232,12 @@ def invalid_stop_signal(topo: Topology) -> Iterator[Diagnostic]:
                 continue  # "" (an unset variable) leaves the image's own signal
             name = value.upper().removeprefix("SIG")
             if name not in SIGNALS and not (value.isdigit() and 0 < int(value) < 256):
-                yield error("invalid-stop-signal", f'service "{s.name}": {value!r} is not a signal',
-                            (*s.path, key), hint="write e.g. SIGTERM, SIGQUIT or SIGINT")
+                yield error(
+                    "invalid-stop-signal",
+                    f'service "{s.name}": {value!r} is not a signal',
+                    (*s.path, key),
+                    hint="write e.g. SIGTERM, SIGQUIT or SIGINT",
+                )
 
 
 @reports(error="invalid-ulimit")
@@ -164,11 +254,20 @@ def invalid_ulimit(topo: Topology) -> Iterator[Diagnostic]:
             for name, limit in value.items():
                 path = (*s.path, "ulimits", name)
                 if name not in ULIMITS:
-                    yield error("invalid-ulimit", f'service "{s.name}": {name!r} is not a resource limit', path,
-                                at_key=True, hint="one of " + ", ".join(sorted(ULIMITS)))
+                    yield error(
+                        "invalid-ulimit",
+                        f'service "{s.name}": {name!r} is not a resource limit',
+                        path,
+                        at_key=True,
+                        hint="one of " + ", ".join(sorted(ULIMITS)),
+                    )
                 elif isinstance(limit, dict) and _above(limit.get("soft"), limit.get("hard")):
-                    yield error("invalid-ulimit", f'service "{s.name}": ulimit {name} soft limit {limit["soft"]} '
-                                f'is above its hard limit {limit["hard"]}', (*path, "soft"))
+                    yield error(
+                        "invalid-ulimit",
+                        f'service "{s.name}": ulimit {name} soft limit {limit["soft"]} '
+                        f"is above its hard limit {limit['hard']}",
+                        (*path, "soft"),
+                    )
 
 
 def _above(soft: Any, hard: Any) -> bool:

@@ -35,10 +35,17 @@ def missing_image(topo: Topology) -> Iterator[Diagnostic]:
     """
     for s in topo.services.values():
         if s.image == "" and s.build is None:  # an image written as a variable that is empty here
-            yield error("missing-image", f'service "{s.name}" has an empty image', (*s.path, "image"))
+            yield error(
+                "missing-image", f'service "{s.name}" has an empty image', (*s.path, "image")
+            )
         elif not s.image and s.build is None and not s.provider:
-            yield error("missing-image", f'service "{s.name}" has neither an image nor a build context', s.path,
-                        at_key=True, hint="add image: NAME or build: DIR")
+            yield error(
+                "missing-image",
+                f'service "{s.name}" has neither an image nor a build context',
+                s.path,
+                at_key=True,
+                hint="add image: NAME or build: DIR",
+            )
 
 
 @reports(error="invalid-healthcheck")
@@ -52,9 +59,13 @@ def invalid_healthcheck(topo: Topology) -> Iterator[Diagnostic]:
         if isinstance(test, list) and test and test[0] not in HEALTHCHECK_KINDS:
             import json  # only for this hint: validate does not otherwise load json
 
-            yield error("invalid-healthcheck", f'healthcheck.test of service "{s.name}" must start with "CMD", '
-                        f'"CMD-SHELL" or "NONE", not {str(test[0])!r}', (*s.path, "healthcheck", "test", 0),
-                        hint=f"write {json.dumps(['CMD', *map(str, test)])} or a shell string")
+            yield error(
+                "invalid-healthcheck",
+                f'healthcheck.test of service "{s.name}" must start with "CMD", '
+                f'"CMD-SHELL" or "NONE", not {str(test[0])!r}',
+                (*s.path, "healthcheck", "test", 0),
+                hint=f"write {json.dumps(['CMD', *map(str, test)])} or a shell string",
+            )
 
 
 @reports(error="invalid-image")
@@ -75,16 +86,34 @@ def invalid_image(topo: Topology) -> Iterator[Diagnostic]:
             problem = "has upper-case letters in its repository name (it must be lowercase)"
         else:
             problem = "is not an image reference"
-        yield error("invalid-image", f'service "{s.name}": image {image!r} {problem}', (*s.path, "image"),
-                    hint="write [registry[:port]/]name[:tag][@digest], the name lowercase, e.g. my-app:1.0")
+        yield error(
+            "invalid-image",
+            f'service "{s.name}": image {image!r} {problem}',
+            (*s.path, "image"),
+            hint="write [registry[:port]/]name[:tag][@digest], the name lowercase, e.g. my-app:1.0",
+        )
 
 
 def _keys(s: Service) -> Iterator[tuple[str, list[str], Path, bool]]:
     """(section, key names, path of the section, written as a list) for environment, labels and sysctls."""
-    yield "environment", [k for k, _v in s.environment], (*s.path, "environment"), s.environment_is_list
-    yield "labels", [k for k, _v in s.labels], (*s.path, "labels"), False  # sorted: the key "" locates a mapping
+    yield (
+        "environment",
+        [k for k, _v in s.environment],
+        (*s.path, "environment"),
+        s.environment_is_list,
+    )
+    yield (
+        "labels",
+        [k for k, _v in s.labels],
+        (*s.path, "labels"),
+        False,
+    )  # sorted: the key "" locates a mapping
     sysctls: Any = dict(s.options).get("sysctls") or {}
-    names = [str(i).partition("=")[0] for i in sysctls] if isinstance(sysctls, list) else [str(k) for k in sysctls]
+    names = (
+        [str(i).partition("=")[0] for i in sysctls]
+        if isinstance(sysctls, list)
+        else [str(k) for k in sysctls]
+    )
     yield "sysctls", names, (*s.path, "sysctls"), isinstance(sysctls, list)
 
 
@@ -99,13 +128,23 @@ def empty_key(topo: Topology) -> Iterator[Diagnostic]:
             if "" not in names:
                 continue
             where = names.index("") if is_list else ""
-            yield error("empty-key", f'service "{s.name}" has an entry with an empty name in {section}',
-                        (*path, where), at_key=not is_list, hint="write NAME=VALUE")
+            yield error(
+                "empty-key",
+                f'service "{s.name}" has an entry with an empty name in {section}',
+                (*path, where),
+                at_key=not is_list,
+                hint="write NAME=VALUE",
+            )
     for kind, items in (("network", topo.networks), ("volume", topo.volumes)):
         for item in items.values():
             if any(key == "" for key, _v in item.labels):
-                yield error("empty-key", f"{kind} {item.key} has a label with an empty name",
-                            (*item.path, "labels", ""), at_key=True, hint="write NAME=VALUE")
+                yield error(
+                    "empty-key",
+                    f"{kind} {item.key} has a label with an empty name",
+                    (*item.path, "labels", ""),
+                    at_key=True,
+                    hint="write NAME=VALUE",
+                )
 
 
 @reports(error="env-file-missing")
@@ -125,10 +164,16 @@ def env_file_missing(topo: Topology) -> Iterator[Diagnostic]:
                 continue
             full = os.path.normpath(os.path.join(topo.base_dir, name))
             if not os.path.isfile(full):
-                path = (*s.path, "env_file", i) if isinstance(files, list) else (*s.path, "env_file")
+                path = (
+                    (*s.path, "env_file", i) if isinstance(files, list) else (*s.path, "env_file")
+                )
                 path = (*path, "path") if isinstance(item, dict) else path
-                yield error("env-file-missing", f"env file {full} not found", path,
-                            hint="create it, or remove it from env_file")
+                yield error(
+                    "env-file-missing",
+                    f"env file {full} not found",
+                    path,
+                    hint="create it, or remove it from env_file",
+                )
 
 
 @reports(warning="build-context-missing")
@@ -150,13 +195,25 @@ def build_context_missing(topo: Topology) -> Iterator[Diagnostic]:
         folder = os.path.normpath(os.path.join(topo.base_dir, context))
         dockerfile = build.get("dockerfile", "Dockerfile")
         if not os.path.isdir(folder):
-            yield warning("build-context-missing", f"build context {folder} is not a folder", here,
-                          hint="create it, or correct the path (relative to the topology file)")
-        elif isinstance(dockerfile, str) and "$" not in dockerfile and "dockerfile_inline" not in build \
-                and not os.path.isfile(full := os.path.normpath(os.path.join(folder, dockerfile))):
+            yield warning(
+                "build-context-missing",
+                f"build context {folder} is not a folder",
+                here,
+                hint="create it, or correct the path (relative to the topology file)",
+            )
+        elif (
+            isinstance(dockerfile, str)
+            and "$" not in dockerfile
+            and "dockerfile_inline" not in build
+            and not os.path.isfile(full := os.path.normpath(os.path.join(folder, dockerfile)))
+        ):
             at = (*s.path, "build", "dockerfile") if "dockerfile" in build else here
-            yield warning("build-context-missing", f"dockerfile {full} not found", at,
-                          hint="the dockerfile path is relative to the build context")
+            yield warning(
+                "build-context-missing",
+                f"dockerfile {full} not found",
+                at,
+                hint="the dockerfile path is relative to the build context",
+            )
 
 
 def _scan(text: str) -> tuple[int, str | None]:
@@ -210,12 +267,20 @@ def invalid_command(topo: Topology) -> Iterator[Diagnostic]:
                 except ValueError as exc:
                     problem = str(exc).lower()
             if problem is not None:
-                yield error("invalid-command", f'{key} of service "{s.name}" is not a valid command line: {problem}',
-                            path, hint="quote it, or write the command as a list")
+                yield error(
+                    "invalid-command",
+                    f'{key} of service "{s.name}" is not a valid command line: {problem}',
+                    path,
+                    hint="quote it, or write the command as a list",
+                )
             elif end < len(text):
-                yield warning("command-shell-operator", f'{key} of service "{s.name}" contains an unquoted '
-                              f"{text[end]!r}: Compose runs only the words before it", path,
-                              hint=f'write ["sh", "-c", {text!r}] to run it in a shell')
+                yield warning(
+                    "command-shell-operator",
+                    f'{key} of service "{s.name}" contains an unquoted '
+                    f"{text[end]!r}: Compose runs only the words before it",
+                    path,
+                    hint=f'write ["sh", "-c", {text!r}] to run it in a shell',
+                )
 
 
 @reports(warning="link-without-network")
@@ -233,9 +298,13 @@ def link_without_network(topo: Topology) -> Iterator[Diagnostic]:
             if other is None or other.network_mode or target == s.name:
                 continue
             if not mine & {a.network for a in other.attachments}:
-                yield warning("link-without-network", f'service "{s.name}" links to "{target}" but they share no '
-                              "network: the link name will not resolve", (*s.path, "links", i),
-                              hint="attach both to one network (and prefer its aliases to links)")
+                yield warning(
+                    "link-without-network",
+                    f'service "{s.name}" links to "{target}" but they share no '
+                    "network: the link name will not resolve",
+                    (*s.path, "links", i),
+                    hint="attach both to one network (and prefer its aliases to links)",
+                )
 
 
 def _sources(g: Any) -> list[str]:
@@ -255,8 +324,13 @@ def secret_source(topo: Topology) -> Iterator[Diagnostic]:
             if g.external or len(found) == 1:
                 continue
             problem = "sets no source" if not found else f"sets {' and '.join(found)}"
-            yield error(f"invalid-{kind}-source", f"{kind} {g.key} {problem}: one of {allowed} is needed",
-                        g.path, at_key=True, hint="keep exactly one, or set external: true")
+            yield error(
+                f"invalid-{kind}-source",
+                f"{kind} {g.key} {problem}: one of {allowed} is needed",
+                g.path,
+                at_key=True,
+                hint="keep exactly one, or set external: true",
+            )
 
 
 RULES = (

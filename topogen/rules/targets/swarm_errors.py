@@ -24,9 +24,13 @@ def swarm_static_ip(topo: Topology) -> Iterator[Diagnostic]:
         for a in s.attachments:
             for key, text in (("ipv4_address", a.ipv4_text), ("ipv6_address", a.ipv6_text)):
                 if text:
-                    yield error("swarm-static-ip", f"swarm ignores the static address {text} of service "
-                                f'"{s.name}": tasks get an address from the pool', (*a.path, key),
-                                hint="reach the service by its name, or drop swarm from targets")
+                    yield error(
+                        "swarm-static-ip",
+                        f"swarm ignores the static address {text} of service "
+                        f'"{s.name}": tasks get an address from the pool',
+                        (*a.path, key),
+                        hint="reach the service by its name, or drop swarm from targets",
+                    )
 
 
 @reports(error="swarm-depends-on", warning="swarm-depends-on")
@@ -39,9 +43,14 @@ def swarm_depends_on(topo: Topology) -> Iterator[Diagnostic]:
     for s in topo.services.values():
         for d in s.depends_on:
             make = warning if d.condition == "service_started" else error
-            yield make("swarm-depends-on", f'swarm ignores depends_on: "{s.name}" may start before '
-                       f'"{d.service}" is {d.condition.removeprefix("service_").replace("_", " ")}',
-                       d.path, at_key=True, hint="make the service retry its connection")
+            yield make(
+                "swarm-depends-on",
+                f'swarm ignores depends_on: "{s.name}" may start before '
+                f'"{d.service}" is {d.condition.removeprefix("service_").replace("_", " ")}',
+                d.path,
+                at_key=True,
+                hint="make the service retry its connection",
+            )
 
 
 @reports(error="swarm-bind-mount")
@@ -57,23 +66,46 @@ def swarm_bind_mount(topo: Topology) -> Iterator[Diagnostic]:
             continue
         for m in s.mounts:
             if m.type == "bind" and not _on_every_node(m.source or ""):
-                yield error("swarm-bind-mount", f'bind source {m.source} of service "{s.name}" must exist '
-                            "on every node", source_path(m), hint=_PIN_HINT)
-            elif m.type == "volume" and (v := topo.volumes.get(m.source or "")) and v.kind == "bind":
-                yield error("swarm-bind-mount", f'volume "{v.key}" binds {v.host_path}, which must exist on '
-                            f'every node that runs "{s.name}"', source_path(m), hint=_PIN_HINT)
+                yield error(
+                    "swarm-bind-mount",
+                    f'bind source {m.source} of service "{s.name}" must exist on every node',
+                    source_path(m),
+                    hint=_PIN_HINT,
+                )
+            elif (
+                m.type == "volume" and (v := topo.volumes.get(m.source or "")) and v.kind == "bind"
+            ):
+                yield error(
+                    "swarm-bind-mount",
+                    f'volume "{v.key}" binds {v.host_path}, which must exist on '
+                    f'every node that runs "{s.name}"',
+                    source_path(m),
+                    hint=_PIN_HINT,
+                )
 
 
 #: Host paths that every node running Docker has (agents mount them in global mode).
-NODE_PATHS = ("/var/run/docker.sock", "/run/docker.sock", "/var/lib/docker", "/proc", "/sys", "/dev",
-              "/etc/localtime", "/etc/timezone", "/etc/hostname", "/etc/os-release")
+NODE_PATHS = (
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/var/lib/docker",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/etc/localtime",
+    "/etc/timezone",
+    "/etc/hostname",
+    "/etc/os-release",
+)
 
 
 def _on_every_node(source: str) -> bool:
     return any(source == p or source.startswith(p + "/") for p in NODE_PATHS)
 
 
-_PIN_HINT = "pin the service with deploy.placement.constraints: [node.hostname == NAME], or use a volume"
+_PIN_HINT = (
+    "pin the service with deploy.placement.constraints: [node.hostname == NAME], or use a volume"
+)
 
 
 @reports(error="swarm-relative-volume-path")
@@ -85,10 +117,19 @@ def swarm_relative_volume_path(topo: Topology) -> Iterator[Diagnostic]:
     """
     used = {m.source for s in topo.services.values() for m in s.mounts if m.type == "volume"}
     for v in topo.volumes.values():
-        if v.kind == "bind" and v.key in used and v.host_path and not v.host_path.startswith(("/", "$")):
-            yield error("swarm-relative-volume-path", f'volume "{v.key}" binds the relative path {v.host_path}, '
-                        "which the stack does not resolve", (*v.path, "bind", "path"),
-                        hint="write the absolute path that exists on the nodes")
+        if (
+            v.kind == "bind"
+            and v.key in used
+            and v.host_path
+            and not v.host_path.startswith(("/", "$"))
+        ):
+            yield error(
+                "swarm-relative-volume-path",
+                f'volume "{v.key}" binds the relative path {v.host_path}, '
+                "which the stack does not resolve",
+                (*v.path, "bind", "path"),
+                hint="write the absolute path that exists on the nodes",
+            )
 
 
 @reports(error="swarm-local-network")
@@ -104,14 +145,22 @@ def swarm_local_network(topo: Topology) -> Iterator[Diagnostic]:
         if n.external or n.key not in used:
             continue
         if n.driver in LOCAL_DRIVERS:
-            yield error("swarm-local-network", f'{n.driver} network "{n.key}" is local to each node; '
-                        "services cannot use it", (*n.path, "driver"),
-                        hint="create a swarm-scoped network from a --config-only network and declare it external")
+            yield error(
+                "swarm-local-network",
+                f'{n.driver} network "{n.key}" is local to each node; services cannot use it',
+                (*n.path, "driver"),
+                hint="create a swarm-scoped network from a --config-only network and declare it external",
+            )
         bridge_opts = [k for k, _ in n.driver_opts if k.startswith(BRIDGE_OPTION_PREFIX)]
         if n.driver == "bridge" and bridge_opts:
-            yield error("swarm-local-network", f'network "{n.key}" becomes an overlay in the stack, which '
-                        f"ignores the bridge option {bridge_opts[0]}", n.path, at_key=True,
-                        hint="drop the bridge options, or declare a swarm-scoped network external")
+            yield error(
+                "swarm-local-network",
+                f'network "{n.key}" becomes an overlay in the stack, which '
+                f"ignores the bridge option {bridge_opts[0]}",
+                n.path,
+                at_key=True,
+                hint="drop the bridge options, or declare a swarm-scoped network external",
+            )
 
 
 @reports(error="swarm-network-mode")
@@ -122,8 +171,12 @@ def swarm_network_mode(topo: Topology) -> Iterator[Diagnostic]:
     """
     for s in topo.services.values():
         if s.network_mode and s.network_mode != "host":
-            yield error("swarm-network-mode", f'swarm ignores network_mode "{s.network_mode}": service '
-                        f'"{s.name}" would join the stack\'s default network', (*s.path, "network_mode"))
+            yield error(
+                "swarm-network-mode",
+                f'swarm ignores network_mode "{s.network_mode}": service '
+                f'"{s.name}" would join the stack\'s default network',
+                (*s.path, "network_mode"),
+            )
 
 
 @reports(error="swarm-dnsrr-ingress")
@@ -137,8 +190,13 @@ def swarm_dnsrr_ingress(topo: Topology) -> Iterator[Diagnostic]:
             continue
         for p in s.ports:
             if p.mode != "host":
-                yield error("swarm-dnsrr-ingress", f'port {p.target} of service "{s.name}" uses the ingress '
-                            "mesh, which dnsrr cannot serve", p.path, hint="use the long form with mode: host")
+                yield error(
+                    "swarm-dnsrr-ingress",
+                    f'port {p.target} of service "{s.name}" uses the ingress '
+                    "mesh, which dnsrr cannot serve",
+                    p.path,
+                    hint="use the long form with mode: host",
+                )
 
 
 @reports(error="swarm-replicas-global")
@@ -149,9 +207,12 @@ def swarm_replicas_global(topo: Topology) -> Iterator[Diagnostic]:
     """
     for s in topo.services.values():
         if s.replicas is not None and str(s.deploy.get("mode", "")).startswith("global"):
-            yield error("swarm-replicas-global", f'replicas can only be used with replicated or '
-                        f'replicated-job mode (service "{s.name}" is {s.deploy["mode"]})',
-                        (*s.path, "deploy", "replicas"))
+            yield error(
+                "swarm-replicas-global",
+                f"replicas can only be used with replicated or "
+                f'replicated-job mode (service "{s.name}" is {s.deploy["mode"]})',
+                (*s.path, "deploy", "replicas"),
+            )
 
 
 @reports(error="swarm-port-conflict")
@@ -169,9 +230,13 @@ def swarm_port_conflict(topo: Topology) -> Iterator[Diagnostic]:
             for port in range(p.published.start, p.published.end + 1):
                 first = claimed.setdefault((port, p.protocol), (p.host_ip, s.name))
                 if first[0] != p.host_ip:
-                    yield error("swarm-port-conflict", f"port {port}/{p.protocol} of service \"{s.name}\" is also "
-                                f'published by "{first[1]}": swarm ignores host IPs', p.path,
-                                hint="publish a different port")
+                    yield error(
+                        "swarm-port-conflict",
+                        f'port {port}/{p.protocol} of service "{s.name}" is also '
+                        f'published by "{first[1]}": swarm ignores host IPs',
+                        p.path,
+                        hint="publish a different port",
+                    )
                     break
 
 
@@ -183,10 +248,20 @@ def swarm_secret_source(topo: Topology) -> Iterator[Diagnostic]:
     """
     for g in (*topo.secrets.values(), *topo.configs.values()):
         if g.file is None and not g.external:
-            key = "environment" if g.environment is not None else "content" if g.content is not None else None
-            yield error("swarm-secret-source", f'{g.kind} "{g.key}" needs a file or external source in a '
-                        "stack", (*g.path, key) if key else g.path, at_key=True,
-                        hint="write it to a file, or create it with docker " + g.kind + " create")
+            key = (
+                "environment"
+                if g.environment is not None
+                else "content"
+                if g.content is not None
+                else None
+            )
+            yield error(
+                "swarm-secret-source",
+                f'{g.kind} "{g.key}" needs a file or external source in a stack',
+                (*g.path, key) if key else g.path,
+                at_key=True,
+                hint="write it to a file, or create it with docker " + g.kind + " create",
+            )
 
 
 @reports(error="swarm-image-required")
@@ -197,5 +272,10 @@ def swarm_image_required(topo: Topology) -> Iterator[Diagnostic]:
     """
     for s in topo.services.values():
         if s.image is None:
-            yield error("swarm-image-required", f'service "{s.name}" needs an image in a stack',
-                        s.path, at_key=True, hint="build and push the image, and name it in image:")
+            yield error(
+                "swarm-image-required",
+                f'service "{s.name}" needs an image in a stack',
+                s.path,
+                at_key=True,
+                hint="build and push the image, and name it in image:",
+            )

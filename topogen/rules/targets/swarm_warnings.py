@@ -37,9 +37,13 @@ def swarm_local_volume(topo: Topology) -> Iterator[Diagnostic]:
         shared = len(services) > 1 and (None in nodes or len(nodes) > 1)
         if shared or any(spreads(s) for s, _ in mounts):
             for _s, m in mounts:
-                yield warning("swarm-local-volume", f'volume "{key}" is local to each node: {", ".join(services)} '
-                              "may see different copies of it", source_path(m),
-                              hint="use nfs/cifs or a volume plugin, or pin the services to one node")
+                yield warning(
+                    "swarm-local-volume",
+                    f'volume "{key}" is local to each node: {", ".join(services)} '
+                    "may see different copies of it",
+                    source_path(m),
+                    hint="use nfs/cifs or a volume plugin, or pin the services to one node",
+                )
 
 
 @reports(warning="swarm-empty-environment")
@@ -53,10 +57,13 @@ def swarm_empty_environment(topo: Topology) -> Iterator[Diagnostic]:
     for s in topo.services.values():
         for i, (key, value) in enumerate(s.environment):
             if value == "":
-                yield warning("swarm-empty-environment", f'service "{s.name}": the empty {key} becomes the deploying '
-                              f"shell's ${key} under docker stack deploy, when the shell sets it",
-                              (*s.path, "environment", i if s.environment_is_list else key),
-                              hint=f"give {key} a value, or make sure the shell that deploys has no {key}")
+                yield warning(
+                    "swarm-empty-environment",
+                    f'service "{s.name}": the empty {key} becomes the deploying '
+                    f"shell's ${key} under docker stack deploy, when the shell sets it",
+                    (*s.path, "environment", i if s.environment_is_list else key),
+                    hint=f"give {key} a value, or make sure the shell that deploys has no {key}",
+                )
 
 
 @reports(warning="swarm-host-port-replicas")
@@ -72,9 +79,13 @@ def swarm_host_port_replicas(topo: Topology) -> Iterator[Diagnostic]:
             continue
         for p in s.ports:
             if p.mode == "host" and p.published is not None:
-                yield warning("swarm-host-port-replicas", f"host port {p.published} of service \"{s.name}\" "
-                              f"can serve one of its {s.replicas} tasks per node", p.path,
-                              hint="set deploy.placement.max_replicas_per_node: 1, or use the ingress mode")
+                yield warning(
+                    "swarm-host-port-replicas",
+                    f'host port {p.published} of service "{s.name}" '
+                    f"can serve one of its {s.replicas} tasks per node",
+                    p.path,
+                    hint="set deploy.placement.max_replicas_per_node: 1, or use the ingress mode",
+                )
 
 
 @reports(warning="swarm-container-name")
@@ -85,8 +96,12 @@ def swarm_container_name(topo: Topology) -> Iterator[Diagnostic]:
     """
     for s in topo.services.values():
         if s.container_name:
-            yield warning("swarm-container-name", f'swarm ignores container_name "{s.container_name}"; reach '
-                          f'the service as "{s.name}"', (*s.path, "container_name"))
+            yield warning(
+                "swarm-container-name",
+                f'swarm ignores container_name "{s.container_name}"; reach '
+                f'the service as "{s.name}"',
+                (*s.path, "container_name"),
+            )
 
 
 @reports(warning="swarm-build")
@@ -97,8 +112,13 @@ def swarm_build(topo: Topology) -> Iterator[Diagnostic]:
     """
     for s in topo.services.values():
         if s.build is not None and s.image is not None:
-            yield warning("swarm-build", f'swarm ignores build and pulls "{s.image}"', (*s.path, "build"),
-                          at_key=True, hint="push the image before docker stack deploy")
+            yield warning(
+                "swarm-build",
+                f'swarm ignores build and pulls "{s.image}"',
+                (*s.path, "build"),
+                at_key=True,
+                hint="push the image before docker stack deploy",
+            )
 
 
 @reports(warning="swarm-links")
@@ -109,9 +129,12 @@ def swarm_links(topo: Topology) -> Iterator[Diagnostic]:
     """
     for s in topo.services.values():
         for i, (target, alias) in enumerate(s.links):
-            yield warning("swarm-links", f'swarm ignores the link to "{target}"'
-                          + (f'; the alias "{alias}" needs networks.<n>.aliases' if alias != target else ""),
-                          (*s.path, "links", i))
+            yield warning(
+                "swarm-links",
+                f'swarm ignores the link to "{target}"'
+                + (f'; the alias "{alias}" needs networks.<n>.aliases' if alias != target else ""),
+                (*s.path, "links", i),
+            )
 
 
 @reports(warning="swarm-expose")
@@ -122,8 +145,12 @@ def swarm_expose(topo: Topology) -> Iterator[Diagnostic]:
     """
     for s in topo.services.values():
         if s.expose:
-            yield warning("swarm-expose", "swarm ignores expose; the ports stay reachable on the service's "
-                          "networks", (*s.path, "expose"), at_key=True)
+            yield warning(
+                "swarm-expose",
+                "swarm ignores expose; the ports stay reachable on the service's networks",
+                (*s.path, "expose"),
+                at_key=True,
+            )
 
 
 @reports(warning="swarm-port-host-ip")
@@ -136,8 +163,13 @@ def swarm_port_host_ip(topo: Topology) -> Iterator[Diagnostic]:
         for p in s.ports:
             if p.host_ip:
                 path = (*p.path, "host_ip") if p.long_form else p.path
-                yield warning("swarm-port-host-ip", f"swarm ignores the host IP {p.host_ip}: port {p.published or p.target} "
-                              "listens on all addresses", path, hint="restrict access with a firewall")
+                yield warning(
+                    "swarm-port-host-ip",
+                    f"swarm ignores the host IP {p.host_ip}: port {p.published or p.target} "
+                    "listens on all addresses",
+                    path,
+                    hint="restrict access with a firewall",
+                )
 
 
 @reports(warning="swarm-tmpfs-options")
@@ -150,12 +182,18 @@ def swarm_tmpfs_options(topo: Topology) -> Iterator[Diagnostic]:
         for m in s.mounts:
             opts = dict(o.partition("=")[::2] for o in (m.tmpfs_options or "").split(",") if o)
             size = m.size if m.size is not None else opts.get("size")
-            dropped = [o for o in opts if o not in ("size", "ro", "rw")] + (["mode"] if m.mode is not None else [])
+            dropped = [o for o in opts if o not in ("size", "ro", "rw")] + (
+                ["mode"] if m.mode is not None else []
+            )
             dropped += [f"size={size}"] if size is not None and size_bytes(size) is None else []
             if m.type == "tmpfs" and dropped:
                 path = (*m.path, "mode") if m.mode is not None else m.path
-                yield warning("swarm-tmpfs-options", f"swarm drops the tmpfs option {dropped[0]} of {m.target}; "
-                              "a stack's tmpfs takes only a size in bytes", path)
+                yield warning(
+                    "swarm-tmpfs-options",
+                    f"swarm drops the tmpfs option {dropped[0]} of {m.target}; "
+                    "a stack's tmpfs takes only a size in bytes",
+                    path,
+                )
 
 
 @reports(warning="swarm-ignored-option")
@@ -169,16 +207,37 @@ def swarm_ignored_option(topo: Topology) -> Iterator[Diagnostic]:
     for s in topo.services.values():
         found = [((*s.path, k), k) for k, _ in s.options if k in DROPPED_OPTIONS]
         found += [((*s.path, "privileged"), "privileged")] if s.privileged else []
-        found += [((*s.path, "healthcheck", k), f"healthcheck.{k}") for k in DROPPED_HEALTHCHECK
-                  if k in (s.healthcheck or {})]
-        found += [((*a.path, k), f"networks.{a.network}.{k}") for a in s.attachments
-                  for k in ("mac_address", "priority") if getattr(a, k) is not None]
-        found += [((*p.path, k), f"ports {k}") for p in s.ports for k in ("name", "app_protocol") if getattr(p, k)]
-        found += [((*m.path, k), f"bind {k}") for m in s.mounts for k in ("create_host_path", "selinux")
-                  if m.type == "bind" and getattr(m, k) is not None]
+        found += [
+            ((*s.path, "healthcheck", k), f"healthcheck.{k}")
+            for k in DROPPED_HEALTHCHECK
+            if k in (s.healthcheck or {})
+        ]
+        found += [
+            ((*a.path, k), f"networks.{a.network}.{k}")
+            for a in s.attachments
+            for k in ("mac_address", "priority")
+            if getattr(a, k) is not None
+        ]
+        found += [
+            ((*p.path, k), f"ports {k}")
+            for p in s.ports
+            for k in ("name", "app_protocol")
+            if getattr(p, k)
+        ]
+        found += [
+            ((*m.path, k), f"bind {k}")
+            for m in s.mounts
+            for k in ("create_host_path", "selinux")
+            if m.type == "bind" and getattr(m, k) is not None
+        ]
         for path, what in found:
-            yield warning("swarm-ignored-option", f'swarm does not support {what} (service "{s.name}"); '
-                          "docker-stack.yml leaves it out", path, at_key=True)
+            yield warning(
+                "swarm-ignored-option",
+                f'swarm does not support {what} (service "{s.name}"); '
+                "docker-stack.yml leaves it out",
+                path,
+                at_key=True,
+            )
 
 
 @reports(warning="swarm-ipam-dropped")
@@ -190,12 +249,29 @@ def swarm_ipam_dropped(topo: Topology) -> Iterator[Diagnostic]:
     for n in topo.networks.values():
         if n.external:
             continue
-        found = [(p.path, k) for p in n.pools for k, v in
-                 (("gateway", p.gateway_text), ("ip_range", p.ip_range_text), ("aux_addresses", p.aux_addresses)) if v]
-        found += [(n.path, k) for k, v in (("ipam_options", n.ipam_options), ("enable_ipv6", n.enable_ipv6)) if v]
+        found = [
+            (p.path, k)
+            for p in n.pools
+            for k, v in (
+                ("gateway", p.gateway_text),
+                ("ip_range", p.ip_range_text),
+                ("aux_addresses", p.aux_addresses),
+            )
+            if v
+        ]
+        found += [
+            (n.path, k)
+            for k, v in (("ipam_options", n.ipam_options), ("enable_ipv6", n.enable_ipv6))
+            if v
+        ]
         for path, key in found:
-            yield warning("swarm-ipam-dropped", f'swarm does not support {key} on network "{n.key}"; '
-                          "docker-stack.yml keeps only the subnet", (*path, key), at_key=True)
+            yield warning(
+                "swarm-ipam-dropped",
+                f'swarm does not support {key} on network "{n.key}"; '
+                "docker-stack.yml keeps only the subnet",
+                (*path, key),
+                at_key=True,
+            )
 
 
 @reports(warning="swarm-dotenv")
@@ -213,7 +289,12 @@ def swarm_dotenv(topo: Topology) -> Iterator[Diagnostic]:
             where = (*s.path, "environment") if env else (*s.path, key)
             if "${" in str(value) or any(p[: len(where)] == where for p in topo.interpolated):
                 section = "environment" if env else key
-                yield warning("swarm-dotenv", f'docker stack deploy does not read .env: "{s.name}" gets '
-                              f"{key}'s variables from the deploying shell", (*s.path, section), at_key=True,
-                              hint="export the variables (set -a; . ./.env; set +a) before docker stack deploy")
+                yield warning(
+                    "swarm-dotenv",
+                    f'docker stack deploy does not read .env: "{s.name}" gets '
+                    f"{key}'s variables from the deploying shell",
+                    (*s.path, section),
+                    at_key=True,
+                    hint="export the variables (set -a; . ./.env; set +a) before docker stack deploy",
+                )
                 break
