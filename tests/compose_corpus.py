@@ -363,13 +363,16 @@ def check_validate(case: Case, tmp: str) -> None:
     need("validate", topogen("validate", *files_args(case), cwd=case.project_dir))
 
 
+def output_dir(case: Case, tmp: str, name: str) -> str:
+    """Beside the original, as a user builds a Compose file, unless that would replace a file
+    there (an input named docker-compose.yml): then elsewhere, relative paths re-expressed."""
+    if os.path.exists(os.path.join(case.project_dir, "docker-compose.yml")):
+        return os.path.join(tmp, name)
+    return case.project_dir
+
+
 def check_build(case: Case, tmp: str) -> None:
-    # Beside the original, as a user builds a Compose file, unless that would replace an input
-    # (a file named docker-compose.yml): then elsewhere, with relative paths re-expressed.
-    beside = not any(os.path.basename(f) == "docker-compose.yml" for f in case.files)
-    out = case.project_dir if beside else os.path.join(tmp, "build")
-    if beside and os.path.exists(os.path.join(out, "docker-compose.yml")):
-        out = os.path.join(tmp, "build")
+    out = output_dir(case, tmp, "build")
     written = os.path.join(out, "docker-compose.yml")
     try:
         need("build", topogen("build", *files_args(case), "-o", out, cwd=case.project_dir))
@@ -380,8 +383,20 @@ def check_build(case: Case, tmp: str) -> None:
 
 
 def check_import(case: Case, tmp: str) -> None:
-    topo, out = os.path.join(tmp, "import", "topology.yaml"), os.path.join(tmp, "import-build")
-    os.makedirs(os.path.dirname(topo), exist_ok=True)
+    out = output_dir(case, tmp, "import-build")
+    beside = out == case.project_dir
+    folder = case.project_dir if beside else os.path.join(tmp, "import")
+    topo = os.path.join(folder, f".topogen-import-{os.getpid()}-{os.path.basename(tmp)}.yaml")
+    os.makedirs(folder, exist_ok=True)
+    try:
+        _import_and_build(case, topo, out)
+    finally:
+        for path in (topo, os.path.join(out, "docker-compose.yml") if beside else ""):
+            if path and os.path.exists(path):
+                os.unlink(path)
+
+
+def _import_and_build(case: Case, topo: str, out: str) -> None:
     need("import", topogen("import", *files_args(case), "-o", topo, cwd=case.project_dir))
     dotenv = os.path.join(case.project_dir, ".env")
     env_file = ["--env-file", dotenv] if os.path.isfile(dotenv) else []
@@ -409,9 +424,10 @@ def run_all(
     cases: Sequence[Case], checks: Sequence[str] = CHECKS, jobs: int | None = None
 ) -> list[Outcome]:
     """Every check on every case, in parallel; outcomes in (case, check) order."""
-    pairs = [(c, k) for c in cases for k in checks]
+    # One case's checks run one after the other: build and import write beside the original.
     with ThreadPoolExecutor(jobs or 2 * (os.cpu_count() or 2)) as pool:
-        return list(pool.map(lambda pair: run_check(*pair), pairs))
+        done = pool.map(lambda case: [run_check(case, k) for k in checks], cases)
+        return [o for outcomes in done for o in outcomes]
 
 
 # --- the report --------------------------------------------------------------------------------

@@ -151,6 +151,7 @@ def _analyse(
     problems += [dg.warning("boolean-spelling", msg, path) for path, msg in tree.warnings.items()]
     skipped = {**tree.unset, **{p: () for p in tree.errors}}
     view = document.strip_extensions(tree.data)
+    problems += _nulls(view)
     view.pop("include", None)
     model, schema = _validate(spec.Topology.model_validate, view, skipped)
     problems += _skipped_warnings([d for d in schema if not _structural(d)], skipped)
@@ -289,6 +290,29 @@ def _validate(
         for d in unset_only:
             _drop(view, _droppable(d.path, skipped))
     return None, problems
+
+
+#: Service keys whose value may be null in Compose (its schema); any other null is refused
+#: ("services.web.volumes must be a array"), though topogen reads it as "not set".
+NULLABLE = frozenset(("command", "deploy", "develop", "entrypoint", "pid", "umask"))
+
+
+def _nulls(view: Any) -> list[Diagnostic]:
+    services = view.get("services") if isinstance(view, dict) else None
+    if not isinstance(services, dict):
+        return []
+    return [
+        error(
+            "invalid-value",
+            f"{key} is null, which Compose refuses: give it a value or remove it",
+            ("services", name, key),
+            at_key=True,
+        )
+        for name, body in services.items()
+        if isinstance(body, dict)
+        for key, value in body.items()
+        if value is None and key not in NULLABLE
+    ]
 
 
 def _structural(d: Diagnostic) -> bool:

@@ -116,6 +116,12 @@ def _service(s: dict[str, Any], host: Host) -> dict[str, Any]:
             build["additional_contexts"] = {
                 k: host(v) if _context_path(v) else v for k, v in extra.items()
             }
+        elif isinstance(extra, list):  # NAME=CONTEXT items
+            build["additional_contexts"] = [
+                f"{k}={host(v)}" if sep and _context_path(v) else item
+                for item in extra
+                for k, sep, v in [str(item).partition("=")]
+            ]
         out["build"] = build
     for key in ("env_file", "label_file"):
         if key in out:
