@@ -441,3 +441,17 @@ def test_analyze_subset_evaluates_only_the_requested_pairs() -> None:
         ("a", HOST),
         ("a", EXTERNAL),
     ]
+
+
+@pytest.mark.parametrize("value", ["f", "false", "0", "F", "FALSE"])
+def test_icc_off_in_any_go_spelling_isolates(value: str) -> None:
+    """One parser for Go booleans: the driver rule accepts "f", so reach must read it as off."""
+    text = (
+        "name: t\nnetworks:\n  lan:\n    driver_opts:\n"
+        f'      com.docker.network.bridge.enable_icc: "{value}"\n'
+        "services:\n  a: {image: x, networks: [lan]}\n  b: {image: x, networks: [lan]}\n"
+    )
+    result = pipeline.check("t.yaml", text)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.topology is not None
+    assert reach.analyze(result.topology).pair("a", "b").reachable is False

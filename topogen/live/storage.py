@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .. import resolved as r
+from ..units import size_bytes
 from .engine import Engine
 
-_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 # Kernel file systems where a write test proves nothing (creating a file fails with ENOENT or
 # EACCES, writable or not) and could have effects: their mount flags are the evidence.
 PSEUDO_FS = frozenset(
@@ -54,14 +54,6 @@ class StorageResult:
     target: str
     status: str  # ok | failed | unverified
     detail: str
-
-
-def size_bytes(size: str | int | None) -> int | None:
-    """``100m`` -> 104857600; ``None`` or an unparsable size -> None."""
-    if size is None:
-        return None
-    m = re.fullmatch(r"\s*(\d+)\s*([bkmg]?)b?\s*", str(size).lower())
-    return int(m.group(1)) * _UNITS[m.group(2)] if m else None
 
 
 def declared_tmpfs_size(m: r.Mount) -> int | None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, Path, error, warning
 from ..resolved import Network, Topology
+from ..units import GO_BOOLS
 from .registry import reports
 
 BRIDGE = "com.docker.network.bridge."
@@ -257,8 +258,6 @@ def host_network_driver(topo: Topology) -> Iterator[Diagnostic]:
             )
 
 
-#: Go ``strconv.ParseBool``: anything else is "failed to parse <label> value".
-GO_BOOLS = ("1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False")
 BOOL_OPTIONS = tuple(BRIDGE + k for k in ("enable_icc", "enable_ip_masquerade", "inhibit_ipv4")) + (
     "com.docker.network.enable_ipv4",
     "com.docker.network.enable_ipv6",

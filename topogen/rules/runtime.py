@@ -6,14 +6,13 @@ real engine."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from ..diagnostics import Diagnostic, error
 from ..resolved import Topology
 from ..stackformat import RESOURCE_OPTIONS
-from ..units import size_bytes
+from ..units import duration_ns, size_bytes
 from .registry import reports
 from .storage import RAM_SIZE
 
@@ -82,17 +81,7 @@ ULIMITS = frozenset(
         "stack",
     ]
 )
-_GO_DURATION = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h)")
-_NANOSECONDS = {"ns": 1, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9}
 HEALTHCHECK_DURATIONS = ("interval", "timeout", "start_period", "start_interval")
-
-
-def duration_ns(text: str) -> float | None:
-    """A Go duration (``1m30s``, ``500ms``) in nanoseconds, or None if it is not one."""
-    parts = list(_GO_DURATION.finditer(text))
-    if not parts or "".join(m.group() for m in parts) != text:
-        return None
-    return sum(float(m.group(1)) * _NANOSECONDS[m.group(2)] for m in parts)
 
 
 @reports(error="invalid-restart")
