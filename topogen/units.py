@@ -55,12 +55,9 @@ def size_bytes(value: str | float | None) -> int | None:
 
 
 def duration_ns(text: str) -> float | None:
-    """A Go duration (``1m30s``, ``500ms``, ``-1s``, ``0``) in nanoseconds, or None."""
-    body = text[1:] if text[:1] in "+-" else text
-    sign = -1 if text[:1] == "-" else 1
-    if body == "0":
-        return 0.0
-    parts = list(_GO_DURATION.finditer(body))
-    if not parts or "".join(m.group() for m in parts) != body:
+    """A duration as the engine's health check and stop settings take it (``1m30s``, ``500ms``:
+    Go's units, no sign) in nanoseconds, or None if it is not one."""
+    parts = list(_GO_DURATION.finditer(text))
+    if not parts or "".join(m.group() for m in parts) != text:
         return None
-    return sign * sum(float(m.group(1)) * _NANOSECONDS[m.group(2)] for m in parts)
+    return sum(float(m.group(1)) * _NANOSECONDS[m.group(2)] for m in parts)
