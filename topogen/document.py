@@ -15,7 +15,6 @@ moves between the spellings, over plain data (no models, ``${...}`` text kept as
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -339,8 +338,3 @@ def _expand_port(p: Any) -> list[Any]:
             entry["published"] = str(pub_start + i)
         out.append(entry)
     return out
-
-
-def copy_data(data: Any) -> Any:
-    """A deep copy of plain data (lists and dicts), for stages that must not share it."""
-    return copy.deepcopy(data)

@@ -97,13 +97,14 @@ def project_name(name: str | None, env: Mapping[str, str], project_dir: str) -> 
         return env["COMPOSE_PROJECT_NAME"]
     if name:
         value = interpolate(name, env)
-        normal = _normal_name(value.text)
+        normal = normal_project_name(value.text)
         if normal:
             return normal
-    return _normal_name(os.path.basename(os.path.abspath(project_dir)))
+    return normal_project_name(os.path.basename(os.path.abspath(project_dir)))
 
 
-def _normal_name(text: str) -> str:
+def normal_project_name(text: str) -> str:
+    """A folder's name made a project name, as Compose does it (compose-go NormalizeProjectName)."""
     return re.sub(r"[^a-z0-9_-]", "", text.lower()).lstrip("_-")
 
 

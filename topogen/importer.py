@@ -21,7 +21,8 @@ from pydantic import ValidationError
 
 from . import document, resolve, source, spec
 from .diagnostics import Diagnostic, error
-from .rules.drivers import MTU, TYPED_OPTIONS
+from .document import MTU_OPT as MTU
+from .rules.drivers import TYPED_OPTIONS
 
 HEADER = (
     "# Imported by topogen from {source}: typed forms where they compile back to exactly what\n"

@@ -411,14 +411,7 @@ def _skipped_warnings(
     return out
 
 
-_PROJECT_CHARS = re.compile(r"[^a-z0-9_-]")
 _REFERENCE = re.compile(r"\$(?:\{|[A-Za-z_])")
-
-
-def normalize_project_name(text: str) -> str:
-    """A folder name made a project name, as Compose does it (lower case, other characters
-    dropped, no leading ``_`` or ``-``)."""
-    return _PROJECT_CHARS.sub("", text.lower()).lstrip("_-")
 
 
 def _project_name(model: Any, context: Context, env: Mapping[str, str]) -> str:
@@ -426,7 +419,9 @@ def _project_name(model: Any, context: Context, env: Mapping[str, str]) -> str:
         return env["COMPOSE_PROJECT_NAME"]
     if model.name:
         return str(model.name)
-    return normalize_project_name(os.path.basename(context.base_dir)) or "default"
+    from .dotenv import normal_project_name
+
+    return normal_project_name(os.path.basename(context.base_dir)) or "default"
 
 
 def _profiles(context: Context, env: Mapping[str, str]) -> tuple[str, ...] | None:

@@ -14,13 +14,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from . import document, spec, units
 from . import resolved as r
-from . import spec, units
 from .diagnostics import Diagnostic, Path, error
-
-BRIDGE = "com.docker.network.bridge."
-MTU_OPT = "com.docker.network.driver.mtu"
-_TRUE = "true"
+from .document import BRIDGE, MTU_OPT
 
 
 class Resolver:
@@ -477,42 +474,17 @@ def split_colons(text: str) -> list[str]:
     return [*parts, text[start:]]
 
 
-def _bool(value: bool) -> str:
-    return _TRUE if value else "false"
-
-
 def driver_opts(n: spec.Network) -> dict[str, Any]:
-    """Typed network options lowered to the engine's driver option keys."""
-    opts: dict[str, Any] = {}
-    if n.bridge_name is not None:
-        opts[BRIDGE + "name"] = n.bridge_name
-    if n.icc is not None:
-        opts[BRIDGE + "enable_icc"] = _bool(n.icc)
-    if n.ip_masquerade is not None:
-        opts[BRIDGE + "enable_ip_masquerade"] = _bool(n.ip_masquerade)
-    if n.host_binding_ipv4 is not None:
-        opts[BRIDGE + "host_binding_ipv4"] = n.host_binding_ipv4
-    if n.mtu is not None:
-        opts[MTU_OPT] = str(n.mtu)
-    if n.parent is not None:
-        opts["parent"] = n.parent
-    if n.macvlan_mode is not None:
-        opts["macvlan_mode"] = n.macvlan_mode
-    if n.ipvlan_mode is not None:
-        opts["ipvlan_mode"] = n.ipvlan_mode
-    if n.ipvlan_flag is not None:
-        opts["ipvlan_flag"] = n.ipvlan_flag
-    if n.encrypted:
-        opts["encrypted"] = ""  # the key's presence is what turns encryption on
-    opts.update({k: "" if v is None else v for k, v in (n.driver_opts or {}).items()})
-    return opts
+    """Typed network options lowered to the engine's driver option keys (raw ``driver_opts``
+    merged over them): the document's lowering, on the validated model."""
+    return document.network_driver_opts(dump(n))
 
 
 def volume_options(v: spec.Volume) -> tuple[str, str | None, dict[str, Any]]:
     """(kind, driver, driver_opts) of a volume: typed kinds lowered to local-driver options,
     with the raw ``driver_opts`` merged over them (as for networks), never silently dropped."""
     raw = {k: "" if val is None else val for k, val in (v.driver_opts or {}).items()}
-    typed = _typed_volume(v)
+    typed = document.volume_driver_opts(dump(v))
     if typed is not None:
         kind, opts = typed
         return kind, "local", {**opts, **raw}
@@ -542,48 +514,6 @@ def _int(value: Any) -> int | None:
         return int(str(value)) if value is not None else None
     except ValueError:
         return None
-
-
-def _typed_volume(v: spec.Volume) -> tuple[str, dict[str, Any]] | None:
-    if v.nfs:
-        o = ",".join([f"addr={v.nfs.server}", *v.nfs.options])
-        return "nfs", {"type": "nfs", "o": o, "device": f":{v.nfs.path}"}
-    if v.cifs:
-        c = v.cifs
-        parts = [f"addr={c.server}"]
-        parts += [
-            f"{k}={val}"
-            for k, val in (("username", c.username), ("password", c.password), ("domain", c.domain))
-            if val
-        ]
-        return "cifs", {
-            "type": "cifs",
-            "o": ",".join(parts + c.options),
-            "device": f"//{c.server}/{c.share}",
-        }
-    if v.tmpfs:
-        t = v.tmpfs
-        parts = [
-            f"{k}={val}"
-            for k, val in (("size", t.size), ("uid", t.uid), ("gid", t.gid))
-            if val is not None
-        ]
-        if t.mode is not None:
-            parts.append(f"mode={t.mode}")
-        return "tmpfs", {
-            "type": "tmpfs",
-            "device": "tmpfs",
-            **({"o": ",".join(parts)} if parts else {}),
-        }
-    if v.bind:
-        return "bind", {"type": "none", "o": "bind", "device": v.bind.path}
-    if v.device:
-        d = v.device
-        opts = {"type": d.fs, "device": d.path}
-        if d.options:
-            opts["o"] = ",".join(d.options)
-        return "device", opts
-    return None
 
 
 def labels(value: dict[str, Any] | list[str] | None) -> r.Pairs:

@@ -6,12 +6,12 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, Path, error, warning
+from ..document import BRIDGE
+from ..document import MTU_OPT as MTU
 from ..resolved import Network, Topology
 from ..units import GO_BOOLS
 from .registry import reports
 
-BRIDGE = "com.docker.network.bridge."
-MTU = "com.docker.network.driver.mtu"
 IFNAMSIZ = 15
 
 #: Typed field -> (engine option key, drivers that understand it).

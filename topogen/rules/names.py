@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, error, warning
+from ..dotenv import normal_project_name
 from ..resolved import Topology
 from .registry import reports
 
@@ -49,9 +50,7 @@ def project_name(topo: Topology) -> Iterator[Diagnostic]:
     """
     if PROJECT.fullmatch(topo.name):
         return
-    renamed = re.sub(r"[^a-z0-9_-]", "", topo.name.lower()).lstrip(
-        "_-"
-    )  # compose-go NormalizeProjectName
+    renamed = normal_project_name(topo.name)
     if "$" in topo.name:
         why = (
             "Compose interpolates \"$\", so the project's name (and every network's and volume's) would "
