@@ -114,6 +114,7 @@ def test_plain_validate_agrees_with_typer(tmp_path: object) -> None:
         ["--format=json", warns],
         ["--strict", warns],
         ["--", warns],
+        ["--compose-project", bad, warns],
         ["--format", "yaml", bad],
         ["--bogus", bad],
         [],

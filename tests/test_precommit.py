@@ -32,6 +32,27 @@ services:
 """
 BAD = GOOD.replace("10.40.0.10", "10.41.0.10")  # outside the subnet
 _LOCATED = re.compile(r"net/topology\.yaml:\d+:\d+: \[error\] ")
+# An existing Compose project: the override file alone has no image (Compose refuses it
+# alone), so the hook must read it over compose.yaml, as `docker compose` does.
+COMPOSE = """\
+services:
+  api:
+    image: nginx:alpine
+    networks: {back: {ipv4_address: 10.50.0.10}}
+networks:
+  back:
+    ipam: {config: [{subnet: 10.50.0.0/24}]}
+x-topogen:
+  policies:
+    - allow: {from: api, to: db}
+"""
+OVERRIDE = """\
+services:
+  db:
+    image: postgres:16
+    networks: {back: {ipv4_address: 10.50.0.20}}
+"""
+OVERRIDE_BAD = OVERRIDE.replace("10.50.0.20", "10.51.0.20")
 
 
 def git(*args: str, cwd: Path | str = ROOT) -> str:
@@ -115,6 +136,9 @@ def scratch(tmp_path: Path) -> Path:
     (tmp_path / "net").mkdir()
     (tmp_path / "net" / "topology.yaml").write_text(GOOD, encoding="utf-8")
     (tmp_path / "other.yaml").write_text("- not a topology\n", encoding="utf-8")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "compose.yaml").write_text(COMPOSE, encoding="utf-8")
+    (tmp_path / "app" / "compose.override.yaml").write_text(OVERRIDE, encoding="utf-8")
     git("add", ".", cwd=tmp_path)
     git("commit", "-q", "-m", "init", cwd=tmp_path)
     return tmp_path
@@ -131,32 +155,54 @@ def build(topo: Path) -> None:
     assert proc.returncode == 0, proc.stderr
 
 
-def test_hooks_file_declares_both_hooks() -> None:
+def test_hooks_file_declares_the_hooks() -> None:
     with open(os.path.join(ROOT, ".pre-commit-hooks.yaml"), encoding="utf-8") as fh:
         hooks = {h["id"]: h for h in yaml.safe_load(fh)}
     assert hooks["topogen-validate"]["entry"] == "topogen validate"
     assert hooks["topogen-build-check"]["entry"] == "topogen build --check"
-    for hook in hooks.values():
+    assert hooks["topogen-compose"]["entry"] == "topogen validate --compose-project"
+    for hook in (hooks["topogen-validate"], hooks["topogen-build-check"]):
         pattern = re.compile(hook["files"])
         assert pattern.search("topology.yaml") and pattern.search("a/b/topology.yml")
         assert not pattern.search("docker-compose.yml") and not pattern.search("my-topology.yaml")
+    compose = re.compile(hooks["topogen-compose"]["files"])
+    for name in (
+        "compose.yaml",
+        "compose.yml",
+        "a/compose.prod.yaml",
+        "compose.override.yml",
+        "docker-compose.yml",
+        "b/docker-compose.override.yaml",
+        "docker-compose-dev.yml",
+    ):
+        assert compose.search(name), name
+    for name in ("topology.yaml", "mycompose.yaml", "compose.json", "compose/app.yaml"):
+        assert not compose.search(name), name
 
 
 def test_both_pass_on_a_good_topology_with_fresh_output(scratch: Path, head: str) -> None:
     build(scratch / "net" / "topology.yaml")
-    proc = try_repo(["net/topology.yaml", "other.yaml"], scratch, head)
+    files = ["net/topology.yaml", "other.yaml", "app/compose.yaml", "app/compose.override.yaml"]
+    proc = try_repo(files, scratch, head)
     assert outcome(proc, "topogen validate") == "Passed", proc.stdout
     assert outcome(proc, "topogen build --check") == "Passed", proc.stdout
+    assert outcome(proc, "topogen validate (Compose files)") == "Passed", proc.stdout
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_validate_fails_on_a_bad_topology(scratch: Path, head: str) -> None:
     build(scratch / "net" / "topology.yaml")
     (scratch / "net" / "topology.yaml").write_text(BAD, encoding="utf-8")
-    proc = try_repo(["net/topology.yaml"], scratch, head)
+    (scratch / "app" / "compose.override.yaml").write_text(OVERRIDE_BAD, encoding="utf-8")
+    proc = try_repo(["net/topology.yaml", "app/compose.override.yaml"], scratch, head)
     assert outcome(proc, "topogen validate") == "Failed", proc.stdout
     assert outcome(proc, "topogen build --check") == "Failed", proc.stdout
+    assert outcome(proc, "topogen validate (Compose files)") == "Failed", proc.stdout
     assert _LOCATED.search(proc.stdout), proc.stdout
+    # the mistake is located in the override file, at the address it wrote
+    line = OVERRIDE_BAD.splitlines().index("    networks: {back: {ipv4_address: 10.51.0.20}}") + 1
+    col = OVERRIDE_BAD.splitlines()[line - 1].index("10.51.0.20") + 1
+    assert f"app/compose.override.yaml:{line}:{col}: [error] " in proc.stdout, proc.stdout
     assert proc.returncode == 1
 
 

@@ -141,6 +141,15 @@ def validate(
             help="Also compare with what the Docker engine has (subnets, bridge names, host ports, external networks and volumes).",
         ),
     ] = False,
+    compose_project: Annotated[
+        bool,
+        typer.Option(
+            "--compose-project",
+            help="Check each Compose file with the files docker compose reads with it: compose.yaml with "
+            "the compose.override.yaml beside it, an incomplete compose.<env>.yaml over the compose.yaml "
+            "beside it (the pre-commit hook for Compose files).",
+        ),
+    ] = False,
     override: OverrideOpt = None,
     profile: ProfileOpt = None,
     env_file: EnvFileOpt = None,
@@ -150,7 +159,14 @@ def validate(
 
     project = Project(override, profile, env_file)
     project.single([str(f) for f in files])
-    raise typer.Exit(run([str(f) for f in files], fmt.value, strict, engine, **project.kwargs()))
+    if compose_project and override:
+        raise typer.BadParameter(
+            "--compose-project finds the override files itself", param_hint="--override"
+        )
+    code = run(
+        [str(f) for f in files], fmt.value, strict, engine, compose_project, **project.kwargs()
+    )
+    raise typer.Exit(code)
 
 
 class VerifyFormat(str, Enum):

@@ -53,10 +53,12 @@ def validate(
     fmt: str = "text",
     strict: bool = False,
     engine: bool = False,
+    compose_project: bool = False,
     **project: Any,
 ) -> int:
     """Check topologies, print their diagnostics, and return the exit code (0, 1, or 2 when a
-    file argument names no file)."""
+    file argument names no file). ``compose_project`` checks each Compose file with the files
+    ``docker compose`` reads with it (:mod:`topogen.composefiles`)."""
     from .diagnostics import has_errors, render, sort
     from .pipeline import check
 
@@ -65,8 +67,17 @@ def validate(
     if missing:
         sys.stderr.write("".join(missing))
         return 2
+    overrides = list(project.pop("overrides", None) or [])
+    if compose_project:
+        from .composefiles import projects
+
+        runs = [(f, list(o)) for f, o in projects(f for f in files if f != STDIN)]
+        runs += [(STDIN, [])] if STDIN in files else []
+    else:
+        runs = [(f, overrides) for f in files]
     results = [
-        check(STDIN_NAME, read_stdin()) if f == STDIN else check(f, **project) for f in files
+        check(STDIN_NAME, read_stdin()) if f == STDIN else check(f, **project, overrides=o)
+        for f, o in runs
     ]
     diags = [d for r in results for d in r.diagnostics]
     found = []
@@ -80,10 +91,10 @@ def validate(
     return 1 if any(r.failed(strict=strict) for r in results) or has_errors(found) else 0
 
 
-def plain_validate(args: Sequence[str]) -> tuple[list[str], str, bool, bool] | None:
+def plain_validate(args: Sequence[str]) -> tuple[list[str], str, bool, bool, bool] | None:
     """``validate`` arguments (after the command name) when they need no help from Typer, else None."""
     files: list[str] = []
-    fmt, strict, engine = "text", False, False
+    fmt, strict, engine, compose_project = "text", False, False, False
     it = iter(args)
     for arg in it:
         if arg in ("--format", "-f"):
@@ -94,6 +105,8 @@ def plain_validate(args: Sequence[str]) -> tuple[list[str], str, bool, bool] | N
             strict = True
         elif arg == "--engine":
             engine = True
+        elif arg == "--compose-project":
+            compose_project = True
         elif arg == "--":
             files.extend(it)
         elif arg.startswith("-") and arg != "-":
@@ -102,4 +115,4 @@ def plain_validate(args: Sequence[str]) -> tuple[list[str], str, bool, bool] | N
             files.append(arg)
     if not files or fmt not in FORMATS:
         return None
-    return files, fmt, strict, engine
+    return files, fmt, strict, engine, compose_project
