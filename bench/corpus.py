@@ -31,9 +31,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path[:0] = [HERE, ROOT]
 
-from run import Sample, compile_topogen, compose_binary, measure, tool  # noqa: E402
+from run import Sample, compile_topogen, compose_binary, measure, tool
 
-from tests.compose_corpus import Case, clean_env, discover  # noqa: E402
+from tests.compose_corpus import Case, clean_env, discover
 
 
 @dataclass
@@ -112,19 +112,23 @@ def report(c: Corpus, reps: int, small_reps: int) -> str:
     many = c.validate.median / c.compose.median
     large = c.large_validate.median / c.large_compose.median
     size = os.path.getsize(c.largest.files[0])
+    with open(c.largest.files[0], "rb") as fh:
+        lines_in_largest = len(fh.read().splitlines())
     lines = [
         "# topogen on real Compose files",
         "",
-        f"Measured by `python bench/corpus.py` on {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} "
-        f"UTC: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-        f"median of {reps} interleaved repetitions ({reps * small_reps} of the largest-file rows).",
+        (
+            f"Measured by `python bench/corpus.py` on {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} "
+            f"UTC: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+            f"median of {reps} interleaved repetitions ({reps * small_reps} of the largest-file rows)."
+        ),
         "",
         f"| {len(c.cases)} real Compose projects | time | CPU time | peak |",
         "|---|---:|---:|---:|",
         _row("one `topogen validate` call", c.validate),
         _row("`docker-compose config -q`, once per project, summed", c.compose),
         "",
-        f"| largest file: {c.largest.id} ({size} bytes, {len(open(c.largest.files[0], 'rb').read().splitlines())} lines) | time | CPU time | peak |",
+        f"| largest file: {c.largest.id} ({size} bytes, {lines_in_largest} lines) | time | CPU time | peak |",
         "|---|---:|---:|---:|",
         _row("`topogen validate FILE`", c.large_validate),
         _row("`docker-compose -f FILE config -q`", c.large_compose),
