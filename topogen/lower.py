@@ -11,6 +11,7 @@ Pure functions, no Jinja and no I/O; :mod:`topogen.emit.swarm` renders the resul
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from . import resolved as r
@@ -40,8 +41,8 @@ def stack_version(topo: r.Topology) -> str:
     """``version:`` is 3.8, or 3.9 when a service limits pids; never a top-level ``name:``
     (the stack's name is the argument of ``docker stack deploy``)."""
     for s in topo.services.values():
-        limits = (s.deploy.get("resources") or {}).get("limits") or {}
-        if "pids" in limits or "pids_limit" in dict(s.options):
+        limits = s.deploy.limits
+        if (limits and limits.pids is not None) or "pids_limit" in dict(s.options):
             return PIDS_VERSION
     return BASE_VERSION
 
@@ -137,10 +138,10 @@ def service(s: r.Service, topo: r.Topology, host: HostPath) -> dict[str, Any]:
         if grants:
             out[key] = [grant(g) for g in grants]
     if s.healthcheck:
-        out["healthcheck"] = healthcheck(s.healthcheck)
+        out["healthcheck"] = healthcheck(s.healthcheck.written)
     if d := deploy(s):
         out["deploy"] = d
-    if s.restart and "$" in s.restart and "restart_policy" not in s.deploy:
+    if s.restart and "$" in s.restart and "restart_policy" not in s.deploy.written:
         out["restart"] = s.restart  # see restart_policy: the stack lowers it once interpolated
     if s.labels:
         out["labels"] = dict(s.labels)
@@ -230,7 +231,7 @@ def tmpfs_mount(m: r.Mount) -> dict[str, Any]:
     return out
 
 
-def healthcheck(h: dict[str, Any]) -> dict[str, Any]:
+def healthcheck(h: Mapping[str, Any]) -> dict[str, Any]:
     """The healthcheck without the keys the v3 schema rejects (``start_interval``)."""
     return {k: v for k, v in h.items() if k not in DROPPED_HEALTHCHECK}
 
@@ -256,7 +257,7 @@ def deploy(s: r.Service) -> dict[str, Any]:
     with :func:`resources` and :func:`restart_policy` lowered. The service keys ``cpus``,
     ``mem_limit``, ``mem_reservation`` and ``pids_limit`` become ``deploy.resources`` limits and
     reservations (Compose refuses both forms with different values)."""
-    d = dict(s.deploy)
+    d = dict(s.deploy.written)
     res = {kind: dict(v) for kind, v in (d.get("resources") or {}).items()}
     options = dict(s.options)
     for key, (kind, name) in RESOURCE_OPTIONS.items():

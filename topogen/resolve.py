@@ -139,13 +139,12 @@ class Resolver:
     # ------------------------------------------------------------------ services
     def service(self, name: str, s: spec.Service) -> r.Service:
         path: Path = ("services", name)
-        deploy = dump(s.deploy) if s.deploy else {}
-        replicas = s.deploy.replicas if s.deploy else None
+        deploy = _deploy(s.deploy)
         return r.Service(
             name=name,
             path=path,
             image=s.image,
-            build=dump(s.build) if isinstance(s.build, spec.Build) else s.build,
+            build=_build(s.build),
             network_mode=s.network_mode,
             attachments=self.attachments(s, path),
             ports=tuple(
@@ -163,9 +162,9 @@ class Resolver:
             if s.links
             else (),
             restart=s.restart,
-            replicas=replicas,
+            replicas=deploy.replicas,
             deploy=deploy,
-            healthcheck=dump(s.healthcheck) if s.healthcheck else None,
+            healthcheck=_healthcheck(s.healthcheck),
             labels=labels(s.labels),
             container_name=s.container_name,
             hostname=s.hostname,
@@ -626,6 +625,55 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+def _deploy(d: spec.Deploy | None) -> r.Deploy:
+    if d is None:
+        return r.Deploy()
+    res, placement = d.resources, d.placement
+    return r.Deploy(
+        mode=d.mode,
+        replicas=d.replicas,
+        endpoint_mode=d.endpoint_mode,
+        limits=_resources(res.limits) if res else None,
+        reservations=_resources(res.reservations) if res else None,
+        constraints=tuple(str(c) for c in (placement.constraints or ())) if placement else (),
+        max_replicas_per_node=placement.max_replicas_per_node if placement else None,
+        written=dump(d),
+    )
+
+
+def _resources(res: spec.Resources | None) -> r.Resources | None:
+    return r.Resources(res.cpus, res.memory, res.pids) if res is not None else None
+
+
+HEALTHCHECK_DURATIONS = ("interval", "timeout", "start_period", "start_interval")
+
+
+def _healthcheck(h: spec.Healthcheck | None) -> r.Healthcheck | None:
+    if h is None:
+        return None
+    return r.Healthcheck(
+        test=tuple(h.test) if isinstance(h.test, list) else h.test,
+        disable=h.disable is True,
+        retries=h.retries,
+        durations=tuple((k, v) for k in HEALTHCHECK_DURATIONS if (v := getattr(h, k)) is not None),
+        written=dump(h),
+    )
+
+
+def _build(b: spec.Build | str | None) -> r.Build | None:
+    if b is None:
+        return None
+    if isinstance(b, str):
+        return r.Build(context=b, dockerfile=None, inline=False, short=True, written=b)
+    return r.Build(
+        context=b.context or ".",
+        dockerfile=b.dockerfile,
+        inline=b.dockerfile_inline is not None,
+        short=False,
+        written=dump(b),
+    )
 
 
 def dump(model: Any) -> Any:

@@ -8,10 +8,12 @@ it points at the exact line of the topology.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .diagnostics import Path
+from .units import size_bytes
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -147,11 +149,86 @@ class FileGrant:
 
 
 @dataclass(frozen=True)
+class Resources:
+    """One ``deploy.resources`` block (``limits`` or ``reservations``)."""
+
+    cpus: float | str | None = None
+    memory: int | str | None = None  # as written: bytes or "512m" (or a ${VAR})
+    pids: int | None = None
+
+    @property
+    def memory_bytes(self) -> int | None:
+        """The memory in bytes (None when unset, interpolated or not a size)."""
+        return size_bytes(self.memory) if self.memory is not None else None
+
+
+@dataclass(frozen=True)
+class Deploy:
+    """``deploy``: the fields topogen reasons about, typed; ``written`` is the block in
+    Compose's spelling, which the swarm lowering carries over key by key."""
+
+    mode: str | None = None
+    replicas: int | None = None
+    endpoint_mode: str | None = None
+    limits: Resources | None = None
+    reservations: Resources | None = None
+    constraints: tuple[str, ...] = ()
+    max_replicas_per_node: int | None = None
+    written: Mapping[str, Any] = field(default_factory=dict)
+
+    def resources(self, kind: str) -> Resources | None:
+        """``limits`` or ``reservations``."""
+        return (
+            self.limits
+            if kind == "limits"
+            else self.reservations
+            if kind == "reservations"
+            else None
+        )
+
+    @property
+    def global_mode(self) -> bool:
+        """``global`` or ``global-job``: one task per node."""
+        return (self.mode or "").startswith("global")
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    """``healthcheck``: the test, whether it is disabled, its durations as written."""
+
+    test: str | tuple[str, ...] | None
+    disable: bool
+    retries: int | None
+    durations: Pairs  # (interval | timeout | start_period | start_interval, as written)
+    written: Mapping[str, Any]
+
+    @property
+    def disabled(self) -> bool:
+        """``disable: true``, or a test of ``NONE``: the image's own check is off too."""
+        return (
+            self.disable
+            or self.test == "NONE"
+            or (isinstance(self.test, tuple) and self.test[:1] == ("NONE",))
+        )
+
+
+@dataclass(frozen=True)
+class Build:
+    """``build``: the context folder (default ``.``) and the Dockerfile in it."""
+
+    context: str  # "." when not written
+    dockerfile: str | None  # as written (default: Dockerfile in the context)
+    inline: bool  # dockerfile_inline: no file to find
+    short: bool  # written as the context string alone
+    written: Any  # the context string, or the block in Compose's spelling
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     path: Path
     image: str | None
-    build: Any
+    build: Build | None
     network_mode: str | None
     attachments: tuple[Attachment, ...]
     ports: tuple[Port, ...]
@@ -164,8 +241,8 @@ class Service:
     links: tuple[tuple[str, str], ...]  # (service, alias)
     restart: str | None
     replicas: int | None
-    deploy: dict[str, Any]
-    healthcheck: dict[str, Any] | None
+    deploy: Deploy
+    healthcheck: Healthcheck | None
     labels: Pairs
     container_name: str | None
     hostname: str | None

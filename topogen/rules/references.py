@@ -118,21 +118,14 @@ def dependency_without_healthcheck(topo: Topology) -> Iterator[Diagnostic]:
             target = topo.services.get(d.service)
             if d.condition != "service_healthy" or target is None or d.required is False:
                 continue
-            check = target.healthcheck or {}
-            test = check.get("test")
-            if (
-                check.get("disable") is True
-                or test == "NONE"
-                or isinstance(test, list)
-                and test[:1] == ["NONE"]
-            ):
+            if target.healthcheck is not None and target.healthcheck.disabled:
                 yield error(
                     "dependency-without-healthcheck",
                     f'service "{s.name}" waits for "{d.service}" to be '
                     "healthy, but its healthcheck is disabled",
                     (*d.path, "condition"),
                 )
-            elif not test:
+            elif target.healthcheck is None or not target.healthcheck.test:
                 yield warning(
                     "dependency-without-healthcheck",
                     f'service "{s.name}" waits for "{d.service}" to be '

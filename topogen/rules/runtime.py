@@ -81,7 +81,6 @@ ULIMITS = frozenset(
         "stack",
     ]
 )
-HEALTHCHECK_DURATIONS = ("interval", "timeout", "start_period", "start_interval")
 
 
 @reports(error="invalid-restart")
@@ -125,13 +124,10 @@ def invalid_size(topo: Topology) -> Iterator[Diagnostic]:
             for k, v in s.options
             if k in ("shm_size", "mem_limit", "mem_reservation")
         ]
-        resources = s.deploy.get("resources") or {}
         sizes += [
-            (
-                (*s.path, "deploy", "resources", kind, "memory"),
-                (resources.get(kind) or {}).get("memory"),
-            )
+            ((*s.path, "deploy", "resources", kind, "memory"), block.memory)
             for kind in ("limits", "reservations")
+            if (block := s.deploy.resources(kind)) is not None
         ]
         for path, size in sizes:
             if (
@@ -158,13 +154,12 @@ def resource_conflict(topo: Topology) -> Iterator[Diagnostic]:
     that block instead.
     """
     for s in topo.services.values():
-        resources = s.deploy.get("resources") or {}
         for key, value in s.options:
             kind, name = RESOURCE_OPTIONS.get(key, ("", ""))
-            block = resources.get(kind)
+            block = s.deploy.resources(kind)
             if value is None or block is None:
                 continue
-            other = block.get(name)
+            other = getattr(block, name)
             if _amount(name, value) != _amount(name, 0 if other is None else other):
                 said = (
                     f"says {name} {other!r}"
@@ -197,8 +192,7 @@ def invalid_healthcheck_duration(topo: Topology) -> Iterator[Diagnostic]:
     ``healthcheck: {test: "true", interval: 500us}``.
     """
     for s in topo.services.values():
-        for key in HEALTHCHECK_DURATIONS:
-            value = (s.healthcheck or {}).get(key)
+        for key, value in s.healthcheck.durations if s.healthcheck else ():
             ns = duration_ns(value) if isinstance(value, str) else None
             if ns is not None and 0 < ns < 1e6:
                 yield error(

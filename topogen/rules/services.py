@@ -55,8 +55,8 @@ def invalid_healthcheck(topo: Topology) -> Iterator[Diagnostic]:
     ``healthcheck: {test: ["curl", "-f", "http://localhost"]}``: write ``["CMD", "curl", ...]``.
     """
     for s in topo.services.values():
-        test = (s.healthcheck or {}).get("test")
-        if isinstance(test, list) and test and test[0] not in HEALTHCHECK_KINDS:
+        test = s.healthcheck.test if s.healthcheck else None
+        if isinstance(test, tuple) and test and test[0] not in HEALTHCHECK_KINDS:
             import json  # only for this hint: validate does not otherwise load json
 
             yield error(
@@ -185,15 +185,14 @@ def build_context_missing(topo: Topology) -> Iterator[Diagnostic]:
     ``build: ./api`` with no api/ folder beside the topology. Git and URL contexts are not checked.
     """
     for s in topo.services.values():
-        build = {"context": s.build} if isinstance(s.build, str) else s.build
-        if not isinstance(build, dict):
+        if s.build is None:
             continue
-        context = str(build.get("context") or ".")
+        context = s.build.context
         if "$" in context or "://" in context or context.startswith(("git@", "~")):
             continue
-        here = (*s.path, "build") if isinstance(s.build, str) else (*s.path, "build", "context")
+        here = (*s.path, "build") if s.build.short else (*s.path, "build", "context")
         folder = os.path.normpath(os.path.join(topo.base_dir, context))
-        dockerfile = build.get("dockerfile", "Dockerfile")
+        dockerfile = s.build.dockerfile or "Dockerfile"
         if not os.path.isdir(folder):
             yield warning(
                 "build-context-missing",
@@ -202,12 +201,11 @@ def build_context_missing(topo: Topology) -> Iterator[Diagnostic]:
                 hint="create it, or correct the path (relative to the topology file)",
             )
         elif (
-            isinstance(dockerfile, str)
-            and "$" not in dockerfile
-            and "dockerfile_inline" not in build
+            "$" not in dockerfile
+            and not s.build.inline
             and not os.path.isfile(full := os.path.normpath(os.path.join(folder, dockerfile)))
         ):
-            at = (*s.path, "build", "dockerfile") if "dockerfile" in build else here
+            at = (*s.path, "build", "dockerfile") if s.build.dockerfile else here
             yield warning(
                 "build-context-missing",
                 f"dockerfile {full} not found",

@@ -186,7 +186,7 @@ def swarm_dnsrr_ingress(topo: Topology) -> Iterator[Diagnostic]:
     ``deploy: {endpoint_mode: dnsrr}`` with ``ports: ["80:80"]`` (write ``mode: host``).
     """
     for s in topo.services.values():
-        if s.deploy.get("endpoint_mode") != "dnsrr":
+        if s.deploy.endpoint_mode != "dnsrr":
             continue
         for p in s.ports:
             if p.mode != "host":
@@ -206,11 +206,11 @@ def swarm_replicas_global(topo: Topology) -> Iterator[Diagnostic]:
     ``deploy: {mode: global, replicas: 3}``.
     """
     for s in topo.services.values():
-        if s.replicas is not None and str(s.deploy.get("mode", "")).startswith("global"):
+        if s.replicas is not None and s.deploy.global_mode:
             yield error(
                 "swarm-replicas-global",
                 f"replicas can only be used with replicated or "
-                f'replicated-job mode (service "{s.name}" is {s.deploy["mode"]})',
+                f'replicated-job mode (service "{s.name}" is {s.deploy.mode})',
                 (*s.path, "deploy", "replicas"),
             )
 

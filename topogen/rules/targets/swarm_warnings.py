@@ -74,8 +74,7 @@ def swarm_host_port_replicas(topo: Topology) -> Iterator[Diagnostic]:
     tasks stay pending on a node that already runs one (set ``max_replicas_per_node: 1``).
     """
     for s in topo.services.values():
-        placement = s.deploy.get("placement") or {}
-        if (s.replicas or 1) <= 1 or placement.get("max_replicas_per_node") == 1:
+        if (s.replicas or 1) <= 1 or s.deploy.max_replicas_per_node == 1:
             continue
         for p in s.ports:
             if p.mode == "host" and p.published is not None:
@@ -210,7 +209,7 @@ def swarm_ignored_option(topo: Topology) -> Iterator[Diagnostic]:
         found += [
             ((*s.path, "healthcheck", k), f"healthcheck.{k}")
             for k in DROPPED_HEALTHCHECK
-            if k in (s.healthcheck or {})
+            if s.healthcheck and k in s.healthcheck.written
         ]
         found += [
             ((*a.path, k), f"networks.{a.network}.{k}")
