@@ -16,10 +16,10 @@ from typing import Any
 
 from . import resolved as r
 from .forms import HostPath, grant, network_identity, option_value, plain_option, volume
+from .keys import SERVICE
 from .stackformat import (
     BRIDGE_OPTION_PREFIX,
     DROPPED_HEALTHCHECK,
-    DROPPED_OPTIONS,
     RESOURCE_OPTIONS,
 )
 from .units import size_bytes
@@ -146,7 +146,7 @@ def service(s: r.Service, topo: r.Topology, host: HostPath) -> dict[str, Any]:
     if s.labels:
         out["labels"] = dict(s.labels)
     for key, value in s.options:
-        if key not in DROPPED_OPTIONS and key not in RESOURCE_OPTIONS:
+        if SERVICE[key].swarm == "carry":
             out[key] = plain_option(key, value, host)
     out.update(s.x_swarm)
     return out
@@ -265,6 +265,8 @@ def deploy(s: r.Service) -> dict[str, Any]:
             res.setdefault(kind, {}).setdefault(name, options[key])
     if res:
         d["resources"] = {k: resources(v) for k, v in res.items()}
+    if "replicas" not in d and s.replicas is not None:  # written as scale
+        d["replicas"] = s.replicas
     if "restart_policy" not in d and (policy := restart_policy(s.restart)):
         d["restart_policy"] = policy
     return {k: d[k] for k in DEPLOY_ORDER if k in d}

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from . import document, spec, units
+from . import document, keys, spec, units
 from . import resolved as r
 from .diagnostics import Diagnostic, Path, error
 from .document import BRIDGE, MTU_OPT
@@ -162,7 +162,7 @@ class Resolver:
             if s.links
             else (),
             restart=s.restart,
-            replicas=deploy.replicas,
+            replicas=deploy.replicas if deploy.replicas is not None else _scale(s.scale),
             deploy=deploy,
             healthcheck=_healthcheck(s.healthcheck),
             labels=labels(s.labels),
@@ -574,43 +574,9 @@ def grants(items: list[str | spec.FileRef] | None, path: Path) -> tuple[r.FileGr
     return tuple(out)
 
 
-#: Service keys carried into Compose as they are, in this order (after the typed ones).
-PLAIN_OPTIONS = (
-    "command",
-    "entrypoint",
-    "env_file",
-    "user",
-    "working_dir",
-    "domainname",
-    "dns",
-    "dns_search",
-    "extra_hosts",
-    "mac_address",
-    "cap_add",
-    "cap_drop",
-    "read_only",
-    "security_opt",
-    "sysctls",
-    "ulimits",
-    "logging",
-    "profiles",
-    "init",
-    "stop_grace_period",
-    "stop_signal",
-    "tty",
-    "stdin_open",
-    "shm_size",
-    "cpus",
-    "mem_limit",
-    "mem_reservation",
-    "pids_limit",
-    "cpu_shares",
-)
-
-
 def options(s: spec.Service) -> r.Pairs:
     out = []
-    for key in PLAIN_OPTIONS:
+    for key in keys.OPTIONS:
         value = getattr(s, key)
         if value is not None:
             out.append((key, dump(value) if isinstance(value, spec.Model) else _plain(value)))
@@ -625,6 +591,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+def _scale(scale: Any) -> int | None:
+    """``scale`` is ``deploy.replicas`` by another name (Compose refuses the two differing)."""
+    return scale if isinstance(scale, int) and not isinstance(scale, bool) else None
 
 
 def _deploy(d: spec.Deploy | None) -> r.Deploy:

@@ -4,24 +4,13 @@ so that the rules need not import the lowering."""
 
 from __future__ import annotations
 
-#: Service keys (of ``resolved.Service.options``) that the v3 schema rejects or the stack
-#: converter ignores; they are left out of the stack file and reported as warnings.
-DROPPED_OPTIONS = (
-    "domainname",
-    "mac_address",
-    "security_opt",
-    "shm_size",
-    "profiles",
-    "cpu_shares",
-)
-#: Compose's service-level resource keys, and where they go under ``deploy.resources`` (the v3
-#: schema has no service-level form).
-RESOURCE_OPTIONS = {
-    "cpus": ("limits", "cpus"),
-    "mem_limit": ("limits", "memory"),
-    "mem_reservation": ("reservations", "memory"),
-    "pids_limit": ("limits", "pids"),
-}
+from .keys import RESOURCE_OPTIONS as _RESOURCES
+from .keys import SWARM_DROPPED
+
+#: Service keys the stack leaves out (and why), and Compose's service-level resource keys with
+#: where they go under ``deploy.resources``: from the one table of service keys.
+DROPPED_OPTIONS = SWARM_DROPPED
+RESOURCE_OPTIONS = _RESOURCES
 #: Healthcheck keys the v3 schema rejects.
 DROPPED_HEALTHCHECK = ("start_interval",)
 #: Driver options that only the bridge driver understands.

@@ -12,23 +12,11 @@ import copy
 from typing import Any
 
 from .. import resolved as r
+from ..keys import STUB_DROPPED
 
 MAX_PORTS = 32  # per service: a range such as 8000-9000 is probed on its first ports only
 # Keys that start, check or constrain the real program and mean nothing for a stub.
-_DROP = (
-    "build",
-    "entrypoint",
-    "command",
-    "healthcheck",
-    "user",
-    "working_dir",
-    "init",
-    "stop_signal",
-    "cap_drop",
-    "devices",
-    "entrypoint",
-    "pull_policy",
-)
+_DROP = STUB_DROPPED
 
 
 def tcp_ports(service: r.Service) -> tuple[int, ...]:

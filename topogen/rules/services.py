@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..diagnostics import Diagnostic, Path, error, warning
+from ..keys import COMPOSE_VERSION, NEWER_SERVICE, NEWER_TOP
 from ..resolved import Service, Topology
 from .registry import reports
 
@@ -331,7 +332,28 @@ def secret_source(topo: Topology) -> Iterator[Diagnostic]:
             )
 
 
+@reports(warning="newer-compose-key")
+def newer_compose_key(topo: Topology) -> Iterator[Diagnostic]:
+    """A key of the Compose Specification that the Compose topogen is checked against (2.40.3)
+    still refuses ("additional properties 'umask' not allowed"): it needs a later Compose.
+
+    ``services: {web: {image: nginx, umask: "0022"}}``.
+    """
+    found: list[tuple[Path, str]] = [((k,), k) for k in NEWER_TOP if k in topo.document]
+    for s in topo.services.values():
+        found += [((*s.path, k), k) for k, _ in s.options if k in NEWER_SERVICE]
+    for path, key in found:
+        yield warning(
+            "newer-compose-key",
+            f"{key} is newer than docker compose {COMPOSE_VERSION}, which refuses it",
+            path,
+            at_key=True,
+            hint="run a later Compose, or leave it out",
+        )
+
+
 RULES = (
+    newer_compose_key,
     missing_image,
     invalid_image,
     invalid_healthcheck,

@@ -197,14 +197,21 @@ def swarm_tmpfs_options(topo: Topology) -> Iterator[Diagnostic]:
 
 @reports(warning="swarm-ignored-option")
 def swarm_ignored_option(topo: Topology) -> Iterator[Diagnostic]:
-    """A service key the stack does not carry: it is left out of ``docker-stack.yml``.
+    """A service key the stack does not carry: it is left out of ``docker-stack.yml``, and the
+    warning says why (docker stack deploy ignores it, refuses it, or the v3 format has no such key;
+    the rows of ``topogen/keys.py``).
 
-    ``privileged: true``, ``security_opt``, ``shm_size``, ``domainname``, ``mac_address``,
-    ``profiles``, ``cpu_shares``, ``healthcheck.start_interval``, a network's ``mac_address``/``priority``,
-    a port's ``name``/``app_protocol``, a bind's ``create_host_path``/``selinux``.
+    ``privileged: true``, ``pid``, ``ipc``, ``devices``, ``security_opt``, ``shm_size``,
+    ``platform``, ``gpus``, ``profiles``, ``cpu_shares``, ``healthcheck.start_interval``, a
+    network's ``mac_address``/``priority``, a port's ``name``/``app_protocol``, a bind's
+    ``create_host_path``/``selinux``.
     """
     for s in topo.services.values():
-        found = [((*s.path, k), k) for k, _ in s.options if k in DROPPED_OPTIONS]
+        found = [
+            ((*s.path, k), f"{k}: {DROPPED_OPTIONS[k]}")
+            for k, _ in s.options
+            if k in DROPPED_OPTIONS
+        ]
         found += [((*s.path, "privileged"), "privileged")] if s.privileged else []
         found += [
             ((*s.path, "healthcheck", k), f"healthcheck.{k}")
