@@ -31,18 +31,29 @@ _DROP = (
 )
 
 
-def tcp_ports(service: r.Service) -> tuple[int, ...]:
-    """The container ports a service declares for TCP (``ports`` targets and ``expose``)."""
+def declared_ports(service: r.Service, protocol: str) -> tuple[int, ...]:
+    """The container ports a service declares for ``protocol`` (``ports`` targets and ``expose``)."""
     found: list[int] = []
     for p in service.ports:
-        if p.protocol == "tcp":
+        if p.protocol == protocol:
             found.extend(range(p.target.start, p.target.end + 1))
     for text in service.expose:
         port, _, proto = str(text).partition("/")
         start, _, end = port.partition("-")
-        if (proto or "tcp") == "tcp" and start.isdigit():
+        if (proto or "tcp") == protocol and start.isdigit():
             found.extend(range(int(start), int(end or start) + 1))
     return tuple(sorted(set(found)))[:MAX_PORTS]
+
+
+def tcp_ports(service: r.Service) -> tuple[int, ...]:
+    """The container ports a service declares for TCP (``ports`` targets and ``expose``)."""
+    return declared_ports(service, "tcp")
+
+
+def udp_ports(service: r.Service) -> tuple[int, ...]:
+    """The container ports a service declares for UDP. A stub does not listen on them: its
+    kernel answers a datagram with ICMP port-unreachable, which is what the probe observes."""
+    return declared_ports(service, "udp")
 
 
 def probe_ports(topo: r.Topology, service: str) -> tuple[int, ...]:
