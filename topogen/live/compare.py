@@ -287,7 +287,9 @@ def _judge(p: r.Policy, by_pair: Mapping[tuple[str, str], Row], topo: r.Topology
         if p.edge.port is not None:
             if p.edge.port not in o.tcp_probed:
                 return PolicyResult(p, "unverified", f"port {p.edge.port} not probed")
-            ok = p.edge.port in o.ports
+            # refused: the network let the connection through to the target, where nothing
+            # listens on the port (a real image, verify --attach); policies are about the network
+            ok = p.edge.port in o.ports or p.edge.port in o.closed
         else:
             ok = o.reachable
         want = p.kind == "allow"
