@@ -22,7 +22,6 @@ from typer.testing import CliRunner
 from tests.live import guard
 from tests.tools import EXAMPLES
 from topogen import pipeline
-from topogen.analysis import reach
 from topogen.cli import app
 from topogen.live import stub
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..diagnostics import Diagnostic, error
-from .attach import Attach, ProjectNotFound, Selection
+from .attached import Attach, ProjectNotFound, Selection
 from .engine import DEFAULT_IMAGE, Engine, EngineError
 from .preflight import preflight as engine_preflight
 from .report import Report

@@ -124,7 +124,7 @@ def answered(p: Probe, rc: int, output: str) -> bool:
 
 def _udp(p: Probe, o: Observed, output: str) -> None:
     outcome = udp_outcome(output, p.address)
-    port = p.target_port or 0
+    port = p.target_port if p.target_port is not None else (p.port or 0)
     if outcome == "refused":
         o.udp_path = o.reachable = True
         o.evidence.append(f"udp {p.address}:{port} port-unreachable")

@@ -2,7 +2,8 @@
 
 A stub is a busybox container that listens on every TCP port the service declares
 (``ports`` targets and ``expose``), so the network plumbing can be tested without pulling
-or starting the real images. Everything else that shapes networking and storage (networks,
+or starting the real images. It listens on no UDP port on purpose: its kernel then answers
+every datagram that reaches it with ICMP port-unreachable, which the UDP probe observes. Everything else that shapes networking and storage (networks,
 addresses, aliases, network modes, mounts, published ports) is left exactly as compiled.
 """
 

@@ -166,22 +166,29 @@ class Attach(Session):
         rt = dataclasses.replace(rt, containers={s: c[0]["Id"] for s, c in up.items()})
         matrix = (self.opts.analyze or reach.analyze)(topo)
         planner = plan.Planner(topo, matrix, rt)
-        live = {s for s in topo.services if s in up and planner.owner(s) in up}
-        probes = [
-            p for p in planner.run() if {p.source, p.target} - {plan.HOST, plan.EXTERNAL} <= live
-        ]
+        probes = runnable(planner.run(), planner, up)
         self.report.addresses = sorted(
-            {
-                a
-                for p in probes
-                if p.kind in ("tcp", "udp", "ping") and not p.by_name
-                for a in [p.address]
-            }
+            {p.address for p in probes if p.kind in ("tcp", "udp", "ping") and not p.by_name}
         )
+        seen = compare.merge(self._replicas(topo, probes, planner, rt, up))
+        compare.replica_conflicts(seen, replica_addresses(up, rt))
+        self.report.rows = compare.compare(matrix, seen, ports=False)
+        self.report.policies = compare.check_policies(topo, self.report.rows)
+
+    def _replicas(
+        self,
+        topo: Any,
+        probes: list[plan.Probe],
+        planner: plan.Planner,
+        rt: plan.Runtime,
+        up: Mapping[str, list[dict[str, Any]]],
+    ) -> list[dict[tuple[str, str], compare.Observed]]:
+        """One round of probes per replica number: round k runs in the k-th container of each
+        namespace that has one (the host's namespace in round 0 only)."""
         owners = {s: planner.owner(s) for s in topo.services}
         nets = {s: planner.nets(s) for s in [*topo.services, plan.HOST]}
         in_host = {s: planner.in_host(s) for s in [*topo.services, plan.HOST]}
-        slices = []
+        found = []
         for k in range(max((len(c) for c in up.values()), default=1)):
             rt_k = dataclasses.replace(
                 rt, containers={s: c[k]["Id"] for s, c in up.items() if len(c) > k}
@@ -189,15 +196,13 @@ class Attach(Session):
             mine = [
                 p
                 for p in probes
-                if (p.source == plan.HOST and k == 0) or owners.get(p.source) in rt_k.containers
+                if planner.owner(p.source) in rt_k.containers
+                or (planner.owner(p.source) == plan.HOST and k == 0)
             ]
             if mine:
                 results = self._probe(mine, rt_k, planner)
-                slices.append(compare.observe(mine, results, rt_k, owners, nets, in_host))
-        seen = compare.merge(slices)
-        compare.replica_conflicts(seen, replica_addresses(up, rt))
-        self.report.rows = compare.compare(matrix, seen, ports=False)
-        self.report.policies = compare.check_policies(topo, self.report.rows)
+                found.append(compare.observe(mine, results, rt_k, owners, nets, in_host))
+        return found
 
     def _teardown(self) -> None:
         """Remove the probe sidecars of this run, and nothing else."""
@@ -210,6 +215,21 @@ class Attach(Session):
                 self.engine.docker_cmd("rm", "-f", *probes, timeout=60)
         finally:
             _restore_sigint(old)
+
+
+def runnable(
+    probes: list[plan.Probe], planner: plan.Planner, up: Mapping[str, Any]
+) -> list[plan.Probe]:
+    """The probes between running services (and host, external): a service runs when it has
+    a running container and so does the owner of its namespace (or it is the host's)."""
+
+    def runs(name: str) -> bool:
+        if name in (plan.HOST, plan.EXTERNAL):
+            return True
+        owner = planner.owner(name)
+        return name in up and (owner in up or owner == plan.HOST)
+
+    return [p for p in probes if runs(p.source) and runs(p.target)]
 
 
 def replica_addresses(
