@@ -299,3 +299,51 @@ def test_runnable_keeps_host_network_services_and_drops_what_does_not_run(tmp_pa
     kept = attach.runnable(planner.run(), planner, up)
     ends = {p.source for p in kept} | {p.target for p in kept}
     assert {"a", "h", "host"} <= ends and not ends & {"side", "gone"}
+
+
+# ---------------------------------------------------------------------- storage from docker inspect
+
+# as Engine 20.10 inspects a container of `tmpfs: ["/t1:size=1m"]`, a long-syntax tmpfs of
+# 2097152 bytes, a read-only volume, a tmpfs-backed volume and a read-only bind
+INSPECTED = {
+    "Mounts": [
+        {"Type": "volume", "Name": "p_mem", "Destination": "/mem", "RW": True},
+        {"Type": "bind", "Source": "/srv", "Destination": "/cfg", "RW": False},
+        {"Type": "tmpfs", "Source": "", "Destination": "/t2", "RW": True},
+        {"Type": "volume", "Name": "p_data", "Destination": "/data", "RW": False},
+    ],
+    "HostConfig": {
+        "Tmpfs": {"/t1": "size=1m"},
+        "Mounts": [{"Type": "tmpfs", "Target": "/t2", "TmpfsOptions": {"SizeBytes": 2097152}}],
+    },
+}
+VOLUMES = {"p_mem": {"Options": {"device": "tmpfs", "o": "size=3m", "type": "tmpfs"}}}
+
+
+@pytest.mark.parametrize(
+    ("declared", "want"),
+    [
+        ("tmpfs: ['/t1:size=1m']", ("tmpfs", "/t1", "ok")),
+        ("tmpfs: ['/t1:size=2m']", ("tmpfs", "/t1", "failed")),
+        ("tmpfs: ['/nowhere']", ("tmpfs", "/nowhere", "failed")),
+        ("volumes: [{type: tmpfs, target: /t2, tmpfs: {size: 2097152}}]", ("tmpfs", "/t2", "ok")),
+        ("volumes: ['data:/data:ro']", ("read-only", "/data", "ok")),
+        ("volumes: ['./:/cfg:ro']", ("read-only", "/cfg", "ok")),
+        ("volumes: ['mem:/mem:ro']", ("tmpfs", "/mem", "ok")),
+        ("volumes: ['data:/mem:ro']", ("read-only", "/mem", "failed")),  # mounted read-write
+        ("volumes: ['data:/gone:ro']", ("read-only", "/gone", "failed")),
+    ],
+)
+def test_storage_checks_from_docker_inspect(tmp_path, declared, want):
+    from topogen.live import inspected
+
+    f = tmp_path / "compose.yaml"
+    f.write_text(
+        f"services:\n  a:\n    image: x\n    {declared}\n"
+        "volumes:\n  data: {}\n  mem: {driver_opts: {type: tmpfs, device: tmpfs, o: size=3m}}\n"
+    )
+    topo = pipeline.check(str(f)).topology
+    assert topo is not None
+    [result] = inspected.checks(topo, {"a": [INSPECTED]}, VOLUMES)
+    assert (result.check, result.target, result.status) == want, result
+    assert inspected.volume_names({"a": [INSPECTED]}) == ["p_data", "p_mem"]

@@ -296,3 +296,42 @@ def test_sigterm_removes_the_sidecars_and_leaves_the_project(cli_env, three_tier
             proc.kill()
     assert proc.returncode == 128 + signal.SIGTERM and "interrupted" in err, err
     assert sidecars(cli_env) == [] and snapshot(cli_env, project) == before
+
+
+STORAGE = """\
+services:
+  app:
+    image: {image}
+    entrypoint: [/bin/sh, -c]
+    command: ["trap 'exit 0' TERM; while :; do sleep 3600 & wait $$!; done"]
+    tmpfs: ["/scratch:size={size}"]
+    volumes: ["data:/data:ro"]
+volumes:
+  data: {{}}
+"""
+
+
+def test_storage_is_read_from_docker_inspect(cli_env, tmp_path):
+    """The declared read-only volume and tmpfs size are checked without entering the
+    container; a FILE with another tmpfs size fails that check."""
+    started = tmp_path / "compose.yaml"
+    started.write_text(STORAGE.format(image=cli_env.image, size="1m"))
+    other = tmp_path / "other.yaml"
+    other.write_text(STORAGE.format(image=cli_env.image, size="2m"))
+    project = f"tg-attach-{uuid.uuid4().hex[:6]}"
+    try:
+        up(cli_env, project, str(started))
+        res = attach(cli_env, project, "--format", "json")
+        data = json.loads(res.output)
+        assert res.exit_code == 0, res.output
+        assert {(s["check"], s["target"], s["status"]) for s in data["storage"]} == {
+            ("tmpfs", "/scratch", "ok"),
+            ("read-only", "/data", "ok"),
+        }
+        res = attach(cli_env, project, str(other), "--format", "json")
+        data = json.loads(res.output)
+        assert res.exit_code == 1 and data["summary"]["storage_failed"] == 1, res.output
+        [failed] = [s for s in data["storage"] if s["status"] == "failed"]
+        assert failed["target"] == "/scratch" and str(2 * 2**20) in failed["detail"]
+    finally:
+        down(cli_env, project, str(started))

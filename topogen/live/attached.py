@@ -1,7 +1,7 @@
 """``topogen verify --attach PROJECT [FILE]``: probe a Compose project that is already running.
 
 Nothing of the project is touched: no container is created, replaced, stopped or exec'd
-into, no file is written. The only things created are the probe sidecars (``docker run --rm
+into, no file is written (storage is checked from ``docker inspect``: :mod:`.inspected`). The only things created are the probe sidecars (``docker run --rm
 --network container:<id>``, labelled ``topogen.verify=<run id>``), removed at the end, also
 after a failure, Ctrl-C or SIGTERM. Running containers are mapped to the services of FILE by
 their ``com.docker.compose.project`` / ``com.docker.compose.service`` labels; every running
@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import pipeline
 from ..analysis import reach
-from . import compare, plan
+from . import compare, inspected, plan
 from .engine import Engine, EngineError
 from .report import Report
 from .runtime import collect, project_containers
@@ -174,6 +174,10 @@ class Attach(Session):
         compare.replica_conflicts(seen, replica_addresses(up, rt))
         self.report.rows = compare.compare(matrix, seen, ports=False)
         self.report.policies = compare.check_policies(topo, self.report.rows)
+        volumes = self.engine.inspect("volume", inspected.volume_names(up))
+        self.report.storage = list(
+            inspected.checks(topo, up, {v.get("Name", ""): v for v in volumes})
+        )
 
     def _replicas(
         self,
