@@ -16,7 +16,7 @@ from topogen import pipeline
 from topogen.analysis import reach
 from topogen.cli import app
 from topogen.live import attached as attach
-from topogen.live import compare, plan
+from topogen.live import compare, plan, replicas
 from topogen.live.report import Report
 from topogen.live.storage import StorageResult
 
@@ -126,7 +126,7 @@ def test_replicas_that_disagree_are_a_mismatch():
         {("a", "b"): compare.Observed(reachable=True, reached_ips={"10.0.0.2"})},
         {("a", "b"): compare.Observed(reachable=False)},
     ]
-    merged = compare.merge(seen)
+    merged = replicas.merge(seen)
     o = merged[("a", "b")]
     assert o.reachable and o.conflicts == ["source replica 2 observed unreachable"]
     pred = reach.Pair("a", "b", True, ("n",), (), ())
@@ -137,10 +137,10 @@ def test_a_target_replica_that_does_not_answer_is_a_conflict():
     o = compare.Observed(
         reachable=True, probed_ips={"10.0.0.2", "10.0.0.3"}, reached_ips={"10.0.0.2"}
     )
-    compare.replica_conflicts({("a", "b"): o}, {"b": [{"10.0.0.2"}, {"10.0.0.3"}]})
+    replicas.conflicts({("a", "b"): o}, {"b": [{"10.0.0.2"}, {"10.0.0.3"}]})
     assert o.conflicts == ["target replica(s) 2 did not answer"]
     fine = compare.Observed(reachable=True, probed_ips={"10.0.0.2"}, reached_ips={"10.0.0.2"})
-    compare.replica_conflicts({("a", "b"): fine}, {"b": [{"10.0.0.2"}, {"10.0.0.9"}]})
+    replicas.conflicts({("a", "b"): fine}, {"b": [{"10.0.0.2"}, {"10.0.0.9"}]})
     assert fine.conflicts == []  # replica 2 was not probed (no safe address): no verdict
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import pipeline
 from ..analysis import reach
-from . import compare, inspected, plan
+from . import compare, inspected, plan, replicas
 from .engine import Engine, EngineError
 from .report import Report
 from .runtime import collect, project_containers
@@ -170,8 +170,8 @@ class Attach(Session):
         self.report.addresses = sorted(
             {p.address for p in probes if p.kind in ("tcp", "udp", "ping") and not p.by_name}
         )
-        seen = compare.merge(self._replicas(topo, probes, planner, rt, up))
-        compare.replica_conflicts(seen, replica_addresses(up, rt))
+        seen = replicas.merge(self._replicas(topo, probes, planner, rt, up))
+        replicas.conflicts(seen, replicas.addresses(up))
         self.report.rows = compare.compare(matrix, seen, ports=False)
         self.report.policies = compare.check_policies(topo, self.report.rows)
         volumes = self.engine.inspect("volume", inspected.volume_names(up))
@@ -234,21 +234,3 @@ def runnable(
         return name in up and (owner in up or owner == plan.HOST)
 
     return [p for p in probes if runs(p.source) and runs(p.target)]
-
-
-def replica_addresses(
-    up: Mapping[str, list[dict[str, Any]]], rt: plan.Runtime
-) -> dict[str, list[set[str]]]:
-    """service -> the IPv4 addresses of each running replica (only services with several)."""
-    found: dict[str, list[set[str]]] = {}
-    for service, items in up.items():
-        if len(items) > 1:
-            found[service] = [
-                {
-                    ep.get("IPAddress", "")
-                    for ep in ((c.get("NetworkSettings") or {}).get("Networks") or {}).values()
-                }
-                - {""}
-                for c in items
-            ]
-    return found

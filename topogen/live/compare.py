@@ -146,9 +146,10 @@ def _tcp(p: Probe, o: Observed, rc: int, output: str) -> None:
         )
     if p.target_port is not None:
         o.tcp_probed.add(p.target_port)
-        (o.ports if outcome == "open" else o.closed if outcome == "refused" else set()).add(
-            p.target_port
-        )
+        if outcome == "open":
+            o.ports.add(p.target_port)
+        elif outcome == "refused":
+            o.closed.add(p.target_port)
 
 
 def observe(
@@ -185,44 +186,6 @@ def observe(
             if answered(p, rc, out):
                 o.reached_ips.add(p.address)
     return seen
-
-
-def merge(slices: list[dict[tuple[str, str], Observed]]) -> dict[tuple[str, str], Observed]:
-    """One observation per pair from the rounds of each source replica (``verify --attach``):
-    reachable when one replica reached the target; a replica that saw otherwise is a conflict."""
-    seen: dict[tuple[str, str], Observed] = {}
-    for k, part in enumerate(slices):
-        for pair, o in part.items():
-            first = seen.setdefault(pair, o)
-            if first is o:
-                continue
-            if first.reachable != o.reachable:
-                first.conflicts.append(
-                    f"source replica {k + 1} observed {'reachable' if o.reachable else 'unreachable'}"
-                )
-            first.reachable |= o.reachable
-            first.ports |= o.ports
-            first.closed |= o.closed
-            first.names |= o.names
-            first.evidence += o.evidence
-            first.probed_ips |= o.probed_ips
-            first.reached_ips |= o.reached_ips
-    return seen
-
-
-def replica_conflicts(
-    seen: Mapping[tuple[str, str], Observed], replicas: Mapping[str, list[set[str]]]
-) -> None:
-    """Mark pairs where one replica of the target answered and another, probed at all its
-    addresses, did not."""
-    for (_, target), o in seen.items():
-        per = replicas.get(target, [])
-        hit = [bool(ips & o.reached_ips) for ips in per]
-        silent = [i for i, ips in enumerate(per) if ips and ips <= o.probed_ips and not hit[i]]
-        if any(hit) and silent:
-            o.conflicts.append(
-                f"target replica(s) {', '.join(str(i + 1) for i in silent)} did not answer"
-            )
 
 
 def problems(pred: Any, obs: Observed, *, ports: bool) -> tuple[str, ...]:

@@ -86,6 +86,8 @@ class Report:
             "mismatches": len(self.mismatches),
             "policies_violated": sum(1 for p in self.policies if p.status == "violated"),
             "storage_failed": sum(1 for s in self.storage if s.status == "failed"),
+            "services_absent": len(self.absent),
+            "services_unknown": len(self.unknown),
         }
 
     def render(self, fmt: str = "text") -> str:
