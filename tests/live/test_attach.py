@@ -146,6 +146,8 @@ def test_attach_finds_the_file_in_the_labels_and_writes_junit(cli_env, three_tie
     res = attach(cli_env, project, "--format", "junit")
     assert res.exit_code == 0, res.output
     root = ET.fromstring(res.output)
+    notes = [p.get("value") for p in root.iter("property") if p.get("name") == "note"]
+    assert notes and compose_file in notes[0]
     suites = {s.get("name").rsplit(".", 1)[-1]: s for s in root.iter("testsuite")}
     pairs = suites["pairs"].findall("testcase")
     assert len(pairs) == data["summary"]["pairs"]
@@ -272,7 +274,8 @@ def test_udp_ports_are_probed_with_stubs_in_live_mode(cli_env, tmp_path):
     assert pair["observed"]["udp"]["closed"] == [53] and pair["observed"]["ports"] == [53]
 
 
-def test_sigterm_removes_the_sidecars_and_leaves_the_project(cli_env, three_tier):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_removes_the_sidecars_and_leaves_the_project(cli_env, three_tier, sig):
     project, _ = three_tier
     before = snapshot(cli_env, project)
     env = {**os.environ, "DOCKER_HOST": cli_env.env["DOCKER_HOST"]}
@@ -289,12 +292,12 @@ def test_sigterm_removes_the_sidecars_and_leaves_the_project(cli_env, three_tier
         while time.monotonic() < deadline and not sidecars(cli_env) and proc.poll() is None:
             time.sleep(0.1)
         assert sidecars(cli_env), "the probes never started"
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 128 + signal.SIGTERM and "interrupted" in err, err
+    assert proc.returncode == 128 + sig and "interrupted" in err, err
     assert sidecars(cli_env) == [] and snapshot(cli_env, project) == before
 
 

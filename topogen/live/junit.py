@@ -128,6 +128,7 @@ def render(rep: Report) -> str:
             ("file", rep.file),
             ("project", rep.project),
             ("mode", "attach" if rep.attached else "live"),
+            *(("note", n) for n in rep.notes),
         ):
             ET.SubElement(props, "property", name=key, value=value)
         for c in s.cases:
