@@ -172,15 +172,30 @@ def validate(
 class VerifyFormat(str, Enum):
     text = "text"
     json = "json"
+    junit = "junit"
 
 
 @app.command()
 def verify(
-    file: Annotated[Path, typer.Argument(help="The topology file.")],
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="The topology or Compose file (with --attach: default, the files in the project's labels).",
+            show_default=False,
+        ),
+    ] = None,
     live: Annotated[
         bool,
         typer.Option("--live", help="Bring the topology up on the Docker engine and probe it."),
     ] = False,
+    attach: Annotated[
+        str | None,
+        typer.Option(
+            "--attach",
+            metavar="PROJECT",
+            help="Probe this running Compose project in place (sidecars only, nothing replaced or stopped).",
+        ),
+    ] = None,
     stub_image: Annotated[
         str | None,
         typer.Option(
@@ -217,13 +232,17 @@ def verify(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds to wait for the project to come up.")
     ] = 120.0,
+    override: OverrideOpt = None,
+    profile: ProfileOpt = None,
+    env_file: EnvFileOpt = None,
 ) -> None:
-    """Prove the reachability analysis on a real engine: up, probe every pair, compare, tear down."""
+    """Prove the reachability analysis on a real engine: --live brings FILE up, probes every pair,
+    compares and tears down; --attach PROJECT probes a project that already runs."""
     from . import live as lv
 
-    if not live:
-        typer.echo("verify: only --live is implemented; pass --live", err=True)
-        raise typer.Exit(2)
+    _verify_usage(
+        file, live, attach, stub_image, parent, keep, create_external, override, profile, env_file
+    )
     opts = lv.Options(
         stub_image=stub_image,
         probe_image=probe_image,
@@ -233,18 +252,46 @@ def verify(
         create_external=create_external,
         progress=lv.tty_progress,
     )
-    [name] = _inputs([file])
-    if name == "-":
-        raise typer.BadParameter(
-            "verify brings a topology file up; it does not read stdin", param_hint="FILE"
-        )
+    name = _inputs([file])[0] if file else None
+    project = Project(override, profile, env_file)
+    selection = lv.Selection(project.overrides, project.profiles, project.env_files)
     try:
-        report = lv.verify(name, opts)
+        report = (
+            lv.attach(attach, name, opts, None, selection) if attach else lv.verify(str(name), opts)
+        )
+    except lv.ProjectNotFound as exc:
+        typer.echo(f"topogen verify: {exc}", err=True)
+        raise typer.Exit(2) from None
     except KeyboardInterrupt as exc:
         typer.echo("\ninterrupted: everything created was removed", err=True)
         raise typer.Exit(143 if isinstance(exc, lv.Terminated) else 130) from None
     sys.stdout.write(report.render(fmt.value))
     raise typer.Exit(report.exit_code)
+
+
+def _verify_usage(file: Path | None, live: bool, attach: str | None, *rest: Any) -> None:
+    """Exit 2 unless exactly one mode is chosen with the options it takes."""
+    stub_image, parent, keep, create_external, *selection = rest
+    if live == bool(attach):
+        typer.echo(
+            "verify: pass --live (bring FILE up) or --attach PROJECT (probe a running project)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    if attach and (stub_image or parent or keep or create_external):
+        raise typer.BadParameter(
+            "--attach probes the project as it runs: no --stub-image, --parent, --keep or --create-external",
+            param_hint="--attach",
+        )
+    if live and any(selection):
+        raise typer.BadParameter(
+            "--override, --profile and --env-file go with --attach", param_hint="--live"
+        )
+    if (live and file is None) or str(file) == "-":
+        raise typer.BadParameter(
+            "verify reads FILE from disk (--live brings it up); it does not read stdin",
+            param_hint="FILE",
+        )
 
 
 @app.command()

@@ -1,8 +1,10 @@
-"""Live verification on a real Docker Engine: ``topogen verify --live`` and ``validate --engine``.
+"""Live verification on a real Docker Engine: ``topogen verify --live``, ``verify --attach``
+and ``validate --engine``.
 
 :func:`verify` brings a topology up (optionally with stub images), probes every ordered pair
 of endpoints from sidecar containers that share each service's network namespace, compares
 the observation with :func:`topogen.analysis.reach.analyze` and tears everything down.
+:func:`attach` probes a project that already runs, with sidecars only.
 :func:`preflight` compares a topology with what the engine already has, before anything is
 created. See ``docs/verify.md``.
 """
@@ -14,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..diagnostics import Diagnostic, error
+from .attached import Attach, ProjectNotFound, Selection
 from .engine import DEFAULT_IMAGE, Engine, EngineError
 from .preflight import preflight as engine_preflight
 from .report import Report
@@ -24,12 +27,32 @@ def verify(file: str, opts: Options | None = None, engine: Engine | None = None)
     """Bring ``file`` up, probe, compare, tear down; the report says what was seen.
 
     SIGTERM is turned into KeyboardInterrupt while it runs, so that teardown happens."""
+    return _terminable(Session(engine or Engine.detect(), file, opts or Options()))
+
+
+def attach(
+    project: str,
+    file: str | None = None,
+    opts: Options | None = None,
+    engine: Engine | None = None,
+    selection: Selection | None = None,
+) -> Report:
+    """Probe the running Compose ``project`` in place and compare with ``reach`` of ``file``
+    (default: the files in the containers' labels); only the probe sidecars are created, and
+    removed. Raises :class:`ProjectNotFound` when no container of the project exists."""
+    session = Attach(
+        engine or Engine.detect(), project, file, opts or Options(), selection or Selection()
+    )
+    return _terminable(session)
+
+
+def _terminable(session: Session) -> Report:
     try:
         old = signal.signal(signal.SIGTERM, _interrupt)
     except ValueError:  # not the main thread
         old = None
     try:
-        return Session(engine or Engine.detect(), file, opts or Options()).run()
+        return session.run()
     finally:
         if old is not None:
             signal.signal(signal.SIGTERM, old)
@@ -70,8 +93,11 @@ __all__ = [
     "Engine",
     "EngineError",
     "Options",
+    "ProjectNotFound",
     "Report",
+    "Selection",
     "Terminated",
+    "attach",
     "engine_diagnostics",
     "tty_progress",
     "verify",

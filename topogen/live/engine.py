@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-DEFAULT_IMAGE = "busybox:latest"  # `docker pull busybox:latest`; any busybox with nc -ll -e, ping, nslookup, ip, timeout
+DEFAULT_IMAGE = "busybox:latest"  # `docker pull busybox:latest`; any busybox with nc -ll -e, ping, nslookup, ip, timeout, traceroute
 
 
 class EngineError(Exception):

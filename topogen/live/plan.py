@@ -17,10 +17,21 @@ from typing import Any
 
 from .. import resolved as r
 from ..analysis import reach
-from .stub import probe_ports
+from .stub import probe_ports, udp_ports
 
 HOST, EXTERNAL = reach.HOST, reach.EXTERNAL
 LOOPBACK = "127.0.0.1"
+MAX_UDP = 4  # declared UDP ports probed per pair (plus the canary)
+CANARY = 33434  # traceroute's first port: rarely listened on
+
+
+def udp_canary(declared: tuple[int, ...]) -> int:
+    """An undeclared UDP port: its ICMP port-unreachable shows that datagrams reach the target's
+    kernel, so silence on a declared port then means that something listens there."""
+    port = CANARY
+    while port in declared:
+        port += 1
+    return port
 
 
 @dataclass(frozen=True)
@@ -30,12 +41,14 @@ class Probe:
     id: int
     source: str
     target: str
-    kind: str  # tcp | ping | dns | route
-    address: str = ""  # IP or name (tcp, ping, dns)
-    port: int | None = None  # tcp: the port connected to
-    target_port: int | None = None  # tcp: the target's container port behind ``port``
+    kind: str  # tcp | udp | ping | dns | route
+    address: str = ""  # IP or name (tcp, udp, ping, dns)
+    port: int | None = None  # tcp, udp: the port connected or sent to
+    target_port: int | None = None  # tcp, udp: the target's container port behind ``port``
     by_name: bool = False
     allowed: tuple[str, ...] = ()  # by_name: connect only if the name resolves to one of these
+    published: bool = False  # tcp: a published port at a host address (the host may refuse)
+    canary: bool = False  # udp: a port the target does not declare (see :func:`udp_canary`)
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,8 @@ class Planner:
         target_port: int | None = None,
         by_name: bool = False,
         allowed: tuple[str, ...] = (),
+        published: bool = False,
+        canary: bool = False,
     ) -> None:
         self.probes.append(
             Probe(
@@ -98,6 +113,8 @@ class Planner:
                 target_port if target_port is not None else port,
                 by_name,
                 allowed,
+                published,
+                canary,
             )
         )
 
@@ -143,11 +160,14 @@ class Planner:
         if tspace.kind in ("none", "unknown"):
             return
         if self.owner(s) == tspace.owner:
-            self.addresses(s, t, [LOOPBACK], ports)
+            ips = [LOOPBACK]
         elif tspace.kind == "host":
-            self.addresses(s, t, self.bridge_gateways(s), ports)
+            ips = self.bridge_gateways(s)
         else:
-            self.addresses(s, t, list(self.safe_addresses(s, tspace.owner)), ports)
+            ips = list(self.safe_addresses(s, tspace.owner))
+        self.addresses(s, t, ips, ports)
+        self.udp(s, t, ips[:1])
+        if self.owner(s) != tspace.owner and tspace.kind != "host":
             # the host's published ports: on loopback from the host, on the gateways from a container
             self.published(
                 s, tspace.owner, [LOOPBACK] if self.in_host(s) else self.bridge_gateways(s), t
@@ -164,7 +184,10 @@ class Planner:
     def safe_addresses(self, s: str, owner: str) -> Iterator[str]:
         """The target's addresses that a probe from ``s`` may use (see the module docstring)."""
         mine = set(self.nets(s))
-        for k, ips in sorted(self.rt.addresses.get(owner, {}).items()):
+        # addresses on a shared network first: the UDP probes use only the first one
+        for k, ips in sorted(
+            self.rt.addresses.get(owner, {}).items(), key=lambda kv: (kv[0] not in mine, kv[0])
+        ):
             if k in mine or self.rt.drivers.get(k) == "bridge":
                 yield from ips
 
@@ -173,6 +196,16 @@ class Planner:
             self.add(s, t, "ping", ip)
             for p in ports:
                 self.add(s, t, "tcp", ip, p)
+
+    def udp(self, s: str, t: str, ips: list[str]) -> None:
+        """The target's declared UDP ports and one undeclared port, at one address: ICMP
+        port-unreachable errors are rate-limited (a burst of 6 per peer), so one address and
+        at most :data:`MAX_UDP` ports per pair."""
+        ports = udp_ports(self.topo.services[t])[:MAX_UDP]
+        for ip in ips if ports else ():
+            for p in ports:
+                self.add(s, t, "udp", ip, p)
+            self.add(s, t, "udp", ip, udp_canary(ports), canary=True)
 
     def published(self, s: str, owner: str, hosts: list[str], t: str) -> None:
         """TCP connects to the published ports of ``t``'s namespace (its ``owner``'s) at the
@@ -183,7 +216,13 @@ class Planner:
             for offset in range(min(port.published.end - port.published.start + 1, 8)):
                 for host in hosts:
                     self.add(
-                        s, t, "tcp", host, port.published.start + offset, port.target.start + offset
+                        s,
+                        t,
+                        "tcp",
+                        host,
+                        port.published.start + offset,
+                        port.target.start + offset,
+                        published=True,
                     )
 
     def by_name(self, s: str, t: str, ports: tuple[int, ...]) -> None:
@@ -207,9 +246,13 @@ def plan(topo: r.Topology, matrix: Any, rt: Runtime) -> list[Probe]:
 def command(p: Probe, timeout: int = 2) -> str:
     """The busybox command of one probe; it prints ``@@ <id> <rc> <output on one line>``."""
     body = {
+        # stderr kept ("Connection refused" vs "timed out"), whatever the peer sends dropped
         "tcp": _by_name(p)
         if p.by_name
-        else f"nc -w 1 {quote(p.address)} {p.port} </dev/null >/dev/null 2>&1",
+        else f"nc -w 1 {quote(p.address)} {p.port} </dev/null 2>&1 >/dev/null",
+        # one UDP datagram to the port, with TTL 3 (enough for a hop through the host); the
+        # first probe of traceroute goes to its base port + 1
+        "udp": f"traceroute -n -q 1 -w 1 -f 3 -m 3 -p {(p.port or 1) - 1} {quote(p.address)} 2>&1",
         "ping": f"ping -c 1 -W 1 {quote(p.address)} 2>&1",
         "dns": f"nslookup {quote(p.address)} 2>&1",
         "route": "ip -4 route show default 2>&1",

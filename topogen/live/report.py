@@ -25,6 +25,10 @@ class Report:
         default_factory=list
     )  # every address a probe connected or pinged to
     kept: str = ""  # with --keep: the command that removes the project
+    attached: bool = False  # verify --attach: a running project, probed in place
+    notes: list[str] = field(default_factory=list)  # what the run assumed (where FILE came from)
+    absent: list[str] = field(default_factory=list)  # --attach: services of FILE not running
+    unknown: list[str] = field(default_factory=list)  # --attach: running, not in FILE
 
     @property
     def mismatches(self) -> list[Row]:
@@ -34,6 +38,7 @@ class Report:
     def ok(self) -> bool:
         return not (
             self.errors
+            or self.unknown
             or self.mismatches
             or any(d.is_error for d in self.diagnostics)
             or any(p.status == "violated" for p in self.policies)
@@ -48,7 +53,10 @@ class Report:
         return {
             "file": self.file,
             "project": self.project,
+            "mode": "attach" if self.attached else "live",
             "ok": self.ok,
+            "notes": self.notes,
+            "services": {"absent": self.absent, "unknown": self.unknown},
             "seconds": round(self.seconds, 2),
             "errors": self.errors,
             "diagnostics": [d.as_dict() for d in self.diagnostics],
@@ -78,11 +86,17 @@ class Report:
             "mismatches": len(self.mismatches),
             "policies_violated": sum(1 for p in self.policies if p.status == "violated"),
             "storage_failed": sum(1 for s in self.storage if s.status == "failed"),
+            "services_absent": len(self.absent),
+            "services_unknown": len(self.unknown),
         }
 
     def render(self, fmt: str = "text") -> str:
         if fmt == "json":
             return json.dumps(self.to_json(), indent=2) + "\n"
+        if fmt == "junit":
+            from .junit import render
+
+            return render(self)
         return render_text(self)
 
 
@@ -98,6 +112,12 @@ def _row_json(r: Row) -> dict[str, Any]:
         else {
             "reachable": obs.reachable,
             "ports": sorted(obs.ports),
+            "closed_ports": sorted(obs.closed),
+            "udp": {
+                "probed": sorted(obs.udp_probed),
+                "closed": sorted(obs.udp_closed),
+                "listening": sorted(obs.udp_listening),
+            },
             "names": sorted(obs.names),
             "evidence": obs.evidence[:6],
         },
@@ -128,6 +148,12 @@ def _status(r: Row) -> str:
 def render_text(rep: Report) -> str:
     lines = [f"{d.format()}" for d in rep.diagnostics]
     lines += [f"error: {e}" for e in rep.errors]
+    lines += [f"note: {n}" for n in rep.notes]
+    lines += [f"not running: {s} (its pairs are not probed)" for s in rep.absent]
+    lines += [
+        f"error: {s} runs in project {rep.project} but {rep.file} does not declare it"
+        for s in rep.unknown
+    ]
     table = [("FROM", "TO", "PREDICTED", "OBSERVED", "STATUS")]
     for r in rep.rows:
         obs = r.observed

@@ -65,6 +65,7 @@ class Session:
         self.workdir = ""
         self.compose_file = ""
         self.created: list[externals.Created] = []
+        self.run_id = ""  # the value of the probe sidecars' LABEL (and their name prefix)
 
     def say(self, text: str) -> None:
         if self.opts.progress:
@@ -102,7 +103,7 @@ class Session:
         if conflicts:
             self.report.diagnostics += conflicts
             return self.report
-        self.report.project = project_name(topo.name)
+        self.report.project = self.run_id = project_name(topo.name)
         self.engine.env = {**self.engine.env, **self.opts.env}
         self.workdir = tempfile.mkdtemp(prefix=f"{self.report.project}-")
         try:
@@ -188,7 +189,11 @@ class Session:
         """Every probe, then once more each one that failed: a connection that succeeded is proof,
         a failure can be a busy moment (a probe has 3 s), so "unreachable" takes two failures."""
         results = self._probe_round(probes, rt, planner)
-        again = [p for p in probes if p.kind != "route" and results.get(p.id, (1, ""))[0] != 0]
+        again = [
+            p
+            for p in probes
+            if p.kind != "route" and not compare.answered(p, *results.get(p.id, (1, "")))
+        ]
         if again:
             self.say(f"probing {len(again)} failed probe(s) once more")
             results.update(self._probe_round(again, rt, planner))
@@ -243,14 +248,14 @@ class Session:
             if cid is None:
                 return {}
             network = f"container:{cid}"
-        name = f"{self.report.project}-probe-{uuid.uuid4().hex[:6]}"
+        name = f"{self.run_id}-probe-{uuid.uuid4().hex[:6]}"
         cp = self.engine.docker_cmd(
             "run",
             "--rm",
             "--name",
             name,
             "--label",
-            f"{LABEL}={self.report.project}",
+            f"{LABEL}={self.run_id}",
             "--network",
             network,
             "--entrypoint",

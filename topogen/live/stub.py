@@ -2,7 +2,8 @@
 
 A stub is a busybox container that listens on every TCP port the service declares
 (``ports`` targets and ``expose``), so the network plumbing can be tested without pulling
-or starting the real images. Everything else that shapes networking and storage (networks,
+or starting the real images. It listens on no UDP port on purpose: its kernel then answers
+every datagram that reaches it with ICMP port-unreachable, which the UDP probe observes. Everything else that shapes networking and storage (networks,
 addresses, aliases, network modes, mounts, published ports) is left exactly as compiled.
 """
 
@@ -19,18 +20,29 @@ MAX_PORTS = 32  # per service: a range such as 8000-9000 is probed on its first 
 _DROP = STUB_DROPPED
 
 
-def tcp_ports(service: r.Service) -> tuple[int, ...]:
-    """The container ports a service declares for TCP (``ports`` targets and ``expose``)."""
+def declared_ports(service: r.Service, protocol: str) -> tuple[int, ...]:
+    """The container ports a service declares for ``protocol`` (``ports`` targets and ``expose``)."""
     found: list[int] = []
     for p in service.ports:
-        if p.protocol == "tcp":
+        if p.protocol == protocol:
             found.extend(range(p.target.start, p.target.end + 1))
     for text in service.expose:
         port, _, proto = str(text).partition("/")
         start, _, end = port.partition("-")
-        if (proto or "tcp") == "tcp" and start.isdigit():
+        if (proto or "tcp") == protocol and start.isdigit():
             found.extend(range(int(start), int(end or start) + 1))
     return tuple(sorted(set(found)))[:MAX_PORTS]
+
+
+def tcp_ports(service: r.Service) -> tuple[int, ...]:
+    """The container ports a service declares for TCP (``ports`` targets and ``expose``)."""
+    return declared_ports(service, "tcp")
+
+
+def udp_ports(service: r.Service) -> tuple[int, ...]:
+    """The container ports a service declares for UDP. A stub does not listen on them: its
+    kernel answers a datagram with ICMP port-unreachable, which is what the probe observes."""
+    return declared_ports(service, "udp")
 
 
 def probe_ports(topo: r.Topology, service: str) -> tuple[int, ...]:
