@@ -206,7 +206,7 @@ def _bindings(old: Side, new: Side, name: str) -> Iterator[Change]:
 
 
 def _bound(side: Side, name: str) -> str:
-    s = side.topo.services[side.index.spaces[name].owner]
+    s = side.topo.services.get(side.index.spaces[name].owner, side.topo.services[name])
     return (
         ", ".join(
             f"{p.host_ip or '*'}:{p.published or '?'}->{p.target}/{p.protocol}" for p in s.ports
@@ -236,7 +236,7 @@ def _cause(old: Side, new: Side, a: str, b: str) -> tuple[Fact | None, str]:
 def _direct(facts: list[Fact]) -> list[Fact]:
     """Without the facts about a network that an endpoint joined or left: the attachment
     is the change, the network's settings come with it."""
-    joined = {f.key for f in facts if f.kind in ("attachment", "shared")}
+    joined = {f.key for f in facts if f.kind == "attachment"}
     return [
         f
         for f in facts

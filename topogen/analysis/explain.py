@@ -312,11 +312,11 @@ def _fix(index: Index, pair: Pair, port: int | None, proto: str) -> Fact | None:
     if pair.reachable and port is not None:
         return _publish(index, pair.target, f"publish port {port}/{proto} of {pair.target}")
     if pair.source == EXTERNAL:
-        return _ingress(index, pair.target)
+        return None if pair.target == HOST else _ingress(index, pair.target)
     if pair.target == EXTERNAL:
         return _egress(index, pair.source)
     if HOST in (pair.source, pair.target):
-        other = pair.target if pair.source == HOST else pair.source
+        other = _owner(index, pair.target if pair.source == HOST else pair.source)
         return _join(index, other, _first(index, index.topo.networks, "bridge"), "a bridge network")
     return _between(index, pair.source, pair.target)
 
@@ -328,12 +328,20 @@ def _between(index: Index, source: str, target: str) -> Fact | None:
         off = _peers_off(net) if net is not None else None
         if off is not None:
             return replace(off, kind="fix", text=f"turn it on: {off.text}")
+    bridge = _first(index, index.topo.networks, "bridge")
     if b.kind == "host":
-        return _join(
-            index, a.owner, _first(index, index.topo.networks, "bridge"), "a bridge network"
-        )
+        return _join(index, _owner(index, source), bridge, "a bridge network")
+    if a.kind == "host":
+        return _join(index, _owner(index, target), bridge, "a bridge network")
     usable = [k for k in b.nets if index.nets[k].peers]
     return _join(index, a.owner, usable[0] if usable else None, f"a network of {b.owner}")
+
+
+def _owner(index: Index, name: str) -> str:
+    """The service whose configuration decides ``name``'s network (itself, or the one whose
+    namespace it shares)."""
+    owner = index.spaces[name].owner
+    return owner if owner in index.topo.services else name
 
 
 def _first(index: Index, nets: Any, driver: str) -> str | None:
@@ -349,18 +357,18 @@ def _join(index: Index, name: str, network: str | None, fallback: str) -> Fact:
 
 
 def _publish(index: Index, name: str, text: str) -> Fact:
-    s = index.topo.services[index.spaces[name].owner]
+    s = index.topo.services[_owner(index, name)]
     path = (*s.path, "ports") if s.ports else s.path
     return Fact("fix", "ports" if s.ports else s.name, text, path)
 
 
 def _ingress(index: Index, target: str) -> Fact | None:
     ns = index.spaces[target]
-    s = index.topo.services[ns.owner]
+    s = index.topo.services[_owner(index, target)]
     if not s.ports:
-        return _publish(index, target, f"publish a port of {ns.owner}")
+        return _publish(index, target, f"publish a port of {s.name}")
     if not index.hairpin(ns):
-        return _join(index, ns.owner, None, "a network that is not internal")
+        return _join(index, s.name, None, "a network that is not internal")
     p = s.ports[0]
     return Fact(
         "fix",
@@ -378,7 +386,7 @@ def _egress(index: Index, source: str) -> Fact | None:
             return Fact(
                 "fix", "internal", f"make network {key} not internal", (*net.path, "internal")
             )
-    return _join(index, ns.owner, None, "a network that is not internal")
+    return _join(index, _owner(index, source), None, "a network that is not internal")
 
 
 __all__ = ["EXTERNAL", "HOST", "Explanation", "Fact", "explain", "locate", "reach"]
