@@ -353,3 +353,29 @@ def test_revisions_from_a_real_repository(tmp_path: Any, monkeypatch: pytest.Mon
     assert bad.exit_code == 2 and "unknown revision" in bad.stderr
     gone = CliRunner().invoke(app, ["diff", "HEAD:./nope.yaml", "compose.yaml"])
     assert gone.exit_code == 2 and "does not exist at HEAD" in gone.stderr
+
+
+def test_override_files_are_read_at_each_revision(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    (repo / "compose.yaml").write_text(COMPOSE)
+    (repo / "compose.prod.yaml").write_text("services:\n  web:\n    restart: always\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "one")
+    # the production override now publishes the api
+    (repo / "compose.prod.yaml").write_text(
+        'services:\n  web:\n    restart: always\n  api:\n    ports: ["3000:3000"]\n'
+    )
+    monkeypatch.chdir(repo)
+    args = ["diff", "--base", "HEAD", "compose.yaml", "-f", "json"]
+    alone = CliRunner().invoke(app, args)
+    merged = CliRunner().invoke(app, [*args, "--override", "compose.prod.yaml"])
+    assert alone.exit_code == merged.exit_code == 0, merged.output
+    assert json.loads(alone.stdout)["changes"] == []
+    changes = json.loads(merged.stdout)["changes"]
+    ext = [c for c in changes if (c["from"], c["to"]) == ("external", "api")]
+    assert ext and ext[0]["file"] == "compose.prod.yaml" and ext[0]["line"] == 5
+    assert ext[0]["before"] == "no" and ext[0]["after"].startswith("yes via published-port")

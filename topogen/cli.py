@@ -392,8 +392,8 @@ def explain(
         typer.Argument(help="TO[:PORT[/PROTO]]: a service, host or external.", show_default=False),
     ],
     fmt: Annotated[
-        ReachFormat, typer.Option("--format", "-f", help="table (text) or json.")
-    ] = ReachFormat.table,
+        VerifyFormat, typer.Option("--format", "-f", help="text or json.")
+    ] = VerifyFormat.text,
     override: OverrideOpt = None,
     profile: ProfileOpt = None,
     env_file: EnvFileOpt = None,
@@ -414,7 +414,7 @@ def explain(
     _known(index.endpoints(), [source, name])
     found = why.locate(why.explain(index, source, name, port, proto), result.where)
     text = (
-        json.dumps(found.to_json(), indent=2) + "\n" if fmt is ReachFormat.json else found.render()
+        json.dumps(found.to_json(), indent=2) + "\n" if fmt is VerifyFormat.json else found.render()
     )
     sys.stdout.write(text)
     raise typer.Exit(1 if result.failed() else 0)
