@@ -138,14 +138,10 @@ def _pair(side: Side, a: str, b: str) -> Pair | None:
     """The pair on one side, or None when an endpoint does not exist there or the two never
     run together (as :func:`reach.analyze` leaves it out)."""
     topo = side.topo
-    ends = (a, b)
-    if any(e not in PSEUDO and e not in topo.services for e in ends):
+    sa, sb = topo.services.get(a), topo.services.get(b)
+    if (sa is None and a not in PSEUDO) or (sb is None and b not in PSEUDO):
         return None
-    if (
-        a in topo.services
-        and b in topo.services
-        and not topo.together(topo.services[a], topo.services[b])
-    ):
+    if sa is not None and sb is not None and not topo.together(sa, sb):
         return None
     return side.index.pair(a, b)
 
