@@ -279,6 +279,7 @@ def test_formats_and_fail_on(tmp_path: Any) -> None:
     assert run(app, ["diff", old, new, "--fail-on", "any"]).exit_code == 1
     assert run(app, ["diff", old, new, "--fail-on", "nope"]).exit_code == 2
     assert run(app, ["diff", old]).exit_code == 2
+    assert run(app, ["diff", "-", new], input="name: t\n").exit_code == 2
     assert run(app, ["diff", old, str(tmp_path / "missing.yaml")]).exit_code == 2
 
 

@@ -489,6 +489,8 @@ def diff(
         ]
     if len(sides) != 2:
         raise typer.BadParameter("give OLD and NEW, or --base REV FILE", param_hint="SIDES")
+    if "-" in sides:
+        raise typer.BadParameter("diff reads files or REV:PATH, not stdin", param_hint="SIDES")
     project = Project(override, profile, env_file)
     for side in sides:
         if revision.split(side) is None:
