@@ -478,19 +478,10 @@ def diff(
     """
     from . import review, revision
 
-    if base is not None:
-        if len(sides) != 1:
-            raise typer.BadParameter(
-                "--base takes one file: topogen diff --base REV FILE", param_hint="SIDES"
-            )
-        sides = [
-            f"{base}:./{sides[0]}" if not Path(sides[0]).is_absolute() else f"{base}:{sides[0]}",
-            sides[0],
-        ]
-    if len(sides) != 2:
-        raise typer.BadParameter("give OLD and NEW, or --base REV FILE", param_hint="SIDES")
-    if "-" in sides:
-        raise typer.BadParameter("diff reads files or REV:PATH, not stdin", param_hint="SIDES")
+    try:
+        sides = review.sides(sides, base)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="SIDES") from None
     project = Project(override, profile, env_file)
     for side in sides:
         if revision.split(side) is None:

@@ -47,6 +47,21 @@ class Review:
         return 1 if failing(self.changes, fail_on) else 0
 
 
+def sides(args: Sequence[str], base: str | None = None) -> list[str]:
+    """OLD and NEW from the command line: two sides, or one file and ``--base REV`` (the file
+    at REV, as a path from the current directory). ValueError with a usage message."""
+    if base is not None:
+        if len(args) != 1:
+            raise ValueError("--base takes one file: topogen diff --base REV FILE")
+        file = args[0]
+        args = [f"{base}:{file}" if os.path.isabs(file) else f"{base}:./{file}", file]
+    if len(args) != 2:
+        raise ValueError("give OLD and NEW, or --base REV FILE")
+    if "-" in args:
+        raise ValueError("diff reads files or REV:PATH, not stdin")
+    return list(args)
+
+
 def diff(
     old: str,
     new: str,
