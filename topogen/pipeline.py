@@ -38,7 +38,8 @@ class Result:
 
     def where(self, path: Path, *, at_key: bool = True) -> tuple[str, int, int]:
         """File, line and column of the value (or key) at ``path`` of the topology."""
-        found = (self.locator or self.src.finish)(error("", "", path, at_key=at_key))
+        probe = Diagnostic("", "", path, at_key=at_key)  # not a finding: only located
+        found = (self.locator or self.src.finish)(probe)
         return found.file, found.line, found.col
 
     @property
