@@ -1,6 +1,7 @@
 """The benchmark: topogen against the real Compose parser, a PyYAML floor and check-jsonschema.
 
     python bench/run.py [--sizes 10,200,2000,20000] [--reps 5] [--out bench/RESULTS.md]
+    python bench/run.py --review-only --review-sizes 2000 --reps 3 --out /tmp/review.md
 
 Every measurement is a child process timed from spawn to exit (wall clock) with its peak
 resident memory read from ``os.wait4``. Repetitions are interleaved (rep 1 of every case,
@@ -397,11 +398,29 @@ def main() -> int:
     parser.add_argument(
         "--workdir", default=os.path.join(HERE, "results"), help="where inputs and outputs go"
     )
+    parser.add_argument(
+        "--review-sizes",
+        default="2000",
+        help="sizes of the review rows: diff and explain (bench/review.py); empty for none",
+    )
+    parser.add_argument(
+        "--review-only", action="store_true", help="only the review rows (diff, explain)"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     os.makedirs(args.workdir, exist_ok=True)
-    cases, pre = run(sizes, args.reps, args.workdir, args.small_reps)
-    text = report(cases, pre, args.reps, args.small_reps)
+    import review  # the review rows (issue 12), beside this file
+
+    review_sizes = [int(s) for s in args.review_sizes.split(",") if s.strip()]
+    if args.review_only:
+        compile_topogen()
+        reviews = review.run(review_sizes, args.reps, args.workdir, tool("topogen"))
+        text = "\n".join(["# topogen benchmark: review rows", "", *review.report(reviews)]) + "\n"
+    else:
+        cases, pre = run(sizes, args.reps, args.workdir, args.small_reps)
+        reviews = review.run(review_sizes, args.reps, args.workdir, tool("topogen"))
+        text = report(cases, pre, args.reps, args.small_reps)
+        text += "\n" + "\n".join(review.report(reviews)) + "\n" if reviews else ""
     with open(args.out, "w", encoding="utf-8") as fh:
         fh.write(text)
     sys.stdout.write(text)

@@ -438,15 +438,126 @@ def reach(
     result = _checked(file, Project(override, profile, env_file))
     assert result.topology is not None
     matrix = analysis.analyze(result.topology, sources, targets)
-    unknown = sorted({*(sources or ()), *(targets or ())} - set(matrix.endpoints))
-    if unknown:
-        typer.echo(f"topogen reach: unknown endpoint {', '.join(unknown)}", err=True)
-        raise typer.Exit(2)
+    _known(matrix.endpoints, sorted({*(sources or ()), *(targets or ())}))
     if fmt is ReachFormat.json:
         sys.stdout.write(json.dumps(matrix.to_json(), indent=2) + "\n")
     else:
         sys.stdout.write(table.render(matrix))
     raise typer.Exit(1 if result.failed() else 0)
+
+
+@app.command()
+def explain(
+    file: Annotated[Path, typer.Argument(help="The topology or Compose file.")],
+    source: Annotated[str, typer.Argument(help="A service, host or external.", show_default=False)],
+    target: Annotated[
+        str,
+        typer.Argument(help="TO[:PORT[/PROTO]]: a service, host or external.", show_default=False),
+    ],
+    fmt: Annotated[
+        VerifyFormat, typer.Option("--format", "-f", help="text or json.")
+    ] = VerifyFormat.text,
+    override: OverrideOpt = None,
+    profile: ProfileOpt = None,
+    env_file: EnvFileOpt = None,
+) -> None:
+    """Say whether FROM reaches TO and why: every fact behind the verdict at file:line:col, and
+    for an unreachable pair the smallest change that would connect it."""
+    import json
+
+    from .analysis import explain as why
+
+    try:
+        name, port, proto = why.parse_target(target)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="TO") from None
+    result = _checked(file, Project(override, profile, env_file))
+    assert result.topology is not None
+    index = why.reach.Index(result.topology)
+    _known(index.endpoints(), [source, name])
+    found = why.locate(why.explain(index, source, name, port, proto), result.where)
+    text = (
+        json.dumps(found.to_json(), indent=2) + "\n" if fmt is VerifyFormat.json else found.render()
+    )
+    sys.stdout.write(text)
+    raise typer.Exit(1 if result.failed() else 0)
+
+
+def _known(endpoints: tuple[str, ...], names: list[str]) -> None:
+    """Exit 2 with a "did you mean" for each name that is no endpoint."""
+    from .analysis.explain import unknown
+
+    problems = [p for p in (unknown(n, endpoints) for n in dict.fromkeys(names)) if p]
+    for p in problems:
+        typer.echo(f"topogen: {p}", err=True)
+    if problems:
+        raise typer.Exit(2)
+
+
+class DiffFormat(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+class FailOn(str, Enum):
+    exposure = "exposure"
+    policy = "policy"
+    any = "any"
+
+
+@app.command()
+def diff(
+    sides: Annotated[
+        list[str],
+        typer.Argument(
+            help="OLD NEW, each a file or REV:PATH (as git show); with --base, only the file.",
+            show_default=False,
+        ),
+    ],
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base", help="Compare the file as it was at this git revision with the working file."
+        ),
+    ] = None,
+    fmt: Annotated[
+        DiffFormat, typer.Option("--format", "-f", help="text, markdown or json.")
+    ] = DiffFormat.text,
+    fail_on: Annotated[
+        FailOn | None,
+        typer.Option(
+            "--fail-on", help="Exit 1 when a change of this kind (exposure, policy, any) is found."
+        ),
+    ] = None,
+    override: OverrideOpt = None,
+    profile: ProfileOpt = None,
+    env_file: EnvFileOpt = None,
+) -> None:
+    """What a change opens or closes: every pair whose reachability, path or ports changed, every
+    change in exposure, every policy whose outcome changed, each at the file:line:col that caused it.
+
+    Exit 1 when --fail-on is met, when a side cannot be analysed or NEW has errors; else 0.
+    """
+    from . import review, revision
+
+    try:
+        sides = review.sides(sides, base)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="SIDES") from None
+    project = Project(override, profile, env_file)
+    for side in sides:
+        if revision.split(side) is None:
+            _inputs([Path(side)])
+    try:
+        found = review.diff(*sides, **project.kwargs())
+    except revision.RevisionError as exc:
+        typer.echo(f"topogen diff: {exc}", err=True)
+        raise typer.Exit(2) from None
+    _emit(found.diagnostics())
+    if found.analysed:
+        sys.stdout.write(review.RENDER[fmt.value](found))
+    raise typer.Exit(found.exit_code(fail_on.value if fail_on else None))
 
 
 @app.command()

@@ -32,6 +32,15 @@ class Result:
     src: source.Source
     topology: Topology | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: Locates a diagnostic about the topology as :func:`check` located its own (override
+    #: files, ``include:``, ``x-topogen``): see :meth:`where`.
+    locator: Callable[[Diagnostic], Diagnostic] | None = field(default=None, repr=False)
+
+    def where(self, path: Path, *, at_key: bool = True) -> tuple[str, int, int]:
+        """File, line and column of the value (or key) at ``path`` of the topology."""
+        probe = Diagnostic("", "", path, at_key=at_key)  # not a finding: only located
+        found = (self.locator or self.src.finish)(probe)
+        return found.file, found.line, found.col
 
     @property
     def ok(self) -> bool:
@@ -88,11 +97,21 @@ def check(
             context = Context(file, profiles, env_files, environ)
             topo, problems, doc = _analyse(data, context, written)
             result.topology = topo
-            found.extend(
-                locate(replace(d, path=doc.written_at(d.path)) if doc else d) for d in problems
-            )
+            result.locator = _locator(locate, doc)
+            found.extend(result.locator(d) for d in problems)
     result.diagnostics = dg.sort(found)
     return result
+
+
+def _locator(
+    locate: Callable[[Diagnostic], Diagnostic], doc: Any
+) -> Callable[[Diagnostic], Diagnostic]:
+    """A diagnostic's path in the topology -> where the file wrote it (``x-topogen`` moved)."""
+
+    def where(d: Diagnostic) -> Diagnostic:
+        return locate(replace(d, path=doc.written_at(d.path)) if doc else d)
+
+    return where
 
 
 def _follows_files(data: Any) -> bool:
