@@ -32,6 +32,8 @@ class Result:
     src: source.Source
     topology: Topology | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: Locates a diagnostic made after :func:`check` (its path -> file, line, col).
+    place: Callable[[Diagnostic], Diagnostic] | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -39,6 +41,12 @@ class Result:
 
     def failed(self, *, strict: bool = False) -> bool:
         return self.topology is None or dg.has_errors(self.diagnostics, strict=strict)
+
+    def where(self, path: Path) -> tuple[str, int, int]:
+        """The file, line and column where the value at ``path`` of the topology is written."""
+        d = Diagnostic("", "", path)
+        d = self.place(d) if self.place else self.src.finish(d)
+        return d.file, d.line, d.col
 
 
 def check(
@@ -88,9 +96,15 @@ def check(
             context = Context(file, profiles, env_files, environ)
             topo, problems, doc = _analyse(data, context, written)
             result.topology = topo
-            found.extend(
-                locate(replace(d, path=doc.written_at(d.path)) if doc else d) for d in problems
-            )
+
+            def place(d: Diagnostic) -> Diagnostic:
+                # a finding located in another file (a config, an env file) keeps its place
+                return (
+                    d if d.file else locate(replace(d, path=doc.written_at(d.path)) if doc else d)
+                )
+
+            result.place = place
+            found.extend(place(d) for d in problems)
     result.diagnostics = dg.sort(found)
     return result
 

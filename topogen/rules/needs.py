@@ -1,0 +1,142 @@
+"""Needed connections (:mod:`topogen.analysis.needs`) checked against the reachability analysis.
+
+A connection the configuration names (a URL, a ``host:port``, a host variable, ``links``) that
+has no path is an error at the evidence; ``depends_on`` alone only orders the start, so it is a
+warning. Only services that can run together are compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..analysis import mentions, needs, proof, reach
+from ..diagnostics import Diagnostic, Level
+from ..resolved import Service, Topology
+from .registry import reports
+
+_NAMED = ("links", "url", "host-port", "host-var")
+_LOCAL = ("localhost", "127.0.0.1", "0.0.0.0", "::1")
+
+
+def _diagnostic(rule: str, level: Level, message: str, n: needs.Need, hint: str) -> Diagnostic:
+    d = Diagnostic(rule, message, n.evidence, level, hint=hint)
+    return d.located(*n.location) if n.location else d
+
+
+def _runs(topo: Topology, n: needs.Need) -> bool:
+    t = topo.services[n.target]
+    return not t.provider and t.replicas != 0 and topo.together(topo.services[n.source], t)
+
+
+def _what(n: needs.Need) -> str:
+    return f"{n.target}:{n.port}" if n.port is not None else n.target
+
+
+def _blocked(index: reach.Index, n: needs.Need) -> str:
+    """Why ``n`` has no path, or "" when it has one (a direct hop, and a name when named)."""
+    pair = index.pair(n.source, n.target)
+    direct = [h for h in pair.via if h != reach.VIA_PUBLISHED]
+    if direct and (pair.names or n.kind == "depends_on"):
+        return ""
+    a, b = index.spaces[n.source], index.spaces[n.target]
+    if a.kind == "networks" and b.kind == "networks" and not set(a.nets) & set(b.nets):
+        return "shares no network with it"
+    if not pair.reachable:
+        return f"cannot reach it: {proof.why_not(index, pair)}"
+    if not direct:
+        return "reaches it only through its published ports on the host, not by its name"
+    return (
+        f"cannot resolve its name ({index.topo.services[n.source].network_mode or 'no shared DNS'})"
+    )
+
+
+@reports(error="needed-connection-unreachable", warning="dependency-unreachable")
+def needed_connection_unreachable(topo: Topology) -> Iterator[Diagnostic]:
+    """A service names another (URL, ``host:port``, host variable, ``links``) that it cannot reach;
+    for ``depends_on`` alone, a warning (startup order proves no traffic).
+
+    ``web: {networks: [front], environment: {DATABASE_URL: "postgres://u:p@db:5432/app"}}`` with
+    ``db: {networks: [back]}``: web refers to db:5432 but shares no network with it.
+    """
+    index = reach.Index(topo)
+    found = [n for n in needs.needed(topo) if _runs(topo, n)]
+    named = {(n.source, n.target) for n in found if n.kind in _NAMED}
+    warned: set[tuple[str, str]] = set()
+    for n in found:
+        why = _blocked(index, n)
+        if not why:
+            continue
+        if n.kind in _NAMED:
+            yield _diagnostic(
+                "needed-connection-unreachable",
+                Level.ERROR,
+                f"{n.source} refers to {_what(n)} but {why}",
+                n,
+                f"attach {n.source} and {n.target} to a common network",
+            )
+        elif (n.source, n.target) not in named | warned:
+            warned.add((n.source, n.target))
+            yield _diagnostic(
+                "dependency-unreachable",
+                Level.WARNING,
+                f"{n.source} depends on {n.target} but {why}",
+                n,
+                "if it connects to it, attach both to a common network; else ignore",
+            )
+
+
+def listening(index: reach.Index, target: Service) -> set[int]:
+    """The ports a service says it listens on: ``expose``, ``ports`` targets (of every service in
+    its network namespace), its healthcheck's local URLs and ``host:port``, allow policies to it."""
+    topo = index.topo
+    owner = index.spaces[target.name].owner
+    group = {target.name, owner} | {n for n in _sharing(topo) if index.spaces[n].owner == owner}
+    ports = {p for name in group for p in index.ports(name)}
+    test = (target.healthcheck or {}).get("test")
+    for text in test if isinstance(test, list) else [test] if isinstance(test, str) else []:
+        ports.update(
+            m.port
+            for m in mentions.find(str(text))
+            if m.port is not None and (m.host in _LOCAL or m.host == target.name.lower())
+        )
+    ports.update(
+        p.edge.port
+        for p in topo.policies
+        if p.kind == "allow" and p.edge and p.edge.target == target.name and p.edge.port
+    )
+    return ports
+
+
+def _sharing(topo: Topology) -> list[str]:
+    """Services that join another's namespace (``network_mode: service:``/``container:``)."""
+    return [s.name for s in topo.services.values() if s.mode_target]
+
+
+@reports(warning="needed-port-undeclared")
+def needed_port_undeclared(topo: Topology) -> Iterator[Diagnostic]:
+    """A service names a port of another that the other neither exposes, publishes, health-checks
+    nor is allowed on by a policy, while it declares other ports (no declared port: unknown).
+
+    ``web: {environment: {API: "http://api:8080"}}`` with ``api: {expose: ["3000"]}``.
+    """
+    index = reach.Index(topo)
+    declared: dict[str, set[int]] = {}
+    for n in needs.needed(topo):
+        if n.port is None or not _runs(topo, n):
+            continue
+        if n.target not in declared:
+            declared[n.target] = listening(index, topo.services[n.target])
+        ports = declared[n.target]
+        if ports and n.port not in ports:
+            listed = ", ".join(map(str, sorted(ports)))
+            yield _diagnostic(
+                "needed-port-undeclared",
+                Level.WARNING,
+                f"{n.source} refers to {_what(n)} but {n.target} declares only port"
+                f"{'s' if len(ports) > 1 else ''} {listed}",
+                n,
+                f"expose {n.port} on {n.target}, or correct the port",
+            )
+
+
+RULES = (needed_connection_unreachable, needed_port_undeclared)
