@@ -42,13 +42,16 @@ SCHEME_PORTS: dict[str, int] = {
 _NOT_HOSTS = frozenset(("file", "unix", "npipe", "data", "mailto", "jar"))
 _UDP = frozenset(("udp", "syslog+udp", "statsd"))
 
+_HOST = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?"
+#: One host of a URL, with its port; a list item ends at "," "/" "?" "#" or the end (so that
+#: ``http://a:1,http://c:2`` is two URLs, and ``a:1,b:2`` one URL of two hosts).
+_ITEM = rf"(?:\[[0-9A-Fa-f:.]+\]|{_HOST})(?::[0-9]{{1,5}})?(?![\w:-]|\.\w)"
 _URL = re.compile(
     r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://"
     r"(?:(?P<user>[^@/\s?#'\"<>]*)@)?"
-    r"(?P<hosts>[^/\s?#;'\"<>()\[\]{}|\\]*)"
-    r"(?P<rest>[^\s'\"<>]*)"
+    rf"(?P<hosts>{_ITEM}(?:,{_ITEM})*)?"
+    r"(?P<rest>[^\s'\"<>,;\\]*)"
 )
-_HOST = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?"
 _HOST_PORT = re.compile(rf"(?<![\w.@/:$%-])(?P<host>{_HOST}):(?P<port>[0-9]{{1,5}})(?![\w.:-])")
 _ONE_HOST = re.compile(rf"(?P<host>{_HOST})(?::(?P<port>[0-9]{{1,5}}))?\Z")
 _SECRET_QUERY = re.compile(r"(?i)((?:pass(?:word)?|pwd|secret|token|key)=)[^&\s]+")
@@ -94,17 +97,17 @@ def find(text: str) -> Iterator[Mention]:
 
 def _url(m: re.Match[str]) -> Iterator[Mention]:
     scheme = m.group("scheme").lower()
-    # jdbc:postgresql://... and "tcp+tls" style: the last part names the protocol
-    base = scheme.rsplit(":", 1)[-1].split("+", 1)[0]
+    base = scheme.split("+", 1)[0]  # postgresql+asyncpg://
     if base in _NOT_HOSTS:
         return
     protocol = "udp" if scheme in _UDP or base == "udp" else "tcp"
     text = mask(m.group())
-    for item in m.group("hosts").split(","):
+    for item in (m.group("hosts") or "").split(","):
         one = _ONE_HOST.match(item)
         if not one:
             continue
-        port = int(one.group("port")) if one.group("port") else SCHEME_PORTS.get(base)
+        default = None if "srv" in scheme else SCHEME_PORTS.get(base)  # SRV: ports from DNS
+        port = int(one.group("port")) if one.group("port") else default
         if port is not None and not 0 < port < 65536:
             continue
         yield Mention(one.group("host").lower(), port, protocol, "url", text, m.start())

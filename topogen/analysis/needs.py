@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,7 +96,15 @@ _NOT_EVIDENCE = re.compile(
     r"|CALLBACK|PUBLIC|EXTERNAL|IMAGE|VERSION|TAG|NO_PROXY)(?:_|\Z)"
     r"|\A(?:HOST|HOSTNAME|BASE_URL|ROOT_URL|SITE_URL|APP_URL|SELF_URL)\Z"
 )
-_PREFIX_PORTS = {"PG": 5432, "POSTGRES": 5432, "MONGO": 27017, "RABBITMQ": 5672, "MEMCACHE": 11211}
+#: Default ports of the servers a host variable's prefix names (``POSTGRES_HOST``, ``PGHOST``).
+_PREFIX_PORTS = {
+    **dict.fromkeys(("PG", "POSTGRES", "POSTGRESQL"), 5432),
+    **dict.fromkeys(("MYSQL", "MARIADB"), 3306),
+    **dict.fromkeys(("MONGO", "MONGODB"), 27017),
+    **dict.fromkeys(("RABBITMQ", "AMQP"), 5672),
+    **dict.fromkeys(("MEMCACHE", "MEMCACHED"), 11211),
+    "REDIS": 6379,
+}
 
 
 class _Reader:
@@ -204,7 +212,7 @@ class _Reader:
                 if isinstance(files, list)
                 else (*self.s.path, "env_file")
             )
-            full = os.path.join(self.topo.base_dir, name)
+            full = os.path.normpath(os.path.join(self.topo.base_dir, name))
             text = _read(full) if name and "$" not in name else None
             if text is not None:
                 yield path, _dotenv_lines(full, text)
@@ -230,13 +238,14 @@ class _Reader:
             if config is None:
                 continue
             if config.content is not None:
-                out += self.text(config.content, (*config.path, "content"), None)
+                out += self.config(None, config.content, (*config.path, "content"))
             elif config.file:
-                full = os.path.join(self.topo.base_dir, config.file)
-                out += self.config_file(full, _read(full) or "", grant.path)
+                full = os.path.normpath(os.path.join(self.topo.base_dir, config.file))
+                out += self.config(full, _read(full) or "", grant.path)
         return out
 
-    def config_file(self, file: str, text: str, path: Path) -> list[Need]:
+    def config(self, file: str | None, text: str, path: Path) -> list[Need]:
+        """A config's lines, comments skipped; located in ``file`` when it is one."""
         out = []
         for number, line in enumerate(text.splitlines(), 1):
             if line.lstrip().startswith(("#", "//", ";", "--")):
@@ -244,17 +253,8 @@ class _Reader:
             for m in mentions.find(line):
                 target = self.target(m.host)
                 if target is not None:
-                    out.append(
-                        self.need(
-                            target,
-                            m.port,
-                            m.protocol,
-                            m.kind,
-                            path,
-                            m.text,
-                            (file, number, m.start + 1),
-                        )
-                    )
+                    at = (file, number, m.start + 1) if file else None
+                    out.append(self.need(target, m.port, m.protocol, m.kind, path, m.text, at))
         return out
 
     def text(self, value: str, path: Path, where: tuple[str, int, int] | None) -> list[Need]:
@@ -271,13 +271,13 @@ def _port(key: str, env: dict[str, str]) -> tuple[int | None, str]:
     """The port of a host variable: its sibling ``PREFIX_PORT``, else a scheme its prefix names."""
     m = _HOST_VAR.search(key.upper())
     prefix = key[: m.start()] if m else key
-    sibling = env.get(prefix + "PORT", env.get(prefix + "port", "")).strip()
-    if sibling.isdigit() and 0 < int(sibling) < 65536:
-        return int(sibling), f"{prefix}PORT={sibling}"
+    for name in (prefix + "PORT", prefix + "port"):
+        sibling = env.get(name, "").strip()
+        if sibling.isdigit() and 0 < int(sibling) < 65536:
+            return int(sibling), f"{name}={sibling}"
     for word in reversed([w for w in prefix.upper().split("_") if w]):
-        port = _PREFIX_PORTS.get(word) or mentions.SCHEME_PORTS.get(word.lower())
-        if port is not None and word.lower() not in ("http", "https", "ws", "wss", "ssh", "ftp"):
-            return port, ""
+        if word in _PREFIX_PORTS:
+            return _PREFIX_PORTS[word], ""
     return None, ""
 
 
@@ -315,3 +315,36 @@ def _dotenv_lines(file: str, text: str) -> dict[str, tuple[str, tuple[str, int, 
             quoted = line[m.end() : m.end() + 1] in ("'", '"')
             where[m.group(1)] = (file, number, m.end() + 1 + quoted)
     return {k: (v, where[k]) for k, v in values.items() if k in where}
+
+
+Where = Callable[[Path], tuple[str, int, int]]
+
+
+def by_pair(found: list[Need]) -> dict[tuple[str, str], list[Need]]:
+    """The needs grouped by (source, target), in their order."""
+    out: dict[tuple[str, str], list[Need]] = {}
+    for n in found:
+        out.setdefault((n.source, n.target), []).append(n)
+    return out
+
+
+def to_json(n: Need, where: Where) -> dict[str, Any]:
+    """``{kind, text, port, protocol, file, line, col}``: ``where`` locates a topology path."""
+    file, line, col = n.location or where(n.evidence)
+    return {
+        "kind": n.kind,
+        "text": n.text,
+        "port": n.port,
+        "protocol": n.protocol,
+        "file": file,
+        "line": line,
+        "col": col,
+    }
+
+
+def annotate(matrix: dict[str, Any], found: list[Need], where: Where) -> dict[str, Any]:
+    """A reach matrix's JSON with ``needed``: the evidence of each pair (empty: not needed)."""
+    pairs = by_pair(found)
+    for p in matrix["pairs"]:
+        p["needed"] = [to_json(n, where) for n in pairs.get((p["from"], p["to"]), ())]
+    return matrix

@@ -1,12 +1,14 @@
 """Needed connections (:mod:`topogen.analysis.needs`) checked against the reachability analysis.
 
-A connection the configuration names (a URL, a ``host:port``, a host variable, ``links``) that
-has no path is an error at the evidence; ``depends_on`` alone only orders the start, so it is a
-warning. Only services that can run together are compared.
+A connection the configuration names (a URL, a ``host:port``, a host variable) that has no path
+is an error at the evidence; ``depends_on`` alone only orders the start, so it is a warning
+(``links`` without a shared network are ``link-without-network``'s). Only services that can
+run together are compared.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ..analysis import mentions, needs, proof, reach
@@ -14,7 +16,7 @@ from ..diagnostics import Diagnostic, Level
 from ..resolved import Service, Topology
 from .registry import reports
 
-_NAMED = ("links", "url", "host-port", "host-var")
+_NAMED = ("url", "host-port", "host-var")  # links: link-without-network says so
 _LOCAL = ("localhost", "127.0.0.1", "0.0.0.0", "::1")
 
 
@@ -39,28 +41,35 @@ def _blocked(index: reach.Index, n: needs.Need) -> str:
     if direct and (pair.names or n.kind == "depends_on"):
         return ""
     a, b = index.spaces[n.source], index.spaces[n.target]
+    if _written(index, a.owner) & _written(index, b.owner) - set(a.nets):
+        return ""  # both name a network that is not declared: that rule says so
     if a.kind == "networks" and b.kind == "networks" and not set(a.nets) & set(b.nets):
         return "shares no network with it"
     if not pair.reachable:
         return f"cannot reach it: {proof.why_not(index, pair)}"
     if not direct:
         return "reaches it only through its published ports on the host, not by its name"
-    return (
-        f"cannot resolve its name ({index.topo.services[n.source].network_mode or 'no shared DNS'})"
-    )
+    mode = index.topo.services[n.source].network_mode
+    return f"cannot resolve its name ({f'network_mode {mode}' if mode else 'no shared DNS'})"
+
+
+def _written(index: reach.Index, name: str) -> set[str]:
+    service = index.topo.services.get(name)  # the owner of a host-mode namespace is "host"
+    return {a.network for a in service.attachments} if service else set()
 
 
 @reports(error="needed-connection-unreachable", warning="dependency-unreachable")
 def needed_connection_unreachable(topo: Topology) -> Iterator[Diagnostic]:
-    """A service names another (URL, ``host:port``, host variable, ``links``) that it cannot reach;
-    for ``depends_on`` alone, a warning (startup order proves no traffic).
+    """A service names another (URL, ``host:port``, host variable) that it cannot reach; for
+    ``depends_on`` alone, a warning (startup order proves no traffic; ``links`` are
+    ``link-without-network``'s).
 
     ``web: {networks: [front], environment: {DATABASE_URL: "postgres://u:p@db:5432/app"}}`` with
     ``db: {networks: [back]}``: web refers to db:5432 but shares no network with it.
     """
     index = reach.Index(topo)
     found = [n for n in needs.needed(topo) if _runs(topo, n)]
-    named = {(n.source, n.target) for n in found if n.kind in _NAMED}
+    named = {(n.source, n.target) for n in found if n.kind != "depends_on"}
     warned: set[tuple[str, str]] = set()
     for n in found:
         why = _blocked(index, n)
@@ -74,7 +83,7 @@ def needed_connection_unreachable(topo: Topology) -> Iterator[Diagnostic]:
                 n,
                 f"attach {n.source} and {n.target} to a common network",
             )
-        elif (n.source, n.target) not in named | warned:
+        elif n.kind == "depends_on" and (n.source, n.target) not in named | warned:
             warned.add((n.source, n.target))
             yield _diagnostic(
                 "dependency-unreachable",
@@ -85,26 +94,47 @@ def needed_connection_unreachable(topo: Topology) -> Iterator[Diagnostic]:
             )
 
 
-def listening(index: reach.Index, target: Service) -> set[int]:
-    """The ports a service says it listens on: ``expose``, ``ports`` targets (of every service in
-    its network namespace), its healthcheck's local URLs and ``host:port``, allow policies to it."""
+def listening(index: reach.Index, target: Service) -> tuple[set[int], set[int]]:
+    """The ports a service declares (``expose``, ``ports`` targets of every service in its
+    network namespace, its healthcheck's local URLs and ``host:port``, allow policies to it),
+    and those its own environment and command name (``0.0.0.0:9092``, ``PLAINTEXT://kafka1:19092``,
+    ``--port 9009``, ``*_PORT=8000``): evidence that it listens, never a declaration."""
     topo = index.topo
     owner = index.spaces[target.name].owner
     group = {target.name, owner} | {n for n in _sharing(topo) if index.spaces[n].owner == owner}
-    ports = {p for name in group for p in index.ports(name)}
-    test = (target.healthcheck or {}).get("test")
-    for text in test if isinstance(test, list) else [test] if isinstance(test, str) else []:
-        ports.update(
-            m.port
-            for m in mentions.find(str(text))
-            if m.port is not None and (m.host in _LOCAL or m.host == target.name.lower())
-        )
-    ports.update(
+    declared = {p for name in group for p in index.ports(name)}
+    declared.update(
         p.edge.port
         for p in topo.policies
         if p.kind == "allow" and p.edge and p.edge.target == target.name and p.edge.port
     )
-    return ports
+    test = (target.healthcheck or {}).get("test")
+    declared.update(_self_ports(target, _texts(test)))
+    options = dict(target.options)
+    said = [v for _k, v in target.environment if v]
+    said += _texts(options.get("command")) + _texts(options.get("entrypoint"))
+    named = _self_ports(target, said)
+    named.update(int(p) for t in said for p in _PORT_FLAG.findall(t) if 0 < int(p) < 65536)
+    named.update(
+        int(v)
+        for k, v in target.environment
+        if k.upper().endswith("PORT") and v and v.isdigit() and 0 < int(v) < 65536
+    )
+    return declared, named
+
+
+_PORT_FLAG = re.compile(r"(?i)-port[= ]([0-9]{1,5})\b")
+
+
+def _texts(value: object) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [value] if isinstance(value, str) else []
+
+
+def _self_ports(s: Service, texts: list[str]) -> set[int]:
+    own = {s.name.lower(), *_LOCAL}
+    return {m.port for t in texts for m in mentions.find(t) if m.port is not None and m.host in own}
 
 
 def _sharing(topo: Topology) -> list[str]:
@@ -120,14 +150,14 @@ def needed_port_undeclared(topo: Topology) -> Iterator[Diagnostic]:
     ``web: {environment: {API: "http://api:8080"}}`` with ``api: {expose: ["3000"]}``.
     """
     index = reach.Index(topo)
-    declared: dict[str, set[int]] = {}
+    known: dict[str, tuple[set[int], set[int]]] = {}
     for n in needs.needed(topo):
         if n.port is None or not _runs(topo, n):
             continue
-        if n.target not in declared:
-            declared[n.target] = listening(index, topo.services[n.target])
-        ports = declared[n.target]
-        if ports and n.port not in ports:
+        if n.target not in known:
+            known[n.target] = listening(index, topo.services[n.target])
+        ports, named = known[n.target]
+        if ports and n.port not in ports | named:
             listed = ", ".join(map(str, sorted(ports)))
             yield _diagnostic(
                 "needed-port-undeclared",
