@@ -70,13 +70,13 @@ class Mention:
     start: int
 
 
-def mask(url: str) -> str:
+def _mask(m: re.Match[str]) -> str:
     """``postgres://u:***@db/x``: the password of the user information and secret query values."""
-    m = _URL.match(url)
-    if m and m.group("user") and ":" in m.group("user"):
-        name = m.group("user").split(":", 1)[0]
-        url = f"{url[: m.start('user')]}{name}:***{url[m.end('user') :]}"
-    return _SECRET_QUERY.sub(r"\1***", url)
+    url, user = m.group(), m.group("user")
+    if user and ":" in user:
+        start, end = m.start("user") - m.start(), m.end("user") - m.start()
+        url = f"{url[:start]}{user.split(':', 1)[0]}:***{url[end:]}"
+    return _SECRET_QUERY.sub(r"\1***", url) if "=" in url else url
 
 
 def find(text: str) -> Iterator[Mention]:
@@ -101,7 +101,7 @@ def _url(m: re.Match[str]) -> Iterator[Mention]:
     if base in _NOT_HOSTS:
         return
     protocol = "udp" if scheme in _UDP or base == "udp" else "tcp"
-    text = mask(m.group())
+    text = _mask(m)
     for item in (m.group("hosts") or "").split(","):
         one = _ONE_HOST.match(item)
         if not one:

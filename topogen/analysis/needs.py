@@ -111,18 +111,17 @@ class _Reader:
     """The evidence of one service."""
 
     def __init__(self, topo: resolved.Topology, s: resolved.Service, names: dict[str, str]):
-        self.topo, self.s = topo, s
-        self.names = dict(names)
-        self.names.update({alias.lower(): linked for linked, alias in s.links})
-        options = dict(s.options)
-        for host in _extra_hosts(options.get("extra_hosts")):
-            self.names.pop(host, None)
-        self.own = {s.name}
-        self.options = options
+        self.topo, self.s, self.names = topo, s, names
+        self.options = dict(s.options)
+        self.links = {alias.lower(): linked for linked, alias in s.links}
+        self.elsewhere = _extra_hosts(self.options.get("extra_hosts"))
 
     def target(self, host: str) -> str | None:
-        found = self.names.get(host)
-        return None if found is None or found in self.own else found
+        """The service ``host`` names for this service (none: itself, or not a service)."""
+        if host in self.elsewhere:
+            return None
+        found = self.links.get(host) or self.names.get(host)
+        return None if found == self.s.name else found
 
     def need(
         self,
@@ -141,7 +140,7 @@ class _Reader:
         out = [
             self.need(d.service, None, "tcp", "depends_on", d.path, f"depends_on: {d.service}")
             for d in s.depends_on
-            if d.service not in self.own and d.service in self.topo.services
+            if d.service != s.name and d.service in self.topo.services
         ]
         out += [
             self.need(
@@ -153,7 +152,7 @@ class _Reader:
                 f"links: {linked}" + (f":{alias}" if alias != linked else ""),
             )
             for i, (linked, alias) in enumerate(s.links)
-            if linked not in self.own and linked in self.topo.services
+            if linked != s.name and linked in self.topo.services
         ]
         out += self.environment()
         for key in ("entrypoint", "command"):

@@ -58,17 +58,25 @@ def _written(index: reach.Index, name: str) -> set[str]:
     return {a.network for a in service.attachments} if service else set()
 
 
-@reports(error="needed-connection-unreachable", warning="dependency-unreachable")
-def needed_connection_unreachable(topo: Topology) -> Iterator[Diagnostic]:
-    """A service names another (URL, ``host:port``, host variable) that it cannot reach; for
-    ``depends_on`` alone, a warning (startup order proves no traffic; ``links`` are
-    ``link-without-network``'s).
+@reports(
+    error="needed-connection-unreachable",
+    warning=("dependency-unreachable", "needed-port-undeclared"),
+)
+def needed_connections(topo: Topology) -> Iterator[Diagnostic]:
+    """A service names another (URL, ``host:port``, host variable) that it cannot reach (an
+    error; for ``depends_on`` alone a warning, as startup order proves no traffic; ``links`` are
+    ``link-without-network``'s), or a port the other declares no sign of listening on (a warning).
 
     ``web: {networks: [front], environment: {DATABASE_URL: "postgres://u:p@db:5432/app"}}`` with
     ``db: {networks: [back]}``: web refers to db:5432 but shares no network with it.
     """
     index = reach.Index(topo)
     found = [n for n in needs.needed(topo) if _runs(topo, n)]
+    yield from _unreachable(index, found)
+    yield from _undeclared(_Ports(index), found)
+
+
+def _unreachable(index: reach.Index, found: list[needs.Need]) -> Iterator[Diagnostic]:
     named = {(n.source, n.target) for n in found if n.kind != "depends_on"}
     warned: set[tuple[str, str]] = set()
     for n in found:
@@ -94,33 +102,67 @@ def needed_connection_unreachable(topo: Topology) -> Iterator[Diagnostic]:
             )
 
 
-def listening(index: reach.Index, target: Service) -> tuple[set[int], set[int]]:
-    """The ports a service declares (``expose``, ``ports`` targets of every service in its
+def _undeclared(known: _Ports, found: list[needs.Need]) -> Iterator[Diagnostic]:
+    for n in found:
+        if n.port is None:
+            continue
+        ports = known.declared(n.target)
+        if ports and n.port not in ports and n.port not in known.named(n.target):
+            listed = ", ".join(map(str, sorted(ports)))
+            yield _diagnostic(
+                "needed-port-undeclared",
+                Level.WARNING,
+                f"{n.source} refers to {_what(n)} but {n.target} declares only port"
+                f"{'s' if len(ports) > 1 else ''} {listed}",
+                n,
+                f"expose {n.port} on {n.target}, or correct the port",
+            )
+
+
+class _Ports:
+    """The ports each service declares (``expose``, ``ports`` targets of every service in its
     network namespace, its healthcheck's local URLs and ``host:port``, allow policies to it),
-    and those its own environment and command name (``0.0.0.0:9092``, ``PLAINTEXT://kafka1:19092``,
-    ``--port 9009``, ``*_PORT=8000``): evidence that it listens, never a declaration."""
-    topo = index.topo
-    owner = index.spaces[target.name].owner
-    group = {target.name, owner} | {n for n in _sharing(topo) if index.spaces[n].owner == owner}
-    declared = {p for name in group for p in index.ports(name)}
-    declared.update(
-        p.edge.port
-        for p in topo.policies
-        if p.kind == "allow" and p.edge and p.edge.target == target.name and p.edge.port
-    )
-    test = (target.healthcheck or {}).get("test")
-    declared.update(_self_ports(target, _texts(test)))
-    options = dict(target.options)
-    said = [v for _k, v in target.environment if v]
-    said += _texts(options.get("command")) + _texts(options.get("entrypoint"))
-    named = _self_ports(target, said)
-    named.update(int(p) for t in said for p in _PORT_FLAG.findall(t) if 0 < int(p) < 65536)
-    named.update(
-        int(v)
-        for k, v in target.environment
-        if k.upper().endswith("PORT") and v and v.isdigit() and 0 < int(v) < 65536
-    )
-    return declared, named
+    and those its own environment and command name (``0.0.0.0:9092``,
+    ``PLAINTEXT://kafka1:19092``, ``--port 9009``, ``*_PORT=8000``): evidence that it listens,
+    never a declaration. Built once; each service's answers are made when first asked."""
+
+    def __init__(self, index: reach.Index) -> None:
+        self.index = index
+        self.namespaces: dict[str, set[str]] = {}
+        for name, ns in index.spaces.items():
+            self.namespaces.setdefault(ns.owner, set()).add(name)
+        self.allowed: dict[str, set[int]] = {}
+        for p in index.topo.policies:
+            if p.kind == "allow" and p.edge and p.edge.port:
+                self.allowed.setdefault(p.edge.target, set()).add(p.edge.port)
+        self._declared: dict[str, set[int]] = {}
+        self._named: dict[str, set[int]] = {}
+
+    def declared(self, name: str) -> set[int]:
+        if name not in self._declared:
+            target = self.index.topo.services[name]
+            group = {name} | self.namespaces.get(self.index.spaces[name].owner, set())
+            ports = {p for member in group for p in self.index.ports(member)}
+            ports |= self.allowed.get(name, set())
+            ports |= _self_ports(target, _texts((target.healthcheck or {}).get("test")))
+            self._declared[name] = ports
+        return self._declared[name]
+
+    def named(self, name: str) -> set[int]:
+        if name not in self._named:
+            target = self.index.topo.services[name]
+            options = dict(target.options)
+            said = [v for _k, v in target.environment if v]
+            said += _texts(options.get("command")) + _texts(options.get("entrypoint"))
+            ports = _self_ports(target, said)
+            ports.update(int(p) for t in said for p in _PORT_FLAG.findall(t) if 0 < int(p) < 65536)
+            ports.update(
+                int(v)
+                for k, v in target.environment
+                if k.upper().endswith("PORT") and v and v.isdigit() and 0 < int(v) < 65536
+            )
+            self._named[name] = ports
+        return self._named[name]
 
 
 _PORT_FLAG = re.compile(r"(?i)-port[= ]([0-9]{1,5})\b")
@@ -137,36 +179,4 @@ def _self_ports(s: Service, texts: list[str]) -> set[int]:
     return {m.port for t in texts for m in mentions.find(t) if m.port is not None and m.host in own}
 
 
-def _sharing(topo: Topology) -> list[str]:
-    """Services that join another's namespace (``network_mode: service:``/``container:``)."""
-    return [s.name for s in topo.services.values() if s.mode_target]
-
-
-@reports(warning="needed-port-undeclared")
-def needed_port_undeclared(topo: Topology) -> Iterator[Diagnostic]:
-    """A service names a port of another that the other neither exposes, publishes, health-checks
-    nor is allowed on by a policy, while it declares other ports (no declared port: unknown).
-
-    ``web: {environment: {API: "http://api:8080"}}`` with ``api: {expose: ["3000"]}``.
-    """
-    index = reach.Index(topo)
-    known: dict[str, tuple[set[int], set[int]]] = {}
-    for n in needs.needed(topo):
-        if n.port is None or not _runs(topo, n):
-            continue
-        if n.target not in known:
-            known[n.target] = listening(index, topo.services[n.target])
-        ports, named = known[n.target]
-        if ports and n.port not in ports | named:
-            listed = ", ".join(map(str, sorted(ports)))
-            yield _diagnostic(
-                "needed-port-undeclared",
-                Level.WARNING,
-                f"{n.source} refers to {_what(n)} but {n.target} declares only port"
-                f"{'s' if len(ports) > 1 else ''} {listed}",
-                n,
-                f"expose {n.port} on {n.target}, or correct the port",
-            )
-
-
-RULES = (needed_connection_unreachable, needed_port_undeclared)
+RULES = (needed_connections,)
