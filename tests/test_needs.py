@@ -505,3 +505,12 @@ def test_deterministic(tmp_path: Path) -> None:
 )
 def test_mentions(text: str, expected: list[tuple[str, int | None, str]]) -> None:
     assert [(m.host, m.port, m.protocol) for m in mentions.find(text)] == expected
+
+
+def test_a_link_to_an_unknown_service_is_no_need(tmp_path: Path) -> None:
+    text = "name: t\nservices:\n  web: {image: x, links: ['ghost:db'], environment: {U: 'http://db:80'}}\n"
+    (tmp_path / "topology.yaml").write_text(text)
+    result = pipeline.check(str(tmp_path / "topology.yaml"), environ={})
+    assert result.topology is not None
+    assert needs.needed(result.topology) == []
+    assert not [d for d in result.diagnostics if d.rule in IDS]

@@ -113,7 +113,7 @@ class _Reader:
     def __init__(self, topo: resolved.Topology, s: resolved.Service, names: dict[str, str]):
         self.topo, self.s, self.names = topo, s, names
         self.options = dict(s.options)
-        self.links = {alias.lower(): linked for linked, alias in s.links}
+        self.links = {alias.lower(): linked for linked, alias in s.links if linked in topo.services}
         self.elsewhere = _extra_hosts(self.options.get("extra_hosts"))
 
     def target(self, host: str) -> str | None:

@@ -26,8 +26,8 @@ def _diagnostic(rule: str, level: Level, message: str, n: needs.Need, hint: str)
 
 
 def _runs(topo: Topology, n: needs.Need) -> bool:
-    t = topo.services[n.target]
-    return not t.provider and t.replicas != 0 and topo.together(topo.services[n.source], t)
+    s, t = topo.services[n.source], topo.services[n.target]
+    return not (s.provider or t.provider) and t.replicas != 0 and topo.together(s, t)
 
 
 def _what(n: needs.Need) -> str:
