@@ -448,7 +448,13 @@ def test_reach_table_and_json_carry_the_evidence(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ examples, determinism
 
 
-@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(EXAMPLES, "*", "topology.yaml"))))
+@pytest.mark.parametrize(
+    "path",
+    sorted(
+        glob.glob(os.path.join(EXAMPLES, "*", "topology.yaml"))
+        + glob.glob(os.path.join(EXAMPLES, "*", "compose.yaml"))
+    ),
+)
 def test_examples_have_no_findings_and_needs_are_reachable(path: str) -> None:
     result = pipeline.check(path)
     assert result.topology is not None
@@ -514,3 +520,18 @@ def test_a_link_to_an_unknown_service_is_no_need(tmp_path: Path) -> None:
     assert result.topology is not None
     assert needs.needed(result.topology) == []
     assert not [d for d in result.diagnostics if d.rule in IDS]
+
+
+def test_a_shared_namespace_reaches_through_its_owner(tmp_path: Path) -> None:
+    topology = """
+        networks: {a: {}, b: {}}
+        services:
+          vpn: {image: x, networks: [%s]}
+          web: {image: x, network_mode: "service:vpn", environment: {U: "http://db:5432"}}
+          db: {image: x, networks: [b]}
+        """
+    result, text = check(tmp_path, topology % "b")
+    assert reported(result) == []
+    result, text = check(tmp_path, topology % "a")
+    line, col = at(text, '"http://db')
+    assert reported(result) == [f"{line}:{col} error needed-connection-unreachable"]
