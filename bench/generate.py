@@ -6,8 +6,9 @@ Shape (all counts derived from N, nothing random): ``max(1, N // 10)`` bridge ne
 non-overlapping /24 subnets and explicit gateways; a static IPv4 address for every service
 (service ``i`` joins network ``i % networks``); ``max(1, N // 4)`` named volumes (service ``i``
 mounts volume ``i % volumes``); a tmpfs mount on every service; a published port on every
-fifth service (unique host ports); environment and labels on every service. The output
-validates with no diagnostics.
+fifth service (unique host ports); environment and labels on every service, with a URL naming
+the next service of its network (a needed connection, :mod:`topogen.analysis.needs`). The
+output validates with no diagnostics.
 """
 
 from __future__ import annotations
@@ -51,6 +52,13 @@ def volumes(n: int) -> list[str]:
     return out
 
 
+def upstream(i: int, n: int) -> int:
+    """The service ``i`` names in its UPSTREAM_URL: the next one on its network (a needed
+    connection that has a path), or the first of its network when there is no next one."""
+    nets, _ = counts(n)
+    return i + nets if i + nets < n else i % nets
+
+
 def service(i: int, n: int) -> list[str]:
     nets, vols = counts(n)
     net = i % nets
@@ -64,6 +72,7 @@ def service(i: int, n: int) -> list[str]:
         f'      SERVICE_INDEX: "{i}"',
         "      LOG_LEVEL: info",
         "      DATABASE_URL: postgresql://app:${DB_PASSWORD:-secret}@db:5432/app",
+        f"      UPSTREAM_URL: http://svc{upstream(i, n)}:8080/",
         "    labels:",
         f"      com.example.team: team{i % 7}",
         "      com.example.tier: bench",

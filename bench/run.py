@@ -26,6 +26,7 @@ import compileall
 import datetime
 import importlib.metadata
 import importlib.util
+import json
 import os
 import platform
 import re
@@ -119,6 +120,8 @@ class Case:
     build: Sample = field(default_factory=Sample)
     compose: Sample = field(default_factory=Sample)
     floor: Sample = field(default_factory=Sample)
+    validate: Sample = field(default_factory=Sample)
+    needs: list[float] = field(default_factory=list)  # in-process seconds of needs.needed
 
     @property
     def topology(self) -> str:
@@ -155,6 +158,7 @@ class Case:
     def commands(self, topogen: str, compose: str) -> list[tuple[Sample, list[str]]]:
         return [
             (self.build, [topogen, "build", self.topology, "-o", self.out]),
+            (self.validate, [topogen, "validate", self.topology]),
             (
                 self.compose,
                 [compose, "-f", os.path.join(self.out, "docker-compose.yml"), "config", "-q"],
@@ -183,6 +187,8 @@ def many_files(topogen: str, workdir: str) -> list[str]:
     shutil.rmtree(out, ignore_errors=True)
     files = []
     for example in sorted(os.listdir(EXAMPLES)):
+        if not os.path.isfile(os.path.join(EXAMPLES, example, "topology.yaml")):
+            continue  # a Compose-file example (compose-environments)
         for k in range(COPIES):
             folder = os.path.join(out, f"{example}-{k}")
             shutil.copytree(os.path.join(EXAMPLES, example), folder)
@@ -263,8 +269,22 @@ def run(
         shift = rep % len(jobs)  # rotate the order so no case always runs first
         for sample, argv in jobs[shift:] + jobs[:shift]:
             measure(argv, sample)
+        for case in cases:
+            case.needs.append(time_needs(case.topology))
         print(f"rep {rep + 1}/{reps} done", file=sys.stderr, flush=True)
     return cases, pre
+
+
+def time_needs(topology: str) -> float:
+    """Seconds of needed-connection inference on ``topology``, timed inside a child process
+    (``bench/needs.py``: the file is checked first, then only the inference is timed)."""
+    proc = subprocess.run(
+        [sys.executable, os.path.join(HERE, "needs.py"), topology, "3"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(json.loads(proc.stdout)["seconds"])
 
 
 # ---------------------------------------------------------------------------- report
@@ -326,6 +346,23 @@ def report(cases: list[Case], pre: Precommit, reps: int, small_reps: int = 5) ->
             f"| {c.n} | {c.build.cpu_median:.3f} s | {c.compose.cpu_median:.3f} s | {c.floor.cpu_median:.3f} s "
             f"| {c.build.cpu_median / c.compose.cpu_median:.2f}x | {c.build.cpu_median / c.floor.cpu_median:.2f}x |"
         )
+    lines += [
+        "",
+        (
+            "Needed-connection inference (`topogen.analysis.needs.needed`, timed in-process after the "
+            "file is checked; every service names one other in a URL) next to `topogen validate` of "
+            "the same file (which runs the inference in its rules):"
+        ),
+        "",
+        "| N services | inference | topogen validate | inference / validate |",
+        "|---:|---:|---:|---:|",
+    ]
+    for c in cases:
+        inference = statistics.median(c.needs) if c.needs else float("nan")
+        lines.append(
+            f"| {c.n} | {inference:.3f} s | {c.validate.median:.3f} s "
+            f"| {inference / c.validate.median:.2f}x |"
+        )
     cjs = "`check-jsonschema --schemafile schemas/topology.schema.json`"
     lines += [
         "",
@@ -343,7 +380,9 @@ def report(cases: list[Case], pre: Precommit, reps: int, small_reps: int = 5) ->
         "",
     ]
     lines += targets(cases, pre)
-    failures = [f for c in cases for s in (c.build, c.compose, c.floor) for f in s.failures]
+    failures = [
+        f for c in cases for s in (c.build, c.compose, c.floor, c.validate) for f in s.failures
+    ]
     failures += [
         f
         for s in (pre.validate, pre.jsonschema, pre.many_validate, pre.many_jsonschema)

@@ -423,9 +423,9 @@ def test_cli_table_and_filters() -> None:
     assert out.exit_code == 0, out.output
     rows = [line.split() for line in out.output.splitlines()]
     assert rows == [
-        ["FROM", "TO", "REACH", "VIA", "PORTS", "NAMES"],
-        ["web-server", "postgres-db", "no", "-", "-", "-"],
-        ["web-server", "external", "yes", "frontend", "-", "-"],
+        ["FROM", "TO", "REACH", "NEEDED", "VIA", "PORTS", "NAMES"],
+        ["web-server", "postgres-db", "no", "-", "-", "-", "-"],
+        ["web-server", "external", "yes", "-", "frontend", "-", "-"],
     ]
     bad = CliRunner().invoke(app, ["reach", path, "--from", "web-srver"])
     assert bad.exit_code == 2

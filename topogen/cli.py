@@ -429,20 +429,25 @@ def reach(
     profile: ProfileOpt = None,
     env_file: EnvFileOpt = None,
 ) -> None:
-    """Print which endpoint (service, host, external) reaches which, over what, by which names."""
+    """Print which endpoint (service, host, external) reaches which, over what, by which names,
+    and whether the configuration needs it (NEEDED; with --format json, the evidence)."""
     import json
 
+    from .analysis import needs, table
     from .analysis import reach as analysis
-    from .analysis import table
 
     result = _checked(file, Project(override, profile, env_file))
     assert result.topology is not None
     matrix = analysis.analyze(result.topology, sources, targets)
     _known(matrix.endpoints, sorted({*(sources or ()), *(targets or ())}))
+    found = needs.needed(result.topology)
     if fmt is ReachFormat.json:
-        sys.stdout.write(json.dumps(matrix.to_json(), indent=2) + "\n")
+        data = needs.annotate(
+            matrix.to_json(), found, lambda path: result.where(path, at_key=False)
+        )
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
-        sys.stdout.write(table.render(matrix))
+        sys.stdout.write(table.render(matrix, needs.by_pair(found)))
     raise typer.Exit(1 if result.failed() else 0)
 
 

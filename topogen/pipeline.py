@@ -109,6 +109,8 @@ def _locator(
     """A diagnostic's path in the topology -> where the file wrote it (``x-topogen`` moved)."""
 
     def where(d: Diagnostic) -> Diagnostic:
+        if d.file:  # a finding located in another file (a config, an env file) keeps its place
+            return d
         return locate(replace(d, path=doc.written_at(d.path)) if doc else d)
 
     return where

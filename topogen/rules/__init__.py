@@ -16,6 +16,7 @@ from . import (
     addressing,
     drivers,
     names,
+    needs,
     policies,
     ports,
     references,
@@ -39,6 +40,7 @@ RULES: tuple[Rule, ...] = (
     *names.RULES,
     *security.RULES,
     *policies.RULES,
+    *needs.RULES,
     *targets.RULES,
 )
 
