@@ -34,6 +34,7 @@ class Format(str, Enum):
     text = "text"
     json = "json"
     github = "github"
+    sarif = "sarif"
 
 
 class ReachFormat(str, Enum):
@@ -122,9 +123,9 @@ def _write(files: dict[str, str]) -> None:
 
 
 def _emit(diags: list, fmt: Format = Format.text) -> None:  # type: ignore[type-arg]
-    from .diagnostics import render
+    from .diagnostics import render, visible
 
-    if diags or fmt is Format.json:
+    if visible(diags, fmt.value):
         stream = sys.stdout if fmt is not Format.text else sys.stderr
         stream.write(render(diags, fmt.value))
 
@@ -141,6 +142,13 @@ def validate(
             help="Also compare with what the Docker engine has (subnets, bridge names, host ports, external networks and volumes).",
         ),
     ] = False,
+    show_suppressed: Annotated[
+        bool,
+        typer.Option(
+            "--show-suppressed",
+            help="Also print the findings a '# topogen: ignore[...]' comment or the ignore: list accepts.",
+        ),
+    ] = False,
     override: OverrideOpt = None,
     profile: ProfileOpt = None,
     env_file: EnvFileOpt = None,
@@ -150,7 +158,8 @@ def validate(
 
     project = Project(override, profile, env_file)
     project.single([str(f) for f in files])
-    raise typer.Exit(run([str(f) for f in files], fmt.value, strict, engine, **project.kwargs()))
+    names = [str(f) for f in files]
+    raise typer.Exit(run(names, fmt.value, strict, engine, show_suppressed, **project.kwargs()))
 
 
 class VerifyFormat(str, Enum):

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-FORMATS = ("text", "json", "github")
+FORMATS = ("text", "json", "github", "sarif")
 STDIN = "-"
 #: The name stdin's topology has in diagnostics.
 STDIN_NAME = "<stdin>"
@@ -53,11 +53,13 @@ def validate(
     fmt: str = "text",
     strict: bool = False,
     engine: bool = False,
+    show_suppressed: bool = False,
     **project: Any,
 ) -> int:
     """Check topologies, print their diagnostics, and return the exit code (0, 1, or 2 when a
-    file argument names no file)."""
-    from .diagnostics import has_errors, render, sort
+    file argument names no file). Suppressed findings print only with ``show_suppressed``
+    (always in json and sarif, marked)."""
+    from .diagnostics import has_errors, render, sort, visible
     from .pipeline import check
 
     files = list(files)
@@ -75,15 +77,16 @@ def validate(
 
         found = engine_diagnostics(r for r in results if not r.failed())
     diags = sort(diags + found)
-    if diags or fmt == "json":
-        (sys.stderr if fmt == "text" else sys.stdout).write(render(diags, fmt))
+    if visible(diags, fmt, show_suppressed=show_suppressed):
+        out = sys.stderr if fmt == "text" else sys.stdout
+        out.write(render(diags, fmt, show_suppressed=show_suppressed))
     return 1 if any(r.failed(strict=strict) for r in results) or has_errors(found) else 0
 
 
-def plain_validate(args: Sequence[str]) -> tuple[list[str], str, bool, bool] | None:
+def plain_validate(args: Sequence[str]) -> tuple[list[str], str, bool, bool, bool] | None:
     """``validate`` arguments (after the command name) when they need no help from Typer, else None."""
     files: list[str] = []
-    fmt, strict, engine = "text", False, False
+    fmt, strict, engine, show_suppressed = "text", False, False, False
     it = iter(args)
     for arg in it:
         if arg in ("--format", "-f"):
@@ -94,6 +97,8 @@ def plain_validate(args: Sequence[str]) -> tuple[list[str], str, bool, bool] | N
             strict = True
         elif arg == "--engine":
             engine = True
+        elif arg == "--show-suppressed":
+            show_suppressed = True
         elif arg == "--":
             files.extend(it)
         elif arg.startswith("-") and arg != "-":
@@ -102,4 +107,4 @@ def plain_validate(args: Sequence[str]) -> tuple[list[str], str, bool, bool] | N
             files.append(arg)
     if not files or fmt not in FORMATS:
         return None
-    return files, fmt, strict, engine
+    return files, fmt, strict, engine, show_suppressed

@@ -12,9 +12,11 @@ import inspect
 import re
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 
-from . import RULES
-from .registry import STAGES, Rule
+from ..diagnostics import Level
+from . import RULES, ids
+from .registry import STAGE_WARNINGS, STAGES, Rule
 
 HEADER = """# Rules
 
@@ -28,15 +30,59 @@ An error makes `validate` exit 1; a warning only with `--strict`.
 """
 
 
-def _md(text: str) -> str:
+@dataclass(frozen=True)
+class RuleDoc:
+    """What the catalogue says about one id: for SARIF's ``tool.driver.rules`` and the like."""
+
+    id: str
+    levels: frozenset[Level]
+    what: str  # one sentence (Markdown)
+    example: str  # the failing example (Markdown); "" for the stages that are not rules
+    source: str  # the module that reports it
+
+    @property
+    def default_level(self) -> Level:
+        return Level.ERROR if Level.ERROR in self.levels else Level.WARNING
+
+
+def describe() -> dict[str, RuleDoc]:
+    """Every id topogen can print with its documentation: a rule's docstring (first sentence,
+    then its failing example), or for a stage that is not a rule, which stage reports it."""
+    levels = ids()
+    out: dict[str, RuleDoc] = {}
+    for stage, group in STAGES.items():
+        for rid in group:
+            what = f"Reported by {_stage(stage)} ({_STAGE_WHAT.get(stage, 'a check')})."
+            out.setdefault(rid, RuleDoc(rid, levels[rid], what, "", _stage(stage)))
+    for fn in RULES:
+        what, example = _doc(fn, table=False)
+        for rid in fn.ids:
+            out[rid] = RuleDoc(rid, levels[rid], what, example, f"`{fn.__module__}.{fn.__name__}`")
+    return out
+
+
+#: What each stage that is not a rule checks, for :func:`describe`.
+_STAGE_WHAT = {
+    "source": "the YAML text itself",
+    "pipeline": "the document's shape, types and interpolation",
+    "loader": "reading override, included and extended files",
+    "project": "the services the chosen profiles enable",
+    "importer": "import of a Compose file",
+    "resolve": "the values of addresses, ports, mounts and policies",
+    "live": "the Docker engine, with validate --engine",
+    "suppress": "the suppressions: # topogen: ignore[...] comments and the ignore: list",
+}
+
+
+def _md(text: str, *, table: bool = True) -> str:
     text = re.sub(r":func:`([^`]+)`", r"`\1`", " ".join(text.split()))
-    return text.replace("|", "\\|")
+    return text.replace("|", "\\|") if table else text
 
 
-def _doc(fn: Rule) -> tuple[str, str]:
+def _doc(fn: Rule, *, table: bool = True) -> tuple[str, str]:
     """(first paragraph, the rest: the failing example) of a rule's docstring."""
     paragraphs = inspect.cleandoc(fn.__doc__ or "").split("\n\n")
-    return _md(paragraphs[0]), _md(" ".join(paragraphs[1:]))
+    return _md(paragraphs[0], table=table), _md(" ".join(paragraphs[1:]), table=table)
 
 
 def _rows() -> Iterator[tuple[str, list[str]]]:
