@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import diagnostics as dg
-from . import interpolation, source
+from . import interpolation, source, suppress
 from .diagnostics import Diagnostic, Path, error
 from .resolved import Topology
 
@@ -68,6 +68,7 @@ def check(
         src = source.load_text(text, file)
     result = Result(file, src)
     found: list[Diagnostic] = list(src.diagnostics)
+    scope = suppress.Scope({src.file: src.text})
     if src.data is not None and not found:
         data = written = src.data
         locate: Callable[[Diagnostic], Diagnostic] = src.finish
@@ -80,6 +81,7 @@ def check(
             # The output keeps include: and extends: for Compose to follow (each included project
             # keeps its own folder and .env); override files are merged into it.
             written = merged.data if overrides else src.data
+            scope.texts = {name: s.text for name, s in merged.sources.items()}
 
             def locate(d: Diagnostic) -> Diagnostic:
                 return d.located(*merged.locate(d.path, at_key=d.at_key))
@@ -88,11 +90,21 @@ def check(
             context = Context(file, profiles, env_files, environ)
             topo, problems, doc = _analyse(data, context, written)
             result.topology = topo
-            found.extend(
-                locate(replace(d, path=doc.written_at(d.path)) if doc else d) for d in problems
-            )
-    result.diagnostics = dg.sort(found)
+            place = locate if doc is None else _placer(locate, doc.written_at)
+            found.extend(place(d) for d in problems)
+            if doc is not None:
+                scope.entries, scope.place = doc.data.get("ignore"), place
+                scope.written_at = doc.written_at
+            scope.complete = topo is not None and topo.profiles is None
+    result.diagnostics = suppress.apply(dg.sort(found), scope)
     return result
+
+
+def _placer(
+    locate: Callable[[Diagnostic], Diagnostic], written_at: Callable[[Path], Path]
+) -> Callable[[Diagnostic], Diagnostic]:
+    """Locate a diagnostic made with a document path, through where that path is written."""
+    return lambda d: locate(replace(d, path=written_at(d.path)))
 
 
 def _follows_files(data: Any) -> bool:

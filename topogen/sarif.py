@@ -20,8 +20,11 @@ from urllib.parse import quote
 
 from . import __version__
 from .diagnostics import Diagnostic, Suppressed
+from .suppress import dotted
 
-SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
 SRCROOT = "%SRCROOT%"
 #: File names that are no file (stdin's topology): no ``uri``, a description instead.
 NOT_FILES = frozenset(("<stdin>", "<string>", ""))
@@ -70,10 +73,10 @@ def _homepage() -> str:
     except metadata.PackageNotFoundError:
         return ""
     for entry in meta.get_all("Project-URL") or ():
-        label, _, url = entry.partition(",")
+        label, _, url = str(entry).partition(",")
         if label.strip().lower() in ("homepage", "home", "repository", "source"):
             return url.strip()
-    return str(meta.get("Home-page") or "")
+    return str((meta.get_all("Home-page") or [""])[0])
 
 
 def _rule(rid: str, doc: Any) -> dict[str, Any]:
@@ -142,12 +145,3 @@ def _artifact(file: str, base: str) -> dict[str, Any]:
     if rel == os.pardir or rel.startswith(os.pardir + os.sep):
         return {"uri": pathlib.Path(path).as_uri()}
     return {"uri": quote(rel.replace(os.sep, "/")), "uriBaseId": SRCROOT}
-
-
-def dotted(path: tuple[Any, ...]) -> str:
-    """``("services", "web", "volumes", 0)`` -> ``services.web.volumes[0]`` (the form of an
-    ``ignore:`` entry's ``at``)."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out

@@ -104,16 +104,20 @@ def _rows() -> Iterator[tuple[str, list[str]]]:
         yield module, rows
 
 
+def _stage_id(rid: str) -> str:
+    return f"`{rid}` (warning)" if rid in STAGE_WARNINGS else f"`{rid}`"
+
+
 def _stage(stage: str) -> str:
     return "`topogen/live/` (`validate --engine`)" if stage == "live" else f"`topogen/{stage}.py`"
 
 
 def markdown() -> str:
     """docs/rules.md."""
-    out = [HEADER, "## Not from a rule", "", "| stage | ids (all errors) |", "|---|---|"]
+    out = [HEADER, "## Not from a rule", "", "| stage | ids (errors unless marked) |", "|---|---|"]
     out += [
-        f"| {_stage(stage)} | {', '.join(f'`{i}`' for i in sorted(ids))} |"
-        for stage, ids in STAGES.items()
+        f"| {_stage(stage)} | {', '.join(_stage_id(i) for i in sorted(group))} |"
+        for stage, group in STAGES.items()
     ]
     out.append("")
     for module, rows in _rows():
