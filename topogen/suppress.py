@@ -50,6 +50,8 @@ class Suppression:
     lines: tuple[int, ...] = ()  # inSource: the lines it covers
     at: Path = ()  # external: the document path (as written) it covers
     used: bool = field(default=False, compare=False)
+    #: It covers an error of its rule (an id that is both), which stays an error.
+    on_error: bool = field(default=False, compare=False)
 
     def covers(self, d: Diagnostic) -> bool:
         if d.rule != self.rule:
@@ -98,16 +100,26 @@ def apply(diags: Sequence[Diagnostic], scope: Scope) -> list[Diagnostic]:
 
 
 def _accept(d: Diagnostic, accepted: Sequence[Suppression]) -> Diagnostic:
-    if d.level is not Level.WARNING or d.suppressed is not None:
+    if d.suppressed is not None:
         return d
     for s in accepted:
         if s.covers(d):
+            if d.level is not Level.WARNING:
+                s.on_error = True
+                continue
             s.used = True
             return replace(d, suppressed=s.mark())
     return d
 
 
 def _unused(s: Suppression) -> Diagnostic:
+    if s.on_error:
+        return warning(
+            "unused-suppression",
+            f"the {s.rule} finding it covers is an error, and errors cannot be suppressed",
+            (),
+            hint="fix the error; only warnings can be accepted",
+        ).located(s.file, s.line, s.col)
     if s.kind == INLINE:
         where = "on this line or the next" if len(s.lines) > 1 else "on this line"
         hint = "a comment covers its own line; alone on its line, the next line"
