@@ -22,7 +22,7 @@ a run, and only the json and sarif formats (or ``--show-suppressed``) show it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -210,35 +210,43 @@ def _comments(text: str, lines: list[str]) -> Iterator[tuple[int, int, bool]]:
     """(line, column, alone on its line) of each comment that starts with ``topogen:``
     (1-based)."""
     candidates = [i for i, line in enumerate(lines) if _MARK.search(line)]
-    spans = _scalar_spans(text, candidates[-1])
+    spans = _scalar_spans(text, set(candidates))
     for i in candidates:
         line = lines[i]
         for col in (m.start() for m in re.finditer("#", line)):
-            if (col == 0 or line[col - 1] in " \t") and not _inside(spans, i, col):
+            if (col == 0 or line[col - 1] in " \t") and not _inside(spans.get(i, ()), i, col):
                 if _MARK.match(line, col):
                     yield i + 1, col + 1, not line[:col].strip()
                 break  # the first comment runs to the end of the line
 
 
-def _scalar_spans(text: str, last_line: int) -> list[tuple[int, int, int, int]]:
-    """(start line, start col, end line, end col) of the scalars up to ``last_line`` (0-based)."""
+Span = tuple[int, int, int, int]
+
+
+def _scalar_spans(text: str, wanted: set[int]) -> dict[int, list[Span]]:
+    """The scalars (start line, start col, end line, end col) that touch each ``wanted`` line
+    (0-based), from the YAML scanner; it stops after the last wanted line."""
     import yaml
 
-    spans: list[tuple[int, int, int, int]] = []
+    last = max(wanted)
+    spans: dict[int, list[Span]] = {}
     try:
         for token in yaml.scan(text, Loader=yaml.CSafeLoader):
             start, end = token.start_mark, token.end_mark
-            if start.line > last_line:
+            if start.line > last:
                 break
             if isinstance(token, yaml.ScalarToken):
-                spans.append((start.line, start.column, end.line, end.column))
+                for line in wanted.intersection(range(start.line, end.line + 1)):
+                    spans.setdefault(line, []).append(
+                        (start.line, start.column, end.line, end.column)
+                    )
     except yaml.YAMLError:
         pass  # a syntax error: the file fails anyway; the scalars before it are known
     return spans
 
 
-def _inside(spans: list[tuple[int, int, int, int]], line: int, col: int) -> bool:
-    return any((sl, sc) <= (line, col) < (el, ec) for sl, sc, el, ec in spans if sl <= line <= el)
+def _inside(spans: Iterable[Span], line: int, col: int) -> bool:
+    return any((sl, sc) <= (line, col) < (el, ec) for sl, sc, el, ec in spans)
 
 
 def _next_code_line(lines: list[str], number: int) -> int:

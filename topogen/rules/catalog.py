@@ -27,6 +27,11 @@ HEADER = """# Rules
 Every check `topogen validate` runs after the schema, one row per rule function, in the order they
 run. **ids** are what the diagnostic ends with (`(rule-id)`); a rule may report more than one.
 An error makes `validate` exit 1; a warning only with `--strict`.
+
+A warning can be accepted with its reason: `# topogen: ignore[rule-id] reason` on its line (or
+alone on the line above), or an entry `{rule: rule-id, reason: ..., service: NAME}` of the
+topology's `ignore:` list (`x-topogen: {ignore: [...]}` in a Compose file). Errors cannot be
+suppressed. See the README, "Accepting a warning".
 """
 
 
