@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_sarif import errors, validator  # noqa: F401 - the fixture
 from tools import compose_config
 
-from topogen import pipeline
+from topogen import pipeline, suppress
 from topogen.diagnostics import Diagnostic
 
 SOCKET = "/var/run/docker.sock:/var/run/docker.sock"
@@ -379,3 +381,32 @@ def test_stdin_comments_count(tmp_path: Path) -> None:
     assert proc.returncode == 0
     [d] = json.loads(proc.stdout)
     assert d["suppressed"]["file"] == "<stdin>"
+
+
+FRAGMENTS = [
+    "# topogen: ignore[bogus] x",
+    "#topogen:ignore[b]",
+    " # ",
+    "'",
+    '"',
+    "\n",
+    ": ",
+    "a",
+    "  ",
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    values=st.lists(st.lists(st.sampled_from(FRAGMENTS), max_size=6).map("".join), max_size=4),
+    style=st.sampled_from([None, "'", '"', "|", ">"]),
+)
+def test_no_comment_is_found_inside_a_scalar(values: list[str], style: str | None) -> None:
+    """Strings full of ``# topogen:`` written by a YAML emitter in every scalar style: the
+    parse gives them back, and no suppression comment is found in them."""
+    text = yaml.safe_dump(
+        {"labels": {f"k{i}": v for i, v in enumerate(values)}}, default_style=style
+    )
+    assert yaml.safe_load(text) == {"labels": {f"k{i}": v for i, v in enumerate(values)}}
+    found: list[Diagnostic] = []
+    assert suppress._inline("f.yaml", text, found) == [] and found == [], text
