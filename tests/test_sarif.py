@@ -216,3 +216,16 @@ def test_github_annotations_escape_as_github_documents() -> None:
     assert render([Diagnostic("x", "m", (), Level.ERROR, file="f", line=1, col=1)], "github") == (
         "::error file=f,line=1,col=1,title=x::m\n"
     )
+
+
+def test_stage_help_names_only_declared_ids() -> None:
+    """The one-line help of the ids that no rule reports (stages) names no stale id, and
+    every id of the suppressions has one."""
+    from topogen.rules.catalog import STAGE_HELP, describe
+    from topogen.rules.registry import STAGES
+
+    declared = {rid for group in STAGES.values() for rid in group}
+    assert set(STAGE_HELP) <= declared
+    docs = describe()
+    for rid in ("invalid-suppression", "unused-suppression", "yaml-syntax"):
+        assert docs[rid].what == STAGE_HELP[rid]

@@ -57,13 +57,75 @@ def describe() -> dict[str, RuleDoc]:
     out: dict[str, RuleDoc] = {}
     for stage, group in STAGES.items():
         for rid in group:
-            what = f"Reported by {_stage(stage)} ({_STAGE_WHAT.get(stage, 'a check')})."
-            out.setdefault(rid, RuleDoc(rid, levels[rid], what, "", _stage(stage)))
+            what = STAGE_HELP.get(rid) or f"Reported by {_stage(stage)}."
+            source = f"{_stage(stage)} ({_STAGE_WHAT.get(stage, 'a check')})"
+            out.setdefault(rid, RuleDoc(rid, levels[rid], what, "", source))
     for fn in RULES:
         what, example = _doc(fn, table=False)
         for rid in fn.ids:
             out[rid] = RuleDoc(rid, levels[rid], what, example, f"`{fn.__module__}.{fn.__name__}`")
     return out
+
+
+#: One sentence on each id of a stage that is not a rule (SARIF's rule help); an id without one
+#: is described by its stage alone.
+STAGE_HELP = {
+    "duplicate-key": "A mapping has the same key twice (both lines are named).",
+    "empty-file": "The file holds no YAML document.",
+    "file-too-large": "The file is larger than topogen reads (16 MiB).",
+    "invalid-utf8": "The file is not UTF-8 text.",
+    "read-error": "The file cannot be read.",
+    "yaml-alias-bomb": "YAML aliases expand into far more nodes than the document has.",
+    "yaml-recursive-alias": "A YAML alias refers to the node that contains it.",
+    "yaml-syntax": "The text is not valid YAML.",
+    "yaml-too-deep": "Collections nest deeper than any Compose file needs.",
+    "boolean-spelling": "A boolean written yes, no, on or off: not YAML 1.2 (Compose casts it).",
+    "env-file": "The .env file (or an --env-file) has a line that cannot be read.",
+    "invalid-interpolation": "A ${...} reference that Compose cannot parse.",
+    "invalid-value": "A value of the wrong type or form for its key.",
+    "missing-key": "A required key is missing.",
+    "not-a-mapping": "The document is not a mapping of keys.",
+    "obsolete-version": "The top-level version key is obsolete; Compose ignores it.",
+    "output-is-input": "build would overwrite one of its input files.",
+    "required-variable": "A ${VAR:?message} variable is not set, so its value was not checked.",
+    "undeclared-target": "build --target names a target the topology does not declare.",
+    "unknown-key": "A key that the Compose Specification and topogen do not define.",
+    "unset-variable": "A variable is not set (Compose substitutes an empty string).",
+    "compose-extends": "An extends entry that Compose refuses.",
+    "compose-include": "An include entry that Compose refuses.",
+    "compose-merge": "Override files that cannot be merged (a list where a mapping was).",
+    "compose-top-level": "A Compose file that is not a mapping.",
+    "extends-loop": "Services extend each other in a circle.",
+    "extends-unknown-service": "extends names a service that its file does not define.",
+    "include-conflict": "An included file defines a resource the including project defines too.",
+    "include-cycle": "Files include each other in a circle.",
+    "include-env-file": "An include's env_file cannot be read.",
+    "include-too-deep": "include chains are nested too deeply.",
+    "include-too-many": "More files are included than topogen reads.",
+    "missing-file": "A file named by include, extends or --override does not exist.",
+    "rebase-variable-path": "A relative path with a variable in an included or extended file "
+    "is not re-expressed from the main project folder.",
+    "variable-file-path": "An include or extends file path with a ${...} variable is not followed.",
+    "inactive-dependency": "A service depends on one that the chosen profiles do not enable.",
+    "invalid-compose": "import: the file is not a mapping of top-level keys.",
+    "output-exists": "import: the output file exists (use --force).",
+    "reserved-key": "import: a service uses x-compose or x-swarm, which a topology reads as its own.",
+    "invalid-cidr": "A subnet or range is not CIDR notation.",
+    "invalid-ip": "An address is not an IPv4 or IPv6 address.",
+    "invalid-mode": "A file mode is not an octal number.",
+    "invalid-mount": "A volume or mount entry that cannot be read.",
+    "invalid-policy": "A policy that is not one of allow, deny, isolated, no_egress.",
+    "invalid-port": "A port entry that cannot be read.",
+    "invalid-suppression": "A # topogen: ignore[...] comment or ignore: entry without a reason, "
+    "with an unknown id, or naming an error (only warnings can be suppressed).",
+    "unused-suppression": "A suppression that accepts no finding: remove it.",
+    "engine-address-in-use": "validate --engine: a static address is taken on the engine.",
+    "engine-bridge-name-taken": "validate --engine: a bridge name is taken on the host.",
+    "engine-external-missing": "validate --engine: an external network or volume does not exist.",
+    "engine-pool-overlap": "validate --engine: a subnet overlaps a network the engine has.",
+    "engine-port-in-use": "validate --engine: a published host port is taken.",
+    "engine-unreachable": "validate --engine: no Docker engine answers.",
+}
 
 
 #: What each stage that is not a rule checks, for :func:`describe`.
