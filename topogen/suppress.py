@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .diagnostics import Diagnostic, Level, Path, Suppressed, error, warning
+from .diagnostics import Diagnostic, Level, Path, Suppressed, error, sort, warning
 
 #: A comment that is meant for topogen (the text after ``#``).
 _MARK = re.compile(r"#[ \t]*topogen[ \t]*:")
@@ -94,8 +94,6 @@ def apply(diags: Sequence[Diagnostic], scope: Scope) -> list[Diagnostic]:
     out = [_accept(d, accepted) for d in diags]
     if scope.complete:
         found += [_unused(s) for s in accepted if not s.used]
-    from .diagnostics import sort
-
     return sort(out + found)
 
 
@@ -121,7 +119,7 @@ def _unused(s: Suppression) -> Diagnostic:
             hint="fix the error; only warnings can be accepted",
         ).located(s.file, s.line, s.col)
     if s.kind == INLINE:
-        where = "on this line or the next" if len(s.lines) > 1 else "on this line"
+        where = f"on line {s.lines[-1]}" if s.lines[-1] != s.line else "on this line"
         hint = "a comment covers its own line; alone on its line, the next line"
         return warning(
             "unused-suppression", f"no {s.rule} finding {where} to suppress", (), hint=hint
