@@ -111,6 +111,8 @@ def test_plain_validate_agrees_with_typer(tmp_path: object) -> None:
         [bad, THREE_TIER],
         ["--format", "json", bad],
         ["-f", "github", warns],
+        ["--format", "sarif", bad, warns],
+        ["--show-suppressed", "--strict", warns],
         ["--format=json", warns],
         ["--strict", warns],
         ["--", warns],

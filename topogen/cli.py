@@ -34,6 +34,7 @@ class Format(str, Enum):
     text = "text"
     json = "json"
     github = "github"
+    sarif = "sarif"
 
 
 class ReachFormat(str, Enum):
@@ -122,9 +123,9 @@ def _write(files: dict[str, str]) -> None:
 
 
 def _emit(diags: list, fmt: Format = Format.text) -> None:  # type: ignore[type-arg]
-    from .diagnostics import render
+    from .diagnostics import render, visible
 
-    if diags or fmt is Format.json:
+    if visible(diags, fmt.value):
         stream = sys.stdout if fmt is not Format.text else sys.stderr
         stream.write(render(diags, fmt.value))
 
@@ -150,6 +151,13 @@ def validate(
             "beside it (the pre-commit hook for Compose files).",
         ),
     ] = False,
+    show_suppressed: Annotated[
+        bool,
+        typer.Option(
+            "--show-suppressed",
+            help="Also print the findings a '# topogen: ignore[...]' comment or the ignore: list accepts.",
+        ),
+    ] = False,
     override: OverrideOpt = None,
     profile: ProfileOpt = None,
     env_file: EnvFileOpt = None,
@@ -163,8 +171,9 @@ def validate(
         raise typer.BadParameter(
             "--compose-project finds the override files itself", param_hint="--override"
         )
+    names = [str(f) for f in files]
     code = run(
-        [str(f) for f in files], fmt.value, strict, engine, compose_project, **project.kwargs()
+        names, fmt.value, strict, engine, show_suppressed, compose_project, **project.kwargs()
     )
     raise typer.Exit(code)
 

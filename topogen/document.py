@@ -3,8 +3,8 @@
 A topology is a Compose file with optional typed additions. This module owns the two
 moves between the spellings, over plain data (no models, ``${...}`` text kept as written):
 
-- :func:`prepare` reads topogen's own keys (``targets``, ``policies``, ``description``, or the
-  same under a top-level ``x-topogen:`` in a Compose file) and merges each service's
+- :func:`prepare` reads topogen's own keys (``targets``, ``policies``, ``description``,
+  ``ignore``, or the same under a top-level ``x-topogen:`` in a Compose file) and merges each service's
   ``x-compose`` block key by key, so that every later stage sees exactly what reaches the
   output;
 - :func:`lower` turns every typed addition into Compose's own spelling (the subnet
@@ -21,7 +21,7 @@ from typing import Any
 from .diagnostics import Path
 
 #: topogen's own top-level keys: read by topogen, never written to a Compose file.
-TOPOGEN_KEYS = ("targets", "policies", "description")
+TOPOGEN_KEYS = ("targets", "policies", "description", "ignore")
 EXTENSION = "x-topogen"
 
 BRIDGE = "com.docker.network.bridge."

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import diagnostics as dg
-from . import interpolation, source
+from . import interpolation, source, suppress
 from .diagnostics import Diagnostic, Path, error
 from .resolved import Topology
 
@@ -77,6 +77,7 @@ def check(
         src = source.load_text(text, file)
     result = Result(file, src)
     found: list[Diagnostic] = list(src.diagnostics)
+    scope = suppress.Scope({src.file: src.text})
     if src.data is not None and not found:
         data = written = src.data
         locate: Callable[[Diagnostic], Diagnostic] = src.finish
@@ -89,6 +90,7 @@ def check(
             # The output keeps include: and extends: for Compose to follow (each included project
             # keeps its own folder and .env); override files are merged into it.
             written = merged.data if overrides else src.data
+            scope.texts = {name: s.text for name, s in merged.sources.items()}
 
             def locate(d: Diagnostic) -> Diagnostic:
                 return d.located(*merged.locate(d.path, at_key=d.at_key))
@@ -97,9 +99,13 @@ def check(
             context = Context(file, profiles, env_files, environ)
             topo, problems, doc = _analyse(data, context, written)
             result.topology = topo
-            result.locator = _locator(locate, doc)
-            found.extend(result.locator(d) for d in problems)
-    result.diagnostics = dg.sort(found)
+            place = result.locator = _locator(locate, doc)
+            found.extend(place(d) for d in problems)
+            if doc is not None:
+                scope.entries, scope.place = doc.data.get("ignore"), place
+                scope.written_at = doc.written_at
+            scope.complete = topo is not None and topo.profiles is None
+    result.diagnostics = suppress.apply(dg.sort(found), scope)
     return result
 
 

@@ -89,6 +89,8 @@ class Source:
     data: Any = None
     marks: dict[Path, tuple[Any, Any]] = field(default_factory=dict, repr=False)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: The text parsed (for what libyaml drops: the suppression comments, topogen.suppress).
+    text: str = field(default="", repr=False)
 
     @property
     def positions(self) -> dict[Path, Pos]:
@@ -144,7 +146,9 @@ def load_text(text: str, file: str = "<string>") -> Source:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _events_or_nodes(text, file)
+        src = _events_or_nodes(text, file)
+        src.text = text
+        return src
     finally:
         if enabled:
             gc.enable()

@@ -863,6 +863,20 @@ class Policy(Model):
     )
 
 
+class Suppression(Model):
+    """An accepted warning, with its reason (topogen.suppress). Without ``at``, ``service``,
+    ``network`` or ``volume``, every finding of the rule in the project."""
+
+    rule: str = Field(description="The rule id, as a diagnostic ends with it: (rule-id).")
+    reason: str | None = Field(None, description="Why the finding is acceptable (required).")
+    at: str | list[str | int] | None = Field(
+        None, description="Only findings at or under this path, e.g. services.web.volumes[0]."
+    )
+    service: str | None = Field(None, description="Only findings about this service.")
+    network: str | None = Field(None, description="Only findings about this network.")
+    volume: str | None = Field(None, description="Only findings about this volume.")
+
+
 # --------------------------------------------------------------------------- topology
 
 
@@ -901,4 +915,7 @@ class Topology(Model):
     services: dict[str, Service] = Field(default_factory=dict, description="Services by name.")
     policies: list[Policy] = Field(
         default_factory=list, description="Reachability intent, proven by validate."
+    )
+    ignore: list[Suppression] = Field(
+        default_factory=list, description="Accepted warnings, each with its reason."
     )

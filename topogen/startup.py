@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-FORMATS = ("text", "json", "github")
+FORMATS = ("text", "json", "github", "sarif")
 STDIN = "-"
 #: The name stdin's topology has in diagnostics.
 STDIN_NAME = "<stdin>"
@@ -53,13 +53,15 @@ def validate(
     fmt: str = "text",
     strict: bool = False,
     engine: bool = False,
+    show_suppressed: bool = False,
     compose_project: bool = False,
     **project: Any,
 ) -> int:
     """Check topologies, print their diagnostics, and return the exit code (0, 1, or 2 when a
-    file argument names no file). ``compose_project`` checks each Compose file with the files
-    ``docker compose`` reads with it (:mod:`topogen.composefiles`)."""
-    from .diagnostics import has_errors, render, sort
+    file argument names no file). Suppressed findings print only with ``show_suppressed``
+    (always in json and sarif, marked). ``compose_project`` checks each Compose file with the
+    files ``docker compose`` reads with it (:mod:`topogen.composefiles`)."""
+    from .diagnostics import has_errors, render, sort, visible
     from .pipeline import check
 
     files = list(files)
@@ -86,15 +88,16 @@ def validate(
 
         found = engine_diagnostics(r for r in results if not r.failed())
     diags = sort(diags + found)
-    if diags or fmt == "json":
-        (sys.stderr if fmt == "text" else sys.stdout).write(render(diags, fmt))
+    if visible(diags, fmt, show_suppressed=show_suppressed):
+        out = sys.stderr if fmt == "text" else sys.stdout
+        out.write(render(diags, fmt, show_suppressed=show_suppressed))
     return 1 if any(r.failed(strict=strict) for r in results) or has_errors(found) else 0
 
 
-def plain_validate(args: Sequence[str]) -> tuple[list[str], str, bool, bool, bool] | None:
+def plain_validate(args: Sequence[str]) -> tuple[list[str], str, bool, bool, bool, bool] | None:
     """``validate`` arguments (after the command name) when they need no help from Typer, else None."""
     files: list[str] = []
-    fmt, strict, engine, compose_project = "text", False, False, False
+    fmt, strict, engine, show_suppressed, compose_project = "text", False, False, False, False
     it = iter(args)
     for arg in it:
         if arg in ("--format", "-f"):
@@ -105,6 +108,8 @@ def plain_validate(args: Sequence[str]) -> tuple[list[str], str, bool, bool, boo
             strict = True
         elif arg == "--engine":
             engine = True
+        elif arg == "--show-suppressed":
+            show_suppressed = True
         elif arg == "--compose-project":
             compose_project = True
         elif arg == "--":
@@ -115,4 +120,4 @@ def plain_validate(args: Sequence[str]) -> tuple[list[str], str, bool, bool, boo
             files.append(arg)
     if not files or fmt not in FORMATS:
         return None
-    return files, fmt, strict, engine, compose_project
+    return files, fmt, strict, engine, show_suppressed, compose_project

@@ -12,9 +12,11 @@ import inspect
 import re
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 
-from . import RULES
-from .registry import STAGES, Rule
+from ..diagnostics import Level
+from . import RULES, ids
+from .registry import STAGE_WARNINGS, STAGES, Rule
 
 HEADER = """# Rules
 
@@ -25,18 +27,129 @@ HEADER = """# Rules
 Every check `topogen validate` runs after the schema, one row per rule function, in the order they
 run. **ids** are what the diagnostic ends with (`(rule-id)`); a rule may report more than one.
 An error makes `validate` exit 1; a warning only with `--strict`.
+
+A warning can be accepted with its reason: `# topogen: ignore[rule-id] reason` on its line (or
+alone on the line above), or an entry `{rule: rule-id, reason: ..., service: NAME}` of the
+topology's `ignore:` list (`x-topogen: {ignore: [...]}` in a Compose file). Errors cannot be
+suppressed. See the README, "Accepting a warning".
 """
 
 
-def _md(text: str) -> str:
+@dataclass(frozen=True)
+class RuleDoc:
+    """What the catalogue says about one id: for SARIF's ``tool.driver.rules`` and the like."""
+
+    id: str
+    levels: frozenset[Level]
+    what: str  # one sentence (Markdown)
+    example: str  # the failing example (Markdown); "" for the stages that are not rules
+    source: str  # the module that reports it
+
+    @property
+    def default_level(self) -> Level:
+        return Level.ERROR if Level.ERROR in self.levels else Level.WARNING
+
+
+def describe() -> dict[str, RuleDoc]:
+    """Every id topogen can print with its documentation: a rule's docstring (first sentence,
+    then its failing example), or for a stage that is not a rule, which stage reports it."""
+    levels = ids()
+    out: dict[str, RuleDoc] = {}
+    for stage, group in STAGES.items():
+        for rid in group:
+            what = STAGE_HELP.get(rid) or f"Reported by {_stage(stage)}."
+            source = f"{_stage(stage)} ({_STAGE_WHAT.get(stage, 'a check')})"
+            out.setdefault(rid, RuleDoc(rid, levels[rid], what, "", source))
+    for fn in RULES:
+        what, example = _doc(fn, table=False)
+        for rid in fn.ids:
+            out[rid] = RuleDoc(rid, levels[rid], what, example, f"`{fn.__module__}.{fn.__name__}`")
+    return out
+
+
+#: One sentence on each id of a stage that is not a rule (SARIF's rule help); an id without one
+#: is described by its stage alone.
+STAGE_HELP = {
+    "duplicate-key": "A mapping has the same key twice (both lines are named).",
+    "empty-file": "The file holds no YAML document.",
+    "file-too-large": "The file is larger than topogen reads (16 MiB).",
+    "invalid-utf8": "The file is not UTF-8 text.",
+    "read-error": "The file cannot be read.",
+    "yaml-alias-bomb": "YAML aliases expand into far more nodes than the document has.",
+    "yaml-recursive-alias": "A YAML alias refers to the node that contains it.",
+    "yaml-syntax": "The text is not valid YAML.",
+    "yaml-too-deep": "Collections nest deeper than any Compose file needs.",
+    "boolean-spelling": "A boolean written yes, no, on or off: not YAML 1.2 (Compose casts it).",
+    "env-file": "The .env file (or an --env-file) has a line that cannot be read.",
+    "invalid-interpolation": "A ${...} reference that Compose cannot parse.",
+    "invalid-value": "A value of the wrong type or form for its key.",
+    "missing-key": "A required key is missing.",
+    "not-a-mapping": "The document is not a mapping of keys.",
+    "obsolete-version": "The top-level version key is obsolete; Compose ignores it.",
+    "output-is-input": "build would overwrite one of its input files.",
+    "required-variable": "A ${VAR:?message} variable is not set, so its value was not checked.",
+    "undeclared-target": "build --target names a target the topology does not declare.",
+    "unknown-key": "A key that the Compose Specification and topogen do not define.",
+    "unset-variable": "A variable is not set (Compose substitutes an empty string).",
+    "compose-extends": "An extends entry that Compose refuses.",
+    "compose-include": "An include entry that Compose refuses.",
+    "compose-merge": "Override files that cannot be merged (a list where a mapping was).",
+    "compose-top-level": "A Compose file that is not a mapping.",
+    "extends-loop": "Services extend each other in a circle.",
+    "extends-unknown-service": "extends names a service that its file does not define.",
+    "include-conflict": "An included file defines a resource the including project defines too.",
+    "include-cycle": "Files include each other in a circle.",
+    "include-env-file": "An include's env_file cannot be read.",
+    "include-too-deep": "include chains are nested too deeply.",
+    "include-too-many": "More files are included than topogen reads.",
+    "missing-file": "A file named by include, extends or --override does not exist.",
+    "rebase-variable-path": "A relative path with a variable in an included or extended file "
+    "is not re-expressed from the main project folder.",
+    "variable-file-path": "An include or extends file path with a ${...} variable is not followed.",
+    "inactive-dependency": "A service depends on one that the chosen profiles do not enable.",
+    "invalid-compose": "import: the file is not a mapping of top-level keys.",
+    "output-exists": "import: the output file exists (use --force).",
+    "reserved-key": "import: a service uses x-compose or x-swarm, which a topology reads as its own.",
+    "invalid-cidr": "A subnet or range is not CIDR notation.",
+    "invalid-ip": "An address is not an IPv4 or IPv6 address.",
+    "invalid-mode": "A file mode is not an octal number.",
+    "invalid-mount": "A volume or mount entry that cannot be read.",
+    "invalid-policy": "A policy that is not one of allow, deny, isolated, no_egress.",
+    "invalid-port": "A port entry that cannot be read.",
+    "invalid-suppression": "A # topogen: ignore[...] comment or ignore: entry without a reason, "
+    "with an unknown id, or naming an error (only warnings can be suppressed).",
+    "unused-suppression": "A suppression that accepts no finding: remove it.",
+    "engine-address-in-use": "validate --engine: a static address is taken on the engine.",
+    "engine-bridge-name-taken": "validate --engine: a bridge name is taken on the host.",
+    "engine-external-missing": "validate --engine: an external network or volume does not exist.",
+    "engine-pool-overlap": "validate --engine: a subnet overlaps a network the engine has.",
+    "engine-port-in-use": "validate --engine: a published host port is taken.",
+    "engine-unreachable": "validate --engine: no Docker engine answers.",
+}
+
+
+#: What each stage that is not a rule checks, for :func:`describe`.
+_STAGE_WHAT = {
+    "source": "the YAML text itself",
+    "pipeline": "the document's shape, types and interpolation",
+    "loader": "reading override, included and extended files",
+    "project": "the services the chosen profiles enable",
+    "importer": "import of a Compose file",
+    "resolve": "the values of addresses, ports, mounts and policies",
+    "live": "the Docker engine, with validate --engine",
+    "suppress": "the suppressions: # topogen: ignore[...] comments and the ignore: list",
+}
+
+
+def _md(text: str, *, table: bool = True) -> str:
     text = re.sub(r":func:`([^`]+)`", r"`\1`", " ".join(text.split()))
-    return text.replace("|", "\\|")
+    return text.replace("|", "\\|") if table else text
 
 
-def _doc(fn: Rule) -> tuple[str, str]:
+def _doc(fn: Rule, *, table: bool = True) -> tuple[str, str]:
     """(first paragraph, the rest: the failing example) of a rule's docstring."""
     paragraphs = inspect.cleandoc(fn.__doc__ or "").split("\n\n")
-    return _md(paragraphs[0]), _md(" ".join(paragraphs[1:]))
+    return _md(paragraphs[0], table=table), _md(" ".join(paragraphs[1:]), table=table)
 
 
 def _rows() -> Iterator[tuple[str, list[str]]]:
@@ -58,16 +171,20 @@ def _rows() -> Iterator[tuple[str, list[str]]]:
         yield module, rows
 
 
+def _stage_id(rid: str) -> str:
+    return f"`{rid}` (warning)" if rid in STAGE_WARNINGS else f"`{rid}`"
+
+
 def _stage(stage: str) -> str:
     return "`topogen/live/` (`validate --engine`)" if stage == "live" else f"`topogen/{stage}.py`"
 
 
 def markdown() -> str:
     """docs/rules.md."""
-    out = [HEADER, "## Not from a rule", "", "| stage | ids (all errors) |", "|---|---|"]
+    out = [HEADER, "## Not from a rule", "", "| stage | ids (errors unless marked) |", "|---|---|"]
     out += [
-        f"| {_stage(stage)} | {', '.join(f'`{i}`' for i in sorted(ids))} |"
-        for stage, ids in STAGES.items()
+        f"| {_stage(stage)} | {', '.join(_stage_id(i) for i in sorted(group))} |"
+        for stage, group in STAGES.items()
     ]
     out.append("")
     for module, rows in _rows():

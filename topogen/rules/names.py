@@ -130,7 +130,7 @@ def container_name(topo: Topology) -> Iterator[Diagnostic]:
     seen: dict[str, str] = {}
     for s in topo.in_file_order("services"):
         name = s.container_name
-        if not name or "$" in name:
+        if name is None or "$" in name:
             continue
         path = (*s.path, "container_name")
         if not CONTAINER.fullmatch(name):

@@ -73,6 +73,7 @@ STAGES: Mapping[str, tuple[str, ...]] = {
         "invalid-policy",
         "invalid-port",
     ),
+    "suppress": ("invalid-suppression", "unused-suppression"),
     "live": (
         "engine-address-in-use",
         "engine-bridge-name-taken",
@@ -94,6 +95,7 @@ STAGE_WARNINGS = frozenset(
         "rebase-variable-path",
         "required-variable",
         "unset-variable",
+        "unused-suppression",
     )
 )
 
