@@ -118,6 +118,7 @@ COMPOSE_REJECTS = {  # several problems in one file: Compose names one of them, 
     "env-file-missing": "missing.env not found",
     "invalid-command": "'services[web].command' invalid command line string",
     "invalid-secret-source": "file|environment",
+    "newer-compose-key": "not allowed",
 }
 #: Cases the real Compose accepts although the engine (or the kernel) refuses them at `up`:
 #: only topogen reports these before deployment.

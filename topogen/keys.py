@@ -11,7 +11,7 @@ Parsing (``spec.Service``) has the field and its type. This table says the rest:
 - ``stub``: a ``verify --stub-image`` stub leaves it out (it starts, checks or constrains the
   real program);
 - ``newer``: in the Compose Specification's schema but refused by the Compose topogen is
-  checked against (2.40.3: "additional properties ... not allowed"): a warning.
+  checked against (2.40.3: "additional properties ... not allowed"): an error.
 
 The Compose target needs no column: it writes the document as the input wrote it. Adding a
 key is one row here plus its field in ``spec.Service``; ``tests/test_keys.py`` fails on a field

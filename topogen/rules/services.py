@@ -332,10 +332,11 @@ def secret_source(topo: Topology) -> Iterator[Diagnostic]:
             )
 
 
-@reports(warning="newer-compose-key")
+@reports(error="newer-compose-key")
 def newer_compose_key(topo: Topology) -> Iterator[Diagnostic]:
     """A key of the Compose Specification that the Compose topogen is checked against (2.40.3)
-    still refuses ("additional properties 'umask' not allowed"): it needs a later Compose.
+    still refuses ("additional properties 'umask' not allowed"): an error, as the file it would
+    write is refused by that Compose; a later Compose may accept it.
 
     ``services: {web: {image: nginx, umask: "0022"}}``.
     """
@@ -343,12 +344,12 @@ def newer_compose_key(topo: Topology) -> Iterator[Diagnostic]:
     for s in topo.services.values():
         found += [((*s.path, k), k) for k, _ in s.options if k in NEWER_SERVICE]
     for path, key in found:
-        yield warning(
+        yield error(
             "newer-compose-key",
             f"{key} is newer than docker compose {COMPOSE_VERSION}, which refuses it",
             path,
             at_key=True,
-            hint="run a later Compose, or leave it out",
+            hint=f"leave it out (topogen checks against Compose {COMPOSE_VERSION})",
         )
 
 
