@@ -24,6 +24,7 @@ from . import (
     security,
     services,
     storage,
+    synthesis,
     targets,
 )
 from .registry import Rule
@@ -39,6 +40,7 @@ RULES: tuple[Rule, ...] = (
     *names.RULES,
     *security.RULES,
     *policies.RULES,
+    *synthesis.RULES,
     *targets.RULES,
 )
 

@@ -42,6 +42,7 @@ STAGES: Mapping[str, tuple[str, ...]] = {
         "obsolete-version",
         "output-is-input",
         "required-variable",
+        "synth-pool",
         "undeclared-target",
         "unknown-key",
         "unset-variable",
