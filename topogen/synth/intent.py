@@ -114,6 +114,7 @@ def _not_carried(p: resolved.Policy, src: str, dst: str, inside: set[str]) -> Di
         f"allow {src} -> {dst} is not carried by the synthesized networks: {other} keeps "
         "its own networks (or network_mode)",
         p.path,
+        at_key=True,
         hint=f"remove the networks of {other} so that it is synthesized too",
     )
 
@@ -131,7 +132,7 @@ def _closed(
             what = f"{p.subject} publishes ports, which need a non-internal network: no_egress keeps it internal, so its ports are not reachable"
         else:
             continue
-        out.append(warning("synth-conflict", what, p.path))
+        out.append(warning("synth-conflict", what, p.path, at_key=True))
     return out
 
 
@@ -152,6 +153,7 @@ def _limits(
                     f"allow {src} -> {dst} names port {p.edge.port}, but a network carries every "
                     f"port: {src} reaches every port of {dst}",
                     (*p.path, "port"),
+                    at_key=True,
                 )
             )
         back = (dst, src)
@@ -162,6 +164,7 @@ def _limits(
                     f"a shared network is symmetric: carrying {src} -> {dst} also lets "
                     f"{dst} reach {src}",
                     p.path,
+                    at_key=True,
                     hint=f"state it (allow {dst} -> {src}) or deny it with a firewall outside Docker",
                 )
             )
@@ -173,6 +176,7 @@ def _limits(
                     "synth-conflict",
                     f"allow external -> {dst} needs a published port on {dst}",
                     p.path,
+                    at_key=True,
                     hint=f"add ports: to {dst}",
                 )
             )
