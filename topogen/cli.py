@@ -387,6 +387,55 @@ def reach(
 
 
 @app.command()
+def suggest(
+    file: Annotated[Path, typer.Argument(help="The topology or Compose file.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the rewritten file here instead of a diff."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing output file.")
+    ] = False,
+    engine: Annotated[
+        bool, typer.Option("--engine", help="Also avoid the subnets of the engine's networks.")
+    ] = False,
+) -> None:
+    """Print the networks that keep every needed or allowed connection and remove the rest, as a unified diff."""
+    from . import suggest as synthesis
+
+    if output is not None and output.resolve() == file.resolve():
+        raise typer.BadParameter("the output would replace FILE", param_hint="--output")
+    if output is not None and output.exists() and not force:
+        raise typer.BadParameter(f"{output} exists (--force replaces it)", param_hint="--output")
+    # LEAD: pass the needed connections: needs=[(n.source, n.target) for n in needed(topo)]
+    found = synthesis.suggest(str(file), avoid=_engine_subnets() if engine else ())
+    _emit(found.diagnostics)
+    if not found.text:
+        raise typer.Exit(1)
+    if output is None:
+        sys.stdout.write(found.diff())
+    else:
+        _write({str(output): found.text})
+    typer.echo(found.summary(), err=True)
+
+
+def _engine_subnets() -> list[str]:
+    from .live.engine import Engine, EngineError
+
+    try:
+        nets = Engine.detect().networks()
+    except EngineError as exc:
+        typer.echo(f"topogen: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return [
+        str(c.get("Subnet"))
+        for n in nets
+        for c in ((n.get("IPAM") or {}).get("Config") or ())
+        if c.get("Subnet")
+    ]
+
+
+@app.command()
 def graph(
     file: Annotated[Path, typer.Argument(help="The topology file.")],
     fmt: Annotated[

@@ -25,7 +25,20 @@ from . import subnets
 from .intent import Flow, Intent, gather
 from .layout import Layout, Network, synthesize
 
-__all__ = ["Flow", "Intent", "Layout", "Network", "apply", "auto_networks", "plan", "scope"]
+__all__ = [
+    "Flow",
+    "Intent",
+    "Layout",
+    "Network",
+    "apply",
+    "auto_networks",
+    "declared_subnets",
+    "gather",
+    "plan",
+    "scope",
+    "subnets",
+    "synthesize",
+]
 
 AUTO = "auto"
 
