@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,6 +50,7 @@ x-topogen:
   synthesize:
     egress: [mailer]
 """
+APPENDED = "  policies:\n    - allow: {from: web, to: api}\n"
 SERVICES = ["api", "cache", "db", "mailer", "metrics", "web"]
 NEEDED = [("web", "api"), ("api", "db"), ("api", "cache"), ("api", "mailer"), ("metrics", "api")]
 
@@ -128,7 +130,7 @@ def run(*args: str, cwd: str) -> subprocess.CompletedProcess[str]:
 
 def test_cli_prints_a_diff_and_writes_only_where_asked(flat: str, tmp_path: Any) -> None:
     with open(flat, "a", encoding="utf-8") as fh:
-        fh.write("  policies:\n    - allow: {from: web, to: api}\n")
+        fh.write(APPENDED)
     done = run(flat, cwd=str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"--- {flat}\n+++ {flat} (suggested)\n")
@@ -139,9 +141,8 @@ def test_cli_prints_a_diff_and_writes_only_where_asked(flat: str, tmp_path: Any)
     again = run(flat, "-o", str(out), cwd=str(tmp_path))
     assert again.returncode == 2 and "--force" in again.stderr
     assert run(flat, "-o", str(out), "--force", cwd=str(tmp_path)).returncode == 0
-    original = open(flat, encoding="utf-8").read()
     itself = run(flat, "-o", flat, "--force", cwd=str(tmp_path))
-    assert itself.returncode == 2 and open(flat, encoding="utf-8").read() == original
+    assert itself.returncode == 2 and Path(flat).read_text() == FLAT + APPENDED
 
 
 def test_bad_input_is_a_located_error_and_nothing_is_written(tmp_path: Any) -> None:
@@ -150,5 +151,8 @@ def test_bad_input_is_a_located_error_and_nothing_is_written(tmp_path: Any) -> N
     out = tmp_path / "out.yaml"
     done = run(str(bad), "-o", str(out), cwd=str(tmp_path))
     assert done.returncode == 1
-    assert f"{bad}:4:5: [error] unknown key 'netwrks'" in done.stderr and "Traceback" not in done.stderr
+    assert (
+        f"{bad}:4:5: [error] unknown key 'netwrks'" in done.stderr
+        and "Traceback" not in done.stderr
+    )
     assert not os.path.exists(out)

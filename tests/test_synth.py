@@ -240,3 +240,16 @@ def test_every_example_resynthesized_from_its_own_reach(path: str) -> None:
     got = reached(result, places)
     assert got == expected(flows, egress, ports)
     assert flows <= got
+
+
+CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cases", "synth")
+
+
+@pytest.mark.parametrize("case", sorted(os.listdir(CASES)))
+def test_synthesis_corpus(case: str) -> None:
+    path = os.path.join(CASES, case)
+    with open(path, encoding="utf-8") as fh:
+        expect = [ln.split(": ", 1)[1].strip() for ln in fh if ln.startswith("# expect: ")]
+    result = pipeline.check(path)
+    got = [f"{d.line}:{d.col} {d.rule}" for d in result.diagnostics if d.rule.startswith("synth")]
+    assert got == expect

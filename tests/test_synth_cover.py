@@ -80,9 +80,7 @@ def test_large_graphs_are_covered_within_the_bound() -> None:
     rng = random.Random(13)
     for n in (30, 60, 200):
         vertices = [f"v{i:03}" for i in range(n)]
-        edges = {
-            tuple(sorted(rng.sample(vertices, 2))) for _ in range(n * 3)
-        }
+        edges = {tuple(sorted(rng.sample(vertices, 2))) for _ in range(n * 3)}
         edges = {(a, b) for a, b in edges}
         found = cover.cover(edges)
         _check_valid(edges, found)

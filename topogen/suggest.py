@@ -53,17 +53,13 @@ class Suggestion:
         removed = len(self.before - self.after)
         added = len(self.after - self.before)
         nets = len(self.layout.networks) if self.layout else 0
-        text = (
-            f"{removed} reachable service pair{'s' if removed != 1 else ''} removed, {kept} kept"
-        )
+        text = f"{removed} reachable service pair{'s' if removed != 1 else ''} removed, {kept} kept"
         if added:
             text += f", {added} added (see the warnings)"
         return f"{text}; {nets} generated network{'s' if nets != 1 else ''}"
 
 
-def suggest(
-    file: str, needs: Iterable[Flow] = (), *, avoid: Sequence[str] = ()
-) -> Suggestion:
+def suggest(file: str, needs: Iterable[Flow] = (), *, avoid: Sequence[str] = ()) -> Suggestion:
     """The suggested layout of ``file`` (a topology or a Compose file)."""
     result = pipeline.check(file)
     out = Suggestion(file, diagnostics=list(result.diagnostics))
@@ -91,7 +87,9 @@ def suggest(
     out.text = rewrite(out.original, result, out.layout, kept)
     after = pipeline.check(file, out.text)
     moved = document.prepare(data)
-    located = [result.src.finish(replace(d, path=moved.written_at(d.path))) for d in intent.warnings]
+    located = [
+        result.src.finish(replace(d, path=moved.written_at(d.path))) for d in intent.warnings
+    ]
     out.diagnostics = dg.sort([*after.diagnostics, *located])
     out.before = _pairs(topo, places)
     out.after = _pairs(after.topology, places) if after.topology else frozenset()
@@ -122,9 +120,7 @@ def rewrite(text: str, result: pipeline.Result, layout: Layout, kept: dict[str, 
     for name, keys in layout.services.items():
         own = data["services"][name].get("networks")
         external = [k for k in _names(own) if k in kept]
-        edits.append(
-            _service_edit(lines, marks, name, sorted({*keys, *external}), _aliases(own))
-        )
+        edits.append(_service_edit(lines, marks, name, sorted({*keys, *external}), _aliases(own)))
     edits.append(_top_edit(lines, marks, layout, kept))
     for start, end, new in sorted(edits, key=lambda e: e[0], reverse=True):
         lines[start:end] = new
@@ -143,10 +139,7 @@ def _aliases(value: Any) -> list[str]:
     if not isinstance(value, dict):
         return []
     found = {
-        str(a)
-        for v in value.values()
-        if isinstance(v, dict)
-        for a in (v.get("aliases") or ())
+        str(a) for v in value.values() if isinstance(v, dict) for a in (v.get("aliases") or ())
     }
     return sorted(found)
 
@@ -170,7 +163,9 @@ def _service_block(keys: list[str], aliases: list[str], col: int) -> list[str]:
     return [f"{ln}\n" for ln in text.splitlines()]
 
 
-def _top_edit(lines: list[str], marks: dict[Any, Any], layout: Layout, kept: dict[str, Any]) -> Edit:
+def _top_edit(
+    lines: list[str], marks: dict[Any, Any], layout: Layout, kept: dict[str, Any]
+) -> Edit:
     body = ["networks:\n"]
     for key, n in sorted(kept.items()):
         body += [f"  {block(key)}:\n", *(f"{ln}\n" for ln in block(n, 4).splitlines())]

@@ -83,7 +83,9 @@ def declared_subnets(data: dict[str, Any]) -> list[str]:
     for n in networks.values() if isinstance(networks, dict) else ():
         if isinstance(n, dict):
             out += [str(n["subnet"])] if "subnet" in n else []
-            out += [str(p["subnet"]) for p in _ipam_pools(n) if isinstance(p, dict) and "subnet" in p]
+            out += [
+                str(p["subnet"]) for p in _ipam_pools(n) if isinstance(p, dict) and "subnet" in p
+            ]
     return out
 
 

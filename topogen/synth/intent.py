@@ -85,9 +85,7 @@ def gather(
     published = {s for s in ports - closed if _remote(topo.services[s])}
     intent = Intent(places, frozenset(flows), frozenset(outward), frozenset(published))
     found += _limits(topo, intent, allowed)
-    return Intent(
-        intent.scope, intent.flows, intent.egress, intent.published, tuple(found)
-    )
+    return Intent(intent.scope, intent.flows, intent.egress, intent.published, tuple(found))
 
 
 def _flow(p: resolved.Policy) -> Flow:
@@ -186,9 +184,7 @@ def _limits(
 def _published_reach(topo: resolved.Topology, intent: Intent) -> list[Diagnostic]:
     out = []
     for target in sorted(intent.published):
-        extra = sorted(
-            a for a in intent.egress if a != target and (a, target) not in intent.flows
-        )
+        extra = sorted(a for a in intent.egress if a != target and (a, target) not in intent.flows)
         if extra:
             out.append(
                 warning(
@@ -196,6 +192,7 @@ def _published_reach(topo: resolved.Topology, intent: Intent) -> list[Diagnostic
                     f"the published ports of {target} are reachable through the host from every "
                     f"service on the egress network: {', '.join(extra)}",
                     (*topo.services[target].path, "ports"),
+                    at_key=True,
                     hint="bind the ports to 127.0.0.1 if only the host needs them",
                 )
             )

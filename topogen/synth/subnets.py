@@ -24,10 +24,13 @@ class PoolExhausted(ValueError):
 def parse_pool(text: str, prefix: int) -> ipaddress.IPv4Network:
     """The pool as a network; ValueError with a reason when unusable."""
     pool = ipaddress.ip_network(text, strict=True)
-    if not isinstance(pool, ipaddress.IPv4Network):
+    if pool.version != 4:
         raise ValueError(f"pool {text} is not IPv4")
+    assert isinstance(pool, ipaddress.IPv4Network)
     if not pool.prefixlen <= prefix <= 30:
-        raise ValueError(f"prefix /{prefix} does not fit in pool {text} (between /{pool.prefixlen} and /30)")
+        raise ValueError(
+            f"prefix /{prefix} does not fit in pool {text} (between /{pool.prefixlen} and /30)"
+        )
     return pool
 
 
