@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .. import resolved
 from ..diagnostics import Diagnostic, warning
@@ -30,19 +31,19 @@ class Intent:
     published: frozenset[str]  # services whose ports other containers reach through the host
     warnings: tuple[Diagnostic, ...] = field(default=())
 
-    @property
+    @cached_property
     def forced(self) -> frozenset[Flow]:
         """Flows Docker adds to any layout with this egress: every container on a non-internal
         bridge reaches every published port through the host (see analysis.reach)."""
         return frozenset((a, b) for a in self.egress for b in self.published if a != b)
 
-    @property
+    @cached_property
     def edges(self) -> frozenset[Flow]:
         """The undirected pairs that must share a network: intended flows not already forced."""
         forced = self.forced
         return frozenset(_key(a, b) for a, b in self.flows if (a, b) not in forced)
 
-    @property
+    @cached_property
     def expected(self) -> frozenset[Flow]:
         """The service pairs a layout carrying this intent makes reachable (directed)."""
         both = {f for a, b in self.edges for f in ((a, b), (b, a))}

@@ -123,10 +123,14 @@ def _carried(
     out: dict[str, list[Flow]] = {}
     forced = intent.forced
     ordered = sorted(cliques, key=lambda c: keys[c])
+    holding: dict[str, list[cover.Clique]] = {}
+    for c in ordered:
+        for s in c:
+            holding.setdefault(s, []).append(c)
     for a, b in sorted(intent.flows):
         if (a, b) in forced:
             continue
-        home = next(c for c in ordered if a in c and b in c)
+        home = next(c for c in holding[a] if b in c)
         out.setdefault(keys[home], []).append((a, b))
     return {k: tuple(v) for k, v in out.items()}
 
