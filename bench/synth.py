@@ -22,7 +22,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from run import Sample, measure, tool  # noqa: E402
+from run import Sample, measure, tool
 
 _INNER = """
 import sys, time, yaml
@@ -88,9 +88,11 @@ def report(
         [
             "# synthesis benchmark",
             "",
-            f"Measured by `python bench/synth.py` on {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC: "
-            f"N = {args.n} services, {args.flows} flows (`bench/intent.py`), {networks} generated "
-            f"networks; median of {args.reps} runs.",
+            (
+                f"Measured by `python bench/synth.py` on {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC: "
+                f"N = {args.n} services, {args.flows} flows (`bench/intent.py`), {networks} generated "
+                f"networks; median of {args.reps} runs."
+            ),
             "",
             "| case | wall time | CPU time | peak |",
             "|---|---:|---:|---:|",

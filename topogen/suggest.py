@@ -17,10 +17,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import diagnostics as dg
-from . import document, pipeline, synth
+from . import document, pipeline, rules, synth
 from .analysis import reach
 from .diagnostics import Diagnostic, error
 from .emit import block
+from .rules import synthesis
 from .synth import Flow, Layout, subnets
 
 Edit = tuple[int, int, list[str]]  # 0-based first line, end line (exclusive), new lines
@@ -87,9 +88,8 @@ def suggest(file: str, needs: Iterable[Flow] = (), *, avoid: Sequence[str] = ())
     out.text = rewrite(out.original, result, out.layout, kept)
     after = pipeline.check(file, out.text)
     moved = document.prepare(data)
-    located = [
-        result.src.finish(replace(d, path=moved.written_at(d.path))) for d in intent.warnings
-    ]
+    noted = rules.run(replace(topo, synthesized=out.layout), synthesis.RULES)
+    located = [result.src.finish(replace(d, path=moved.written_at(d.path))) for d in noted]
     out.diagnostics = dg.sort([*after.diagnostics, *located])
     out.before = _pairs(topo, places)
     out.after = _pairs(after.topology, places) if after.topology else frozenset()

@@ -65,6 +65,7 @@ STAGES: Mapping[str, tuple[str, ...]] = {
         "variable-file-path",
     ),
     "project": ("inactive-dependency",),
+    "suggest": ("synth-pool",),
     "importer": ("invalid-compose", "output-exists", "reserved-key"),
     "resolve": (
         "invalid-cidr",

@@ -8,16 +8,17 @@ that states the intent.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from ..diagnostics import Diagnostic
+from ..diagnostics import Diagnostic, warning
 from ..resolved import Topology
 from .registry import reports
 
 
-def _found(topo: Topology, rule: str) -> Iterator[Diagnostic]:
+def _notes(topo: Topology, kind: str) -> Iterator[Any]:
     layout = topo.synthesized
     if layout is not None:
-        yield from (d for d in layout.warnings if d.rule == rule)
+        yield from (n for n in layout.intent.notes if n.kind == kind)
 
 
 @reports(warning="synth-one-way")
@@ -26,7 +27,8 @@ def synth_one_way(topo: Topology) -> Iterator[Diagnostic]:
 
     ``synthesize: {}`` with ``policies: [{allow: {from: web, to: db}}]``: db reaches web too.
     """
-    yield from _found(topo, "synth-one-way")
+    for n in _notes(topo, "one-way"):
+        yield warning("synth-one-way", n.message, n.path, at_key=True, hint=n.hint)
 
 
 @reports(warning="synth-port-only")
@@ -35,7 +37,8 @@ def synth_port_only(topo: Topology) -> Iterator[Diagnostic]:
 
     ``synthesize: {}`` with ``policies: [{allow: {from: web, to: db, port: 5432}}]``.
     """
-    yield from _found(topo, "synth-port-only")
+    for n in _notes(topo, "port-only"):
+        yield warning("synth-port-only", n.message, n.path, at_key=True, hint=n.hint)
 
 
 @reports(warning="synth-published-reach")
@@ -44,7 +47,8 @@ def synth_published_reach(topo: Topology) -> Iterator[Diagnostic]:
 
     ``synthesize: {egress: [worker]}`` and ``web`` publishes ``80:80``: worker reaches web.
     """
-    yield from _found(topo, "synth-published-reach")
+    for n in _notes(topo, "published-reach"):
+        yield warning("synth-published-reach", n.message, n.path, at_key=True, hint=n.hint)
 
 
 @reports(warning=("synth-conflict", "synth-not-carried"))
@@ -54,8 +58,10 @@ def synth_conflicts(topo: Topology) -> Iterator[Diagnostic]:
 
     ``synthesize: {egress: [db]}`` with ``policies: [{no_egress: db}]``.
     """
-    yield from _found(topo, "synth-conflict")
-    yield from _found(topo, "synth-not-carried")
+    for n in _notes(topo, "conflict"):
+        yield warning("synth-conflict", n.message, n.path, at_key=True, hint=n.hint)
+    for n in _notes(topo, "not-carried"):
+        yield warning("synth-not-carried", n.message, n.path, at_key=True, hint=n.hint)
 
 
 RULES = (synth_one_way, synth_port_only, synth_published_reach, synth_conflicts)

@@ -22,7 +22,7 @@ from typing import Any
 
 from .. import resolved
 from . import subnets
-from .intent import Flow, Intent, gather
+from .intent import Flow, Intent, Note, gather
 from .layout import Layout, Network, synthesize
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "Intent",
     "Layout",
     "Network",
+    "Note",
     "apply",
     "auto_networks",
     "declared_subnets",

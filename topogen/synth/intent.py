@@ -15,10 +15,21 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from .. import resolved
-from ..diagnostics import Diagnostic, warning
+from ..diagnostics import Path
 
 EXTERNAL = "external"
 Flow = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something a layout cannot carry as stated; :mod:`topogen.rules.synthesis` reports it
+    as the warning ``synth-<kind>``."""
+
+    kind: str  # one-way | port-only | published-reach | conflict | not-carried
+    message: str
+    path: Path
+    hint: str = ""
 
 
 @dataclass(frozen=True)
@@ -29,7 +40,7 @@ class Intent:
     flows: frozenset[Flow]  # intended (source, target), both in scope
     egress: frozenset[str]  # on the non-internal bridge: stated egress or ports to publish
     published: frozenset[str]  # services whose ports other containers reach through the host
-    warnings: tuple[Diagnostic, ...] = field(default=())
+    notes: tuple[Note, ...] = field(default=())
 
     @cached_property
     def forced(self) -> frozenset[Flow]:
@@ -67,7 +78,7 @@ def gather(
     denied = {_flow(p) for p in topo.policies if p.kind == "deny" and p.edge is not None}
     alone = {p.subject for p in topo.policies if p.kind == "isolated"}
     closed = {p.subject for p in topo.policies if p.kind == "no_egress"}
-    found: list[Diagnostic] = []
+    found: list[Note] = []
     flows: set[Flow] = set()
     for p in allowed:
         src, dst = _flow(p)
@@ -106,21 +117,20 @@ def _loopback(host_ip: str | None) -> bool:
         return False
 
 
-def _not_carried(p: resolved.Policy, src: str, dst: str, inside: set[str]) -> Diagnostic:
+def _not_carried(p: resolved.Policy, src: str, dst: str, inside: set[str]) -> Note:
     other = dst if src in inside else src
-    return warning(
-        "synth-not-carried",
+    return Note(
+        "not-carried",
         f"allow {src} -> {dst} is not carried by the synthesized networks: {other} keeps "
         "its own networks (or network_mode)",
         p.path,
-        at_key=True,
         hint=f"remove the networks of {other} so that it is synthesized too",
     )
 
 
 def _closed(
     topo: resolved.Topology, closed: set[str | None], wanted: set[str], ports: set[str]
-) -> list[Diagnostic]:
+) -> list[Note]:
     out = []
     for p in topo.policies:
         if p.kind != "no_egress" or p.subject not in closed:
@@ -131,13 +141,11 @@ def _closed(
             what = f"{p.subject} publishes ports, which need a non-internal network: no_egress keeps it internal, so its ports are not reachable"
         else:
             continue
-        out.append(warning("synth-conflict", what, p.path, at_key=True))
+        out.append(Note("conflict", what, p.path))
     return out
 
 
-def _limits(
-    topo: resolved.Topology, intent: Intent, allowed: list[resolved.Policy]
-) -> list[Diagnostic]:
+def _limits(topo: resolved.Topology, intent: Intent, allowed: list[resolved.Policy]) -> list[Note]:
     """Warnings for stated intents a layout cannot express exactly."""
     out = []
     edges = intent.edges
@@ -147,23 +155,21 @@ def _limits(
         assert p.edge is not None
         if p.edge.port is not None and (src, dst) in stated:
             out.append(
-                warning(
-                    "synth-port-only",
+                Note(
+                    "port-only",
                     f"allow {src} -> {dst} names port {p.edge.port}, but a network carries every "
                     f"port: {src} reaches every port of {dst}",
                     (*p.path, "port"),
-                    at_key=True,
                 )
             )
         back = (dst, src)
         if _key(src, dst) in edges and back not in stated and back not in intent.forced:
             out.append(
-                warning(
-                    "synth-one-way",
+                Note(
+                    "one-way",
                     f"a shared network is symmetric: carrying {src} -> {dst} also lets "
                     f"{dst} reach {src}",
                     p.path,
-                    at_key=True,
                     hint=f"state it (allow {dst} -> {src}) or deny it with a firewall outside Docker",
                 )
             )
@@ -171,29 +177,27 @@ def _limits(
             continue
         if dst not in intent.published:
             out.append(
-                warning(
-                    "synth-conflict",
+                Note(
+                    "conflict",
                     f"allow external -> {dst} needs a published port on {dst}",
                     p.path,
-                    at_key=True,
                     hint=f"add ports: to {dst}",
                 )
             )
     return out + _published_reach(topo, intent)
 
 
-def _published_reach(topo: resolved.Topology, intent: Intent) -> list[Diagnostic]:
+def _published_reach(topo: resolved.Topology, intent: Intent) -> list[Note]:
     out = []
     for target in sorted(intent.published):
         extra = sorted(a for a in intent.egress if a != target and (a, target) not in intent.flows)
         if extra:
             out.append(
-                warning(
-                    "synth-published-reach",
+                Note(
+                    "published-reach",
                     f"the published ports of {target} are reachable through the host from every "
                     f"service on the egress network: {', '.join(extra)}",
                     (*topo.services[target].path, "ports"),
-                    at_key=True,
                     hint="bind the ports to 127.0.0.1 if only the host needs them",
                 )
             )

@@ -13,7 +13,6 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ..diagnostics import Diagnostic
 from . import cover, subnets
 from .intent import Flow, Intent
 
@@ -64,10 +63,6 @@ class Layout:
     networks: tuple[Network, ...]
     services: Mapping[str, tuple[str, ...]]
     auto: Mapping[str, str] = field(default_factory=dict)  # hand-written ``subnet: auto``
-
-    @property
-    def warnings(self) -> tuple[Diagnostic, ...]:
-        return self.intent.warnings
 
     def comments(self) -> dict[str, str]:
         return {n.key: n.comment() for n in self.networks}
