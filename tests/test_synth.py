@@ -253,3 +253,23 @@ def test_synthesis_corpus(case: str) -> None:
     result = pipeline.check(path)
     got = [f"{d.line}:{d.col} {d.rule}" for d in result.diagnostics if d.rule.startswith("synth")]
     assert got == expect
+
+
+def test_subnets_avoid_the_engines_networks() -> None:
+    from topogen.live.inuse import subnets_in_use
+
+    class FakeEngine:
+        def networks(self) -> list[dict[str, Any]]:
+            return [{"IPAM": {"Config": [{"Subnet": taken}]}}, {"IPAM": None}]
+
+    text = yaml.safe_dump(topology(["a", "b"], {("a", "b"), ("b", "a")}), sort_keys=False)
+    first = pipeline.check("t.yaml", text).topology
+    assert first is not None
+    taken = str(first.networks["a-b"].pools[0].subnet)
+    avoid = subnets_in_use(FakeEngine())  # type: ignore[arg-type]
+    assert avoid == [taken]
+    again = pipeline.check("t.yaml", text, avoid=avoid).topology
+    assert again is not None
+    moved = again.networks["a-b"].pools[0].subnet
+    assert moved is not None and str(moved) != taken
+    assert not moved.overlaps(first.networks["a-b"].pools[0].subnet)  # type: ignore[arg-type]

@@ -250,6 +250,10 @@ def build(
     override: OverrideOpt = None,
     profile: ProfileOpt = None,
     env_file: EnvFileOpt = None,
+    engine: Annotated[
+        bool,
+        typer.Option("--engine", help="Synthesized subnets also avoid the engine's networks."),
+    ] = False,
 ) -> None:
     """Validate topologies and write docker-compose.yml (and docker-stack.yml for swarm) beside each.
 
@@ -273,7 +277,12 @@ def build(
         pipeline.build(STDIN_NAME, str(output), targets, strict=strict, content=read_stdin())
         if f == STDIN
         else pipeline.build(
-            f, str(output) if output else None, targets, strict=strict, **project.kwargs()
+            f,
+            str(output) if output else None,
+            targets,
+            strict=strict,
+            avoid=_engine_subnets() if engine else (),
+            **project.kwargs(),
         )
         for f in names
     ]
@@ -420,19 +429,9 @@ def suggest(
 
 
 def _engine_subnets() -> list[str]:
-    from .live.engine import Engine, EngineError
+    from .live.inuse import subnets_in_use
 
-    try:
-        nets = Engine.detect().networks()
-    except EngineError as exc:
-        typer.echo(f"topogen: {exc}", err=True)
-        raise typer.Exit(2) from None
-    return [
-        str(c.get("Subnet"))
-        for n in nets
-        for c in ((n.get("IPAM") or {}).get("Config") or ())
-        if c.get("Subnet")
-    ]
+    return subnets_in_use()
 
 
 @app.command()

@@ -65,6 +65,10 @@ def validate(
     if missing:
         sys.stderr.write("".join(missing))
         return 2
+    if engine:  # synthesized subnets keep clear of the engine's networks
+        from .live.inuse import subnets_in_use
+
+        project = {**project, "avoid": subnets_in_use()}
     results = [
         check(STDIN_NAME, read_stdin()) if f == STDIN else check(f, **project) for f in files
     ]
