@@ -273,3 +273,29 @@ def test_subnets_avoid_the_engines_networks() -> None:
     moved = again.networks["a-b"].pools[0].subnet
     assert moved is not None and str(moved) != taken
     assert not moved.overlaps(first.networks["a-b"].pools[0].subnet)  # type: ignore[arg-type]
+
+
+def test_subnet_auto_without_synthesis_in_ipam_and_shorthand(tmp_path: Any) -> None:
+    from topogen.synth import subnets
+
+    data = {
+        "name": "auto",
+        "services": {"a": {"image": "busybox", "networks": ["one", "two"]}},
+        "networks": {
+            "one": {"subnet": "auto"},
+            "two": {"ipam": {"config": [{"subnet": "auto"}]}},
+        },
+    }
+    path = tmp_path / "topology.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    b = pipeline.build(str(path))
+    assert b.result.ok, b.result.diagnostics
+    assert b.result.topology is not None
+    pool = subnets.parse_pool(subnets.DEFAULT_POOL, subnets.DEFAULT_PREFIX)
+    given = [b.result.topology.networks[k].pools[0].subnet for k in ("one", "two")]
+    assert all(g is not None and g.subnet_of(pool) for g in given)  # type: ignore[union-attr,arg-type]
+    assert given[0] != given[1]
+    pipeline.write(b.files)
+    done = compose_config(str(tmp_path / "docker-compose.yml"), "-q")
+    assert done.returncode == 0, done.stderr
+    assert "subnet: auto" not in (tmp_path / "docker-compose.yml").read_text()
