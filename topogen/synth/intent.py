@@ -90,6 +90,13 @@ def gather(
         ok = src in inside and dst in inside and src != dst
         if ok and (src, dst) not in denied and not alone & {src, dst}:
             flows.add((src, dst))
+    egress = list(egress)
+    found += [
+        Note("conflict", f"synthesize.egress names {name}, which is not a service", path)
+        for i, name in enumerate(egress)
+        if name not in topo.services
+        for path in [("synthesize", "egress", i)]
+    ]
     wanted = set(egress) | {_flow(p)[0] for p in allowed if _flow(p)[1] == EXTERNAL}
     ports = {s for s in places if topo.services[s].ports}
     found += _closed(topo, closed & inside, wanted, ports)
