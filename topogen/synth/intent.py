@@ -91,6 +91,15 @@ def gather(
         if ok and (src, dst) not in denied and not alone & {src, dst}:
             flows.add((src, dst))
     egress = list(egress)
+    if places and "swarm" in topo.targets:
+        found.append(
+            Note(
+                "conflict",
+                "synthesized networks are written for the Compose target only: the swarm "
+                "stack keeps the networks as written",
+                ("synthesize",),
+            )
+        )
     found += [
         Note("conflict", f"synthesize.egress names {name}, which is not a service", path)
         for i, name in enumerate(egress)
