@@ -322,6 +322,10 @@ def build(
     override: OverrideOpt = None,
     profile: ProfileOpt = None,
     env_file: EnvFileOpt = None,
+    engine: Annotated[
+        bool,
+        typer.Option("--engine", help="Synthesized subnets also avoid the engine's networks."),
+    ] = False,
 ) -> None:
     """Validate topologies and write docker-compose.yml (and docker-stack.yml for swarm) beside each.
 
@@ -345,7 +349,12 @@ def build(
         pipeline.build(STDIN_NAME, str(output), targets, strict=strict, content=read_stdin())
         if f == STDIN
         else pipeline.build(
-            f, str(output) if output else None, targets, strict=strict, **project.kwargs()
+            f,
+            str(output) if output else None,
+            targets,
+            strict=strict,
+            avoid=_engine_subnets() if engine else (),
+            **project.kwargs(),
         )
         for f in names
     ]
@@ -572,6 +581,44 @@ def diff(
     if found.analysed:
         sys.stdout.write(review.RENDER[fmt.value](found))
     raise typer.Exit(found.exit_code(fail_on.value if fail_on else None))
+
+
+@app.command()
+def suggest(
+    file: Annotated[Path, typer.Argument(help="The topology or Compose file.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the rewritten file here instead of a diff."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing output file.")
+    ] = False,
+    engine: Annotated[
+        bool, typer.Option("--engine", help="Also avoid the subnets of the engine's networks.")
+    ] = False,
+) -> None:
+    """Print the networks that keep every needed or allowed connection and remove the rest, as a unified diff."""
+    from . import suggest as synthesis
+
+    if output is not None and output.resolve() == file.resolve():
+        raise typer.BadParameter("the output would replace FILE", param_hint="--output")
+    if output is not None and output.exists() and not force:
+        raise typer.BadParameter(f"{output} exists (--force replaces it)", param_hint="--output")
+    found = synthesis.suggest(str(file), avoid=_engine_subnets() if engine else ())
+    _emit(found.diagnostics)
+    if not found.text:
+        raise typer.Exit(1)
+    if output is None:
+        sys.stdout.write(found.diff())
+    else:
+        _write({str(output): found.text})
+    typer.echo(found.summary(), err=True)
+
+
+def _engine_subnets() -> list[str]:
+    from .live.inuse import subnets_in_use
+
+    return subnets_in_use()
 
 
 @app.command()

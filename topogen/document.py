@@ -21,7 +21,7 @@ from typing import Any
 from .diagnostics import Path
 
 #: topogen's own top-level keys: read by topogen, never written to a Compose file.
-TOPOGEN_KEYS = ("targets", "policies", "description", "ignore")
+TOPOGEN_KEYS = ("targets", "policies", "description", "ignore", "synthesize")
 EXTENSION = "x-topogen"
 
 BRIDGE = "com.docker.network.bridge."

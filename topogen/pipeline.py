@@ -58,6 +58,7 @@ def check(
     env_files: Sequence[str] | None = None,
     environ: Mapping[str, str] | None = None,
     overrides: Sequence[str] = (),
+    avoid: Sequence[str] = (),
 ) -> Result:
     """Parse, type-check, resolve and run every rule; diagnostics come back located and sorted.
 
@@ -68,6 +69,7 @@ def check(
     and the ``.env`` beside the file, as ``docker compose``). ``overrides`` are further files
     merged over the first, as ``docker compose -f FILE -f OVERRIDE``; ``include:`` and
     ``extends:`` are followed, and every diagnostic names the file and line that wrote the value.
+    ``avoid``: subnets in use elsewhere (the engine's), which synthesized subnets keep clear of.
     """
     if text is None:
         src = source.load_path(file)
@@ -96,7 +98,7 @@ def check(
                 return d.located(*merged.locate(d.path, at_key=d.at_key))
 
         if not dg.has_errors(found):
-            context = Context(file, profiles, env_files, environ)
+            context = Context(file, profiles, env_files, environ, avoid)
             topo, problems, doc = _analyse(data, context, written)
             result.topology = topo
             place = result.locator = _locator(locate, doc)
@@ -141,6 +143,8 @@ class Context:
     profiles: Sequence[str] | None = None
     env_files: Sequence[str] | None = None
     environ: Mapping[str, str] | None = None
+    #: Subnets in use elsewhere (the engine's networks): synthesized subnets avoid them.
+    avoid: Sequence[str] = ()
 
     @property
     def base_dir(self) -> str:
@@ -196,9 +200,35 @@ def _analyse(
         profiles=_profiles(context, env.values),
     )
     out = doc if written is None or written is data else document.prepare(written)
+    written_data = out.data
+    if model.synthesize is not None or _auto_subnets(view):
+        from . import synth
+
+        needs: list[tuple[str, str]] = []
+        if model.synthesize is not None and model.synthesize.needs:
+            from .analysis.needs import needed
+
+            needs = [(n.source, n.target) for n in needed(topo)]
+        try:
+            layout = synth.plan(view, topo, model.synthesize, needs, context.avoid)
+        except ValueError as exc:
+            problems.append(error("synth-pool", str(exc), ("synthesize",), at_key=True))
+            return None, problems, doc
+        view = synth.apply(view, layout)
+        written_data = synth.apply(out.data, layout)
+        model, schema = _validate(spec.Topology.model_validate, view, skipped)
+        if model is None:
+            return None, problems + schema, doc
+        topo, resolve_problems = resolve.resolve(
+            model,
+            context.file,
+            name=_project_name(model, context, env.values),
+            profiles=_profiles(context, env.values),
+        )
+        topo = dataclasses.replace(topo, synthesized=layout)
     topo = dataclasses.replace(
         topo,
-        document=document.lower(out.data),
+        document=document.lower(written_data),
         interpolated=frozenset(
             path
             for path, text in iter_strings(doc.data)
@@ -225,6 +255,15 @@ def _analyse(
             )
         )
     return topo, problems, doc
+
+
+def _auto_subnets(view: Any) -> bool:
+    networks = view.get("networks")
+    if not isinstance(networks, dict) or "auto" not in str(networks):
+        return False
+    from . import synth
+
+    return bool(synth.auto_networks(view))
 
 
 def _as_written(
@@ -628,11 +667,14 @@ def build(
     overrides: Sequence[str] = (),
     profiles: Sequence[str] | None = None,
     env_files: Sequence[str] | None = None,
+    avoid: Sequence[str] = (),
 ) -> Build:
     """Check and compile; nothing is written here (see :func:`write`). ``content``, when given,
     is the topology's text (stdin) and ``file`` only its name. A generated file never
     replaces an input (a Compose file named docker-compose.yml built beside itself)."""
-    result = check(file, content, overrides=overrides, profiles=profiles, env_files=env_files)
+    result = check(
+        file, content, overrides=overrides, profiles=profiles, env_files=env_files, avoid=avoid
+    )
     out = Build(result)
     if result.failed(strict=strict) or result.topology is None:
         return out

@@ -325,6 +325,9 @@ class Topology:
     #: stack, which ``docker stack deploy`` interpolates itself; None when that text does not
     #: type-check before interpolation (then the stack carries the interpolated values).
     as_written: Topology | None = field(default=None, compare=False, repr=False)
+    #: The synthesized layout (a :class:`topogen.synth.Layout`) when the topology asked for
+    #: one (``synthesize:``) or has ``subnet: auto`` networks; None otherwise.
+    synthesized: Any = field(default=None, compare=False, repr=False)
 
     def is_interpolated(self, path: Path) -> bool:
         """Whether the value at ``path`` (or the list item holding it) was written with a variable."""

@@ -877,6 +877,25 @@ class Suppression(Model):
     volume: str | None = Field(None, description="Only findings about this volume.")
 
 
+class Synthesize(Model):
+    """Ask topogen to design the networks of the services that write no ``networks:``."""
+
+    pool: str | None = Field(
+        None,
+        description="IPv4 pool the generated subnets (and subnet: auto) come from; default "
+        "10.192.0.0/10.",
+    )
+    prefix: int | None = Field(
+        None, ge=8, le=30, description="Size of each generated subnet; default 24."
+    )
+    needs: bool = Field(
+        True, description="Also carry the needed connections topogen infers (default true)."
+    )
+    egress: list[str] = Field(
+        default_factory=list, description="Services that must reach external (the internet)."
+    )
+
+
 # --------------------------------------------------------------------------- topology
 
 
@@ -918,4 +937,9 @@ class Topology(Model):
     )
     ignore: list[Suppression] = Field(
         default_factory=list, description="Accepted warnings, each with its reason."
+    )
+    synthesize: Synthesize | None = Field(
+        None,
+        description="Generate the networks of services without networks: from the intent "
+        "(allow policies, needed connections).",
     )

@@ -69,6 +69,10 @@ def validate(
     if missing:
         sys.stderr.write("".join(missing))
         return 2
+    if engine:  # synthesized subnets keep clear of the engine's networks
+        from .live.inuse import subnets_in_use
+
+        project = {**project, "avoid": subnets_in_use()}
     overrides = list(project.pop("overrides", None) or [])
     if compose_project:
         from .composefiles import projects

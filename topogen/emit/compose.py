@@ -34,7 +34,24 @@ def emit(topo: r.Topology, out_dir: str) -> dict[str, str]:
     text = render(
         "compose.yml.j2", header=HEADER.format(source=paths.source(topo.file)), document=ordered
     )
+    if topo.synthesized is not None:
+        text = annotate(text, topo.synthesized.comments())
     return {FILENAME: text}
+
+
+def annotate(text: str, comments: dict[str, str]) -> str:
+    """A comment above each generated network of the top-level ``networks:`` section."""
+    out: list[str] = []
+    section = False
+    for line in text.splitlines(keepends=True):
+        if line[:1] not in (" ", "\n", "#", ""):
+            section = line.startswith("networks:")
+        elif section and line.startswith("  ") and not line.startswith("   "):
+            key = line.strip().removesuffix(":")
+            if key in comments:
+                out.append(f"  # synthesized: {comments[key]}\n")
+        out.append(line)
+    return "".join(out)
 
 
 class Paths:

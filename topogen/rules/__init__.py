@@ -25,6 +25,7 @@ from . import (
     security,
     services,
     storage,
+    synthesis,
     targets,
 )
 from .registry import Rule
@@ -41,6 +42,7 @@ RULES: tuple[Rule, ...] = (
     *security.RULES,
     *policies.RULES,
     *needs.RULES,
+    *synthesis.RULES,
     *targets.RULES,
 )
 

@@ -42,6 +42,7 @@ STAGES: Mapping[str, tuple[str, ...]] = {
         "obsolete-version",
         "output-is-input",
         "required-variable",
+        "synth-pool",
         "undeclared-target",
         "unknown-key",
         "unset-variable",
@@ -64,6 +65,7 @@ STAGES: Mapping[str, tuple[str, ...]] = {
         "variable-file-path",
     ),
     "project": ("inactive-dependency",),
+    "suggest": ("synth-pool",),
     "importer": ("invalid-compose", "output-exists", "reserved-key"),
     "resolve": (
         "invalid-cidr",
