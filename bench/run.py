@@ -457,7 +457,11 @@ def main() -> int:
         text = "\n".join(["# topogen benchmark: review rows", "", *review.report(reviews)]) + "\n"
     else:
         cases, pre = run(sizes, args.reps, args.workdir, args.small_reps)
-        reviews = review.run(review_sizes, args.reps, args.workdir, tool("topogen"))
+        reviews = (
+            review.run(review_sizes, args.reps, args.workdir, tool("topogen"))
+            if review_sizes
+            else []
+        )
         text = report(cases, pre, args.reps, args.small_reps)
         text += "\n" + "\n".join(review.report(reviews)) + "\n" if reviews else ""
     with open(args.out, "w", encoding="utf-8") as fh:
