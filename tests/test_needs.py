@@ -347,6 +347,24 @@ def test_depends_on_alone_is_a_warning(tmp_path: Path) -> None:
     assert reported(result) == [f"{line}:{col} warning dependency-unreachable"]
 
 
+def test_depends_on_a_networkless_service_is_startup_order(tmp_path: Path) -> None:
+    """``network_mode: none`` on either side states that they do not talk: no warning."""
+    for job, db in (
+        ("network_mode: none", "networks: [b]"),
+        ("networks: [a]", "network_mode: none"),
+    ):
+        result, _ = check(
+            tmp_path,
+            f"""
+            networks: {{a: {{}}, b: {{}}}}
+            services:
+              job: {{image: x, {job}, depends_on: [db]}}
+              db: {{image: postgres, {db}}}
+            """,
+        )
+        assert reported(result) == [], (job, db)
+
+
 def test_icc_off_and_host_network_say_why(tmp_path: Path) -> None:
     result, _text = check(
         tmp_path,

@@ -170,6 +170,7 @@ def test_attach_with_the_wrong_file_names_exactly_the_differing_pairs(
     with open(THREE_TIER, encoding="utf-8") as fh:
         doc = yaml.safe_load(fh)
     del doc["services"]["web-server"]["networks"]["backend"]
+    del doc["services"]["web-server"]["environment"]  # API_URL: no longer needed
     doc["policies"] = [p for p in doc["policies"] if "3000" not in json.dumps(p)]
     other = tmp_path / "topology.yaml"
     other.write_text(yaml.safe_dump(doc, sort_keys=False))

@@ -91,7 +91,11 @@ def _unreachable(index: reach.Index, found: list[needs.Need]) -> Iterator[Diagno
                 n,
                 f"attach {n.source} and {n.target} to a common network",
             )
-        elif n.kind == "depends_on" and (n.source, n.target) not in named | warned:
+        elif (
+            n.kind == "depends_on"
+            and (n.source, n.target) not in named | warned
+            and not _networkless(index, n)
+        ):
             warned.add((n.source, n.target))
             yield _diagnostic(
                 "dependency-unreachable",
@@ -100,6 +104,16 @@ def _unreachable(index: reach.Index, found: list[needs.Need]) -> Iterator[Diagno
                 n,
                 "if it connects to it, attach both to a common network; else ignore",
             )
+
+
+def _networkless(index: reach.Index, n: needs.Need) -> bool:
+    """Either side says ``network_mode: none``: it is meant to talk to nothing, so waiting for
+    the other is startup order only."""
+    services = index.topo.services
+    return any(
+        s is not None and s.network_mode == "none"
+        for s in (services.get(n.source), services.get(n.target))
+    )
 
 
 def _undeclared(known: _Ports, found: list[needs.Need]) -> Iterator[Diagnostic]:
