@@ -278,6 +278,27 @@ def test_containers_reach_published_ports_through_the_host() -> None:
     assert edge(ix, "inside", "web") == (False, ())
 
 
+def test_through_the_host_only_the_published_ports_are_reached() -> None:
+    """A pair reached only through the host reaches the container ports it publishes on an
+    address other containers can use, not its loopback-bound or unpublished ones."""
+    ix = index(
+        """
+        networks: {a: {}, b: {}}
+        services:
+          web:
+            image: x
+            networks: [a]
+            expose: ["9000"]
+            ports: ["8080:80", "127.0.0.1:8443:443"]
+          other: {image: x, networks: [b]}
+          peer: {image: x, networks: [a]}
+        """
+    )
+    assert ix.pair("other", "web").ports == (80,)
+    assert ix.pair("other", "web").published == (8080,)
+    assert ix.pair("peer", "web").ports == (80, 443, 9000)  # on the shared network: every port
+
+
 def test_external_never_reaches_the_host_itself() -> None:
     ix = index(INTERNAL)
     assert edge(ix, EXTERNAL, HOST) == (False, ())

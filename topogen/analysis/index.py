@@ -202,6 +202,8 @@ class Index:
         shared = [k for k in a.nets if k in b.nets]
         via = [k for k in shared if self.nets[k].peers]
         published = self.published(target, remote=True) if self.hairpin(a) else []
+        if published and not via:  # only through the host: only the ports it publishes
+            ports = _targets(published)
         if published:
             via.append(VIA_PUBLISHED)
         if via and (source != a.owner or target != b.owner):
