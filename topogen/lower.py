@@ -16,12 +16,8 @@ from typing import Any
 
 from . import resolved as r
 from .forms import HostPath, grant, network_identity, option_value, plain_option, volume
-from .keys import SERVICE
-from .stackformat import (
-    BRIDGE_OPTION_PREFIX,
-    DROPPED_HEALTHCHECK,
-    RESOURCE_OPTIONS,
-)
+from .keys import RESOURCE_OPTIONS, SERVICE
+from .stackformat import BRIDGE_OPTION_PREFIX, DROPPED_HEALTHCHECK
 from .units import size_bytes
 
 #: The baseline format: 3.8 carries max_replicas_per_node, rollback_config and init.

@@ -4,13 +4,7 @@ so that the rules need not import the lowering."""
 
 from __future__ import annotations
 
-from .keys import RESOURCE_OPTIONS as _RESOURCES
-from .keys import SWARM_DROPPED
-
-#: Service keys the stack leaves out (and why), and Compose's service-level resource keys with
-#: where they go under ``deploy.resources``: from the one table of service keys.
-DROPPED_OPTIONS = SWARM_DROPPED
-RESOURCE_OPTIONS = _RESOURCES
+#: Service keys are in the one table of service keys (:mod:`topogen.keys`).
 #: Healthcheck keys the v3 schema rejects.
 DROPPED_HEALTHCHECK = ("start_interval",)
 #: Driver options that only the bridge driver understands.

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..diagnostics import Diagnostic, error
+from ..keys import RESOURCE_OPTIONS
 from ..resolved import Topology
-from ..stackformat import RESOURCE_OPTIONS
 from ..units import duration_ns, size_bytes
 from .registry import reports
 from .storage import RAM_SIZE

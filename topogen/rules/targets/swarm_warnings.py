@@ -6,8 +6,9 @@ import os
 from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, warning
+from ...keys import SWARM_DROPPED
 from ...resolved import Mount, Service, Topology
-from ...stackformat import DROPPED_HEALTHCHECK, DROPPED_OPTIONS
+from ...stackformat import DROPPED_HEALTHCHECK
 from ...units import size_bytes
 from ..registry import reports
 from .placement import pinned_node, source_path, spreads
@@ -208,9 +209,7 @@ def swarm_ignored_option(topo: Topology) -> Iterator[Diagnostic]:
     """
     for s in topo.services.values():
         found = [
-            ((*s.path, k), f"{k}: {DROPPED_OPTIONS[k]}")
-            for k, _ in s.options
-            if k in DROPPED_OPTIONS
+            ((*s.path, k), f"{k}: {SWARM_DROPPED[k]}") for k, _ in s.options if k in SWARM_DROPPED
         ]
         found += [((*s.path, "privileged"), "privileged")] if s.privileged else []
         found += [
