@@ -136,3 +136,31 @@ def test_plain_validate_agrees_with_typer(tmp_path: object) -> None:
         ]
         plain, typer = ((p.returncode, p.stdout, p.stderr) for p in answers)
         assert plain == typer, args
+
+
+def test_validate_skips_pydantic_plugin_discovery() -> None:
+    """With plugins off (topogen's default), the CLI never imports ``importlib.metadata``."""
+    code, mods = _modules("validate", THREE_TIER)
+    assert code == "EXIT 0" and "topogen.rules" in mods
+    assert "importlib.metadata" not in mods
+
+
+def test_plugin_loader_stand_in_matches_pydantic() -> None:
+    """The stand-in replaces only ``get_plugins``: the real module has it, pydantic's validator
+    factory imports nothing else from it, and with plugins disabled it returns no plugins."""
+    import inspect
+
+    from pydantic.plugin import _loader, _schema_validator
+
+    source = inspect.getsource(_schema_validator)
+    assert "from ._loader import get_plugins\n" in source
+    assert source.count("_loader") == 1
+    assert inspect.signature(_loader.get_plugins).parameters == {}
+    probe = (
+        "import os, sys; os.environ['PYDANTIC_DISABLE_PLUGINS'] = 'pkg_a'\n"
+        "from topogen.startup import prepare; prepare()\n"
+        "import pydantic.plugin._loader as l; print(l.__file__ is not None)"
+    )
+    # a user's own choice of plugins to disable is left to pydantic's real loader
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
