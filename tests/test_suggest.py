@@ -156,3 +156,51 @@ def test_bad_input_is_a_located_error_and_nothing_is_written(tmp_path: Any) -> N
         and "Traceback" not in done.stderr
     )
     assert not os.path.exists(out)
+
+
+PINNED = """\
+name: pinned
+services:
+  web:
+    image: nginx
+    networks:
+      edge:
+        ipv4_address: 10.77.0.10
+        aliases: [www]
+      app:
+        ipv4_address: 172.28.5.10
+  api:
+    image: api:1
+    networks:
+      app:
+        ipv4_address: 172.28.5.20
+networks:
+  edge:
+    external: true
+  app:
+    ipam:
+      config:
+        - subnet: 172.28.5.0/24
+"""
+
+
+def test_external_attachments_are_kept_and_dropped_addresses_are_warned(tmp_path: Any) -> None:
+    """An external network stays as the service was attached to it (address and aliases); an
+    address pinned on a replaced network cannot follow it, and says so where it was written."""
+    path = tmp_path / "compose.yaml"
+    path.write_text(PINNED)
+    found = suggest(str(path), [("web", "api")])
+    after = pipeline.check(str(path), found.text)
+    assert after.topology is not None and after.ok, after.diagnostics
+    web = after.src.data["services"]["web"]["networks"]
+    assert web["edge"] == {"ipv4_address": "10.77.0.10", "aliases": ["www"]}
+    assert "app" not in web and "app" not in after.src.data["networks"]
+    dropped = [d for d in found.diagnostics if d.rule == "synth-address-dropped"]
+    lines = PINNED.splitlines()
+    want = sorted(
+        (i + 1, ln.index("ipv4_address") + 1)
+        for i, ln in enumerate(lines)
+        if "172.28.5." in ln and "ipv4_address" in ln
+    )
+    assert sorted((d.line, d.col) for d in dropped) == want
+    assert all(d.file == str(path) for d in dropped)

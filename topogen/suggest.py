@@ -19,7 +19,7 @@ from typing import Any
 from . import diagnostics as dg
 from . import document, pipeline, rules, synth
 from .analysis import reach
-from .diagnostics import Diagnostic, error
+from .diagnostics import Diagnostic, error, warning
 from .emit import block
 from .rules import synthesis
 from .synth import Flow, Layout, subnets
@@ -96,7 +96,10 @@ def suggest(
     out.text = rewrite(out.original, result, out.layout, kept)
     after = pipeline.check(file, out.text)
     moved = document.prepare(data)
-    noted = rules.run(replace(topo, synthesized=out.layout), synthesis.RULES)
+    noted = [
+        *rules.run(replace(topo, synthesized=out.layout), synthesis.RULES),
+        *_dropped(data, out.layout, kept),
+    ]
     located = [result.src.finish(replace(d, path=moved.written_at(d.path))) for d in noted]
     out.diagnostics = dg.sort([*after.diagnostics, *located])
     out.before = _pairs(topo, places)
@@ -107,6 +110,34 @@ def suggest(
 def _external(data: dict[str, Any]) -> dict[str, Any]:
     nets = data.get("networks") or {}
     return {k: n for k, n in nets.items() if isinstance(n, dict) and n.get("external")}
+
+
+#: What a service's attachment to a network says that a generated network cannot keep.
+PINNED = ("ipv4_address", "ipv6_address", "link_local_ips", "mac_address")
+
+
+def _dropped(data: dict[str, Any], layout: Layout, kept: dict[str, Any]) -> list[Diagnostic]:
+    """A warning at each address pinned on a network the layout replaces: the generated
+    networks have subnets of their own, so the address goes with the network."""
+    found = []
+    for name in layout.services:
+        own = data["services"][name].get("networks")
+        for net, value in own.items() if isinstance(own, dict) else ():
+            if net in kept or not isinstance(value, dict):
+                continue
+            for key in (k for k in PINNED if value.get(k) not in (None, "", [])):
+                found.append(
+                    warning(
+                        "synth-address-dropped",
+                        f"{key} {value[key]} of {name} on {net} is dropped: {net} is replaced by "
+                        "generated networks, whose subnets are their own",
+                        ("services", name, "networks", net, key),
+                        at_key=True,
+                        hint="pin the address again on the generated network after applying "
+                        "the suggestion (within its subnet), or make the network external",
+                    )
+                )
+    return found
 
 
 def _pairs(topo: Any, places: list[str]) -> frozenset[Flow]:
@@ -127,8 +158,11 @@ def rewrite(text: str, result: pipeline.Result, layout: Layout, kept: dict[str, 
     edits: list[Edit] = []
     for name, keys in layout.services.items():
         own = data["services"][name].get("networks")
-        external = [k for k in _names(own) if k in kept]
-        edits.append(_service_edit(lines, marks, name, sorted({*keys, *external}), _aliases(own)))
+        aliases = _aliases(own)
+        attach: dict[str, Any] = {k: {"aliases": aliases} if aliases else None for k in keys}
+        # an external network stays as the service attached to it: address, aliases and all
+        attach |= {k: own[k] if isinstance(own, dict) else None for k in _names(own) if k in kept}
+        edits.append(_service_edit(lines, marks, name, dict(sorted(attach.items()))))
     edits.append(_top_edit(lines, marks, layout, kept))
     for start, end, new in sorted(edits, key=lambda e: e[0], reverse=True):
         lines[start:end] = new
@@ -153,20 +187,21 @@ def _aliases(value: Any) -> list[str]:
 
 
 def _service_edit(
-    lines: list[str], marks: dict[Any, Any], name: str, keys: list[str], aliases: list[str]
+    lines: list[str], marks: dict[Any, Any], name: str, attach: dict[str, Any]
 ) -> Edit:
     at = marks.get(("services", name, "networks"))
     if at is not None:
         start, col = at[0].line, at[0].column
-        return start, _block_end(lines, start, col), _service_block(keys, aliases, col)
+        return start, _block_end(lines, start, col), _service_block(attach, col)
     inner = [m[0] for p, m in marks.items() if len(p) == 3 and p[:2] == ("services", name)]
     first = min(inner, key=lambda m: (m.line, m.column))
     line = marks[("services", name)][0].line
-    return line + 1, line + 1, _service_block(keys, aliases, first.column)
+    return line + 1, line + 1, _service_block(attach, first.column)
 
 
-def _service_block(keys: list[str], aliases: list[str], col: int) -> list[str]:
-    value: Any = {k: {"aliases": aliases} for k in keys} if aliases else keys
+def _service_block(attach: dict[str, Any], col: int) -> list[str]:
+    """The service's ``networks:``: the short list when no attachment says anything."""
+    value: Any = attach if any(v is not None for v in attach.values()) else list(attach)
     text = block({"networks": value}, col)
     return [f"{ln}\n" for ln in text.splitlines()]
 

@@ -65,7 +65,7 @@ STAGES: Mapping[str, tuple[str, ...]] = {
         "variable-file-path",
     ),
     "project": ("inactive-dependency",),
-    "suggest": ("synth-pool",),
+    "suggest": ("synth-address-dropped", "synth-pool"),
     "importer": ("invalid-compose", "output-exists", "reserved-key"),
     "resolve": (
         "invalid-cidr",
@@ -96,6 +96,7 @@ STAGE_WARNINGS = frozenset(
         "obsolete-version",
         "rebase-variable-path",
         "required-variable",
+        "synth-address-dropped",
         "unset-variable",
         "unused-suppression",
     )
