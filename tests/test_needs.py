@@ -43,6 +43,12 @@ def at(text: str, needle: str, nth: int = 1) -> tuple[int, int]:
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
+def at_word(text: str, needle: str, word: str) -> tuple[int, int]:
+    """(line, col) of the last ``word`` inside the first ``needle`` (a host in its URL)."""
+    line, col = at(text, needle)
+    return line, col + needle.rindex(word)
+
+
 def found(result: pipeline.Result) -> list[tuple[str, str, int | None, str, str, int, int]]:
     """(source, target, port, kind, text, line, col) of every need."""
     assert result.topology is not None
@@ -186,7 +192,7 @@ def test_config_file_is_read_and_located_in_that_file(tmp_path: Path) -> None:
     got = needs.needed(result.topology)
     assert [(n.target, n.port, n.kind, n.text, n.location) for n in got] == [
         ("api", 3000, "host-port", "api:3000", (str(tmp_path / "nginx.conf"), *at(written, "api:3000"))),
-        ("web", 8000, "url", "http://web:8000/", (str(tmp_path / "nginx.conf"), *at(written, "http://web"))),
+        ("web", 8000, "url", "http://web:8000/", (str(tmp_path / "nginx.conf"), *at_word(written, "http://web", "web"))),
         ("api", 3000, "url", "http://api:3000", None),
     ]  # fmt: skip
     assert got[-1].evidence == ("configs", "inline", "content")
@@ -213,9 +219,9 @@ def test_env_file_values_are_located_in_the_env_file(tmp_path: Path) -> None:
     assert result.topology is not None
     got = [(n.target, n.port, n.location) for n in needs.needed(result.topology)]
     assert got == [
-        ("cache", 6380, (where, *at(env, "redis://"))),
-        ("m1", 27017, (where, *at(env, "mongodb://"))),
-        ("m2", 27018, (where, *at(env, "mongodb://"))),
+        ("cache", 6380, (where, *at_word(env, "redis://cache", "cache"))),
+        ("m1", 27017, (where, *at_word(env, "mongodb://m1", "m1"))),
+        ("m2", 27018, (where, *at_word(env, "mongodb://m1:27017,m2", "m2"))),
         ("db", 3306, None),  # the environment wins over the file (Compose)
     ]
 
@@ -317,7 +323,7 @@ def test_broken_database_url_is_an_error_at_its_line(tmp_path: Path) -> None:
           db: {image: postgres, networks: [back]}
         """
     result, text = check(tmp_path, topology)
-    line, col = at(text, "postgres://")
+    line, col = at_word(text, "postgres://app:secret@db", "db")  # at the host, in the URL
     assert reported(result) == [f"{line}:{col} error needed-connection-unreachable"]
     [d] = [d for d in result.diagnostics if d.rule in IDS]
     assert d.message == "web refers to db:5432 but shares no network with it"
@@ -422,7 +428,7 @@ def test_needed_port_undeclared(tmp_path: Path, target: str, warned: bool) -> No
           api: {target}
         """,
     )
-    line, col = at(text, '"http://api')
+    line, col = at_word(text, '"http://api', "api")
     assert reported(result) == ([f"{line}:{col} warning needed-port-undeclared"] if warned else [])
 
 
@@ -551,5 +557,33 @@ def test_a_shared_namespace_reaches_through_its_owner(tmp_path: Path) -> None:
     result, text = check(tmp_path, topology % "b")
     assert reported(result) == []
     result, text = check(tmp_path, topology % "a")
-    line, col = at(text, '"http://db')
+    line, col = at_word(text, '"http://db', "db")
     assert reported(result) == [f"{line}:{col} error needed-connection-unreachable"]
+
+
+def test_the_column_is_on_the_host_where_the_file_spells_it(tmp_path: Path) -> None:
+    """A list item ``KEY=URL`` points at the host too; a value whose host comes from a variable
+    is not spelled as read, so the finding stays at the start of the value."""
+    result, text = check(
+        tmp_path,
+        """
+        services:
+          web:
+            image: x
+            networks: [a]
+            environment:
+              - DATABASE_URL=postgres://u:p@db:5432/app
+          api:
+            image: x
+            networks: [a]
+            environment: {CACHE: "redis://${CACHE_HOST:-cache}:6379"}
+          db: {image: x, networks: [b]}
+          cache: {image: x, networks: [b]}
+        networks: {a: {}, b: {}}
+        """,
+    )
+    db = at_word(text, "postgres://u:p@db", "db")
+    cache = at(text, '"redis://${CACHE_HOST')
+    assert sorted(reported(result)) == sorted(
+        f"{line}:{col} error needed-connection-unreachable" for line, col in (db, cache)
+    )

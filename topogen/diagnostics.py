@@ -56,6 +56,9 @@ class Diagnostic:
     #: Set when a suppression accepts this finding (:mod:`topogen.suppress`): it then never
     #: fails a run, and text output hides it.
     suppressed: Suppressed | None = field(default=None, compare=False)
+    #: A word inside the value at ``path`` that the finding is about, and its offset there
+    #: (a host in a URL): the column moves onto it where the file spells the value as read.
+    within: tuple[int, str] | None = field(default=None, compare=False)
 
     @property
     def is_error(self) -> bool:

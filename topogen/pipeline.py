@@ -102,7 +102,7 @@ def check(
             topo, problems, doc = _analyse(data, context, written)
             result.topology = topo
             place = result.locator = _locator(locate, doc)
-            found.extend(place(d) for d in problems)
+            found.extend(source.aim(place(d), scope.texts) for d in problems)
             if doc is not None:
                 scope.entries, scope.place = doc.data.get("ignore"), place
                 scope.written_at = doc.written_at

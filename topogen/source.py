@@ -14,7 +14,8 @@ from __future__ import annotations
 import gc
 import math
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -110,6 +111,27 @@ class Source:
     def finish(self, diag: Diagnostic) -> Diagnostic:
         line, col = self.locate(diag.path, at_key=diag.at_key)
         return diag.located(self.file, line, col)
+
+
+def aim(d: Diagnostic, texts: Mapping[str, str]) -> Diagnostic:
+    """``d`` with its column on the word it is about (``Diagnostic.within``) when the line it
+    points at spells that word where the value read has it: a plain or quoted scalar with no
+    escape or interpolation before the word, or a ``KEY=VALUE`` list item. Otherwise ``d``
+    stays at the start of the value."""
+    if d.within is None or d.at_key or d.file not in texts or d.line < 1:
+        return d
+    lines = texts[d.file].splitlines()
+    if d.line > len(lines):
+        return d
+    line, start = lines[d.line - 1], d.col - 1
+    if line[start : start + 1] in ("'", '"'):
+        start += 1
+    offset, word = d.within
+    equals = line.find("=", start)
+    for at in (start + offset, equals + 1 + offset if equals >= 0 else -1):
+        if at >= start and line[at : at + len(word)] == word:
+            return replace(d, col=at + 1)
+    return d
 
 
 def _pos(marks: tuple[Any, Any]) -> Pos:

@@ -60,7 +60,8 @@ _SECRET_QUERY = re.compile(r"(?i)((?:pass(?:word)?|pwd|secret|token|key)=)[^&\s]
 @dataclass(frozen=True)
 class Mention:
     """One host named in a text: ``kind`` is ``url`` or ``host-port``; ``start`` the offset of
-    the evidence in the text; ``text`` the evidence with its credentials masked."""
+    the evidence in the text, ``at`` that of the host; ``text`` the evidence with its
+    credentials masked."""
 
     host: str  # lower-cased: Docker's DNS ignores case
     port: int | None
@@ -68,6 +69,7 @@ class Mention:
     kind: str
     text: str
     start: int
+    at: int
 
 
 def _mask(m: re.Match[str]) -> str:
@@ -92,7 +94,8 @@ def find(text: str) -> Iterator[Mention]:
             continue
         port = int(m.group("port"))
         if 0 < port < 65536:
-            yield Mention(m.group("host").lower(), port, "tcp", "host-port", m.group(), m.start())
+            host = m.group("host").lower()
+            yield Mention(host, port, "tcp", "host-port", m.group(), m.start(), m.start())
 
 
 def _url(m: re.Match[str]) -> Iterator[Mention]:
@@ -102,15 +105,17 @@ def _url(m: re.Match[str]) -> Iterator[Mention]:
         return
     protocol = "udp" if scheme in _UDP or base == "udp" else "tcp"
     text = _mask(m)
+    at = m.start("hosts")
     for item in (m.group("hosts") or "").split(","):
-        one = _ONE_HOST.match(item)
+        one, at = _ONE_HOST.match(item), at + len(item) + 1
         if not one:
             continue
         default = None if "srv" in scheme else SCHEME_PORTS.get(base)  # SRV: ports from DNS
         port = int(one.group("port")) if one.group("port") else default
         if port is not None and not 0 < port < 65536:
             continue
-        yield Mention(one.group("host").lower(), port, protocol, "url", text, m.start())
+        host_at = at - len(item) - 1
+        yield Mention(one.group("host").lower(), port, protocol, "url", text, m.start(), host_at)
 
 
 def bare_hosts(value: str) -> list[tuple[str, int | None, int]]:

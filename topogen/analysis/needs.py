@@ -50,7 +50,9 @@ MAX_FILE = 1 << 20
 class Need:
     """``source`` needs to open a connection to ``target``; ``evidence`` is the path of the
     value that says so, ``text`` that evidence (credentials masked); ``location`` is
-    (file, line, col) when the evidence is in another file (a config, an env file)."""
+    (file, line, col) of the host when the evidence is in another file (a config, an env
+    file); ``host`` is the offset of the host in the value at ``evidence`` and the host as
+    read there, so that a diagnostic can point at it (:func:`topogen.source.aim`)."""
 
     source: str
     target: str
@@ -60,6 +62,7 @@ class Need:
     evidence: tuple[str | int, ...]
     text: str
     location: tuple[str, int, int] | None = None
+    host: tuple[int, str] | None = None
 
 
 def needed(topo: resolved.Topology) -> list[Need]:
@@ -132,8 +135,9 @@ class _Reader:
         path: Path,
         text: str,
         where: tuple[str, int, int] | None = None,
+        host: tuple[int, str] | None = None,
     ) -> Need:
-        return Need(self.s.name, target, port, proto, kind, path, text, where)
+        return Need(self.s.name, target, port, proto, kind, path, text, where, host)
 
     def needs(self) -> list[Need]:
         s = self.s
@@ -198,7 +202,8 @@ class _Reader:
                 port, sibling = _port(key, env)
                 text += f" ({sibling})" if sibling else ""
             at = (where[0], where[1], where[2] + offset) if where else None
-            out.append(self.need(target, port, "tcp", "host-var", path, text, at))
+            written = (offset, value[offset : offset + len(host)])
+            out.append(self.need(target, port, "tcp", "host-var", path, text, at, written))
         return out
 
     def env_files(self) -> Iterator[tuple[Path, dict[str, tuple[str, tuple[str, int, int]]]]]:
@@ -252,8 +257,11 @@ class _Reader:
             for m in mentions.find(line):
                 target = self.target(m.host)
                 if target is not None:
-                    at = (file, number, m.start + 1) if file else None
-                    out.append(self.need(target, m.port, m.protocol, m.kind, path, m.text, at))
+                    at = (file, number, m.at + 1) if file else None
+                    written = (m.at, line[m.at : m.at + len(m.host)])
+                    out.append(
+                        self.need(target, m.port, m.protocol, m.kind, path, m.text, at, written)
+                    )
         return out
 
     def text(self, value: str, path: Path, where: tuple[str, int, int] | None) -> list[Need]:
@@ -261,8 +269,9 @@ class _Reader:
         for m in mentions.find(value):
             target = self.target(m.host)
             if target is not None:
-                at = (where[0], where[1], where[2] + m.start) if where else None
-                out.append(self.need(target, m.port, m.protocol, m.kind, path, m.text, at))
+                at = (where[0], where[1], where[2] + m.at) if where else None
+                written = (m.at, value[m.at : m.at + len(m.host)])
+                out.append(self.need(target, m.port, m.protocol, m.kind, path, m.text, at, written))
         return out
 
 

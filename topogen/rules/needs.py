@@ -21,8 +21,9 @@ _LOCAL = ("localhost", "127.0.0.1", "0.0.0.0", "::1")
 
 
 def _diagnostic(rule: str, level: Level, message: str, n: needs.Need, hint: str) -> Diagnostic:
-    d = Diagnostic(rule, message, n.evidence, level, hint=hint)
-    return d.located(*n.location) if n.location else d
+    if n.location:  # in another file (a config, an env file), already at the host
+        return Diagnostic(rule, message, n.evidence, level, hint=hint).located(*n.location)
+    return Diagnostic(rule, message, n.evidence, level, hint=hint, within=n.host)
 
 
 def _runs(topo: Topology, n: needs.Need) -> bool:
