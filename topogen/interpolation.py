@@ -55,6 +55,10 @@ class Tree:
     #: value stays the interpolated string, so a typed check also sees it as wrong.
     cast_errors: dict[Path, str] = field(default_factory=dict)
     warnings: dict[Path, str] = field(default_factory=dict)  # "yes" for a boolean: cast, warned
+    #: The values that refer to a variable (``$$`` alone does not), and the syntax problem of
+    #: each malformed one (:func:`check`, whatever the environment), found on the same walk.
+    references: set[Path] = field(default_factory=set)
+    syntax: dict[Path, str] = field(default_factory=dict)
 
 
 def interpolate_tree(data: Any, env: Mapping[str, str]) -> Tree:
@@ -66,6 +70,8 @@ def interpolate_tree(data: Any, env: Mapping[str, str]) -> Tree:
 
 
 _Casts = tuple[tuple[tuple[str, ...], str], ...]
+#: A reference to a variable: ``${`` or ``$NAME`` (after ``$$`` is taken out).
+_REFERENCE = re.compile(r"\$(?:\{|[A-Za-z_])")
 
 
 class _Walk:
@@ -75,6 +81,19 @@ class _Walk:
     def __init__(self, env: Mapping[str, str], tree: Tree) -> None:
         self.env, self.tree = env, tree
         self.values: dict[str, Value] = {}
+        self.facts: dict[str, tuple[bool, str | None]] = {}
+        # Narrowing is memoized: every service narrows the same casts by the same keys. The
+        # results are interned by value, so that keying on their identity is sound and hits.
+        self.narrowed: dict[tuple[int, int, str], _Casts] = {}
+        self.interned: dict[_Casts, _Casts] = {_ALL_CASTS: _ALL_CASTS}
+
+    def narrow(self, casts: _Casts, depth: int, part: str) -> _Casts:
+        key = (id(casts), depth, part)
+        found = self.narrowed.get(key)
+        if found is None:
+            found = _narrow(casts, depth, part)
+            found = self.narrowed[key] = self.interned.setdefault(found, found)
+        return found
 
     def node(self, node: Any, path: Path, casts: _Casts) -> Any:
         if node.__class__ is str:
@@ -84,17 +103,25 @@ class _Walk:
         if isinstance(node, dict):
             depth = len(path)
             return {
-                k: self.node(v, (*path, k), _narrow(casts, depth, _part(k)) if casts else casts)
+                k: self.node(v, (*path, k), self.narrow(casts, depth, _part(k)) if casts else casts)
                 for k, v in node.items()
             }
         if isinstance(node, list):
-            inner = _narrow(casts, len(path), "[]") if casts else casts
+            inner = self.narrow(casts, len(path), "[]") if casts else casts
             return [self.node(v, (*path, i), inner) for i, v in enumerate(node)]
         return copy.deepcopy(node)
 
     def leaf(self, text: str, path: Path, casts: _Casts) -> Any:
         kind = next((k for pattern, k in casts if len(pattern) == len(path)), None)
         if "$" in text:
+            facts = self.facts.get(text)
+            if facts is None:
+                refers = _REFERENCE.search(text.replace("$$", "")) is not None
+                facts = self.facts[text] = (refers, check(text))
+            if facts[0]:
+                self.tree.references.add(path)
+            if facts[1] is not None:
+                self.tree.syntax[path] = facts[1]
             value = self.values.get(text)
             if value is None:
                 value = self.values[text] = interpolate(text, self.env)

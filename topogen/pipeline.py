@@ -155,7 +155,6 @@ def _analyse(
     data: Any, context: Context, written: Any = None
 ) -> tuple[Topology | None, list[Diagnostic], Any]:
     from . import document, resolve, rules, spec
-    from .resolve import iter_strings
 
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else "a scalar"
@@ -165,10 +164,18 @@ def _analyse(
             None,
         )
     doc = document.prepare(data)
-    problems = list(_interpolations(doc.data))
     env = interpolation.load_env(context.base_dir, context.env_files, context.environ)
-    problems += [dg.warning("env-file", p, ()) for p in env.problems]
     tree = interpolation.interpolate_tree(doc.data, env.values)
+    problems = [
+        error(
+            "invalid-interpolation",
+            problem,
+            path,
+            hint="write $$ for a literal $, or ${NAME}, ${NAME:-default}",
+        )
+        for path, problem in tree.syntax.items()
+    ]
+    problems += [dg.warning("env-file", p, ()) for p in env.problems]
     problems += [
         dg.warning("required-variable", f"{msg}: checks of this value were skipped", path)
         for path, msg in tree.errors.items()
@@ -229,11 +236,7 @@ def _analyse(
     topo = dataclasses.replace(
         topo,
         document=document.lower(written_data),
-        interpolated=frozenset(
-            path
-            for path, text in iter_strings(doc.data)
-            if "$" in text and _REFERENCE.search(text.replace("$$", ""))
-        ),
+        interpolated=frozenset(tree.references),
     )
     if "swarm" in topo.targets:
         topo = dataclasses.replace(
@@ -477,9 +480,6 @@ def _skipped_warnings(
     return out
 
 
-_REFERENCE = re.compile(r"\$(?:\{|[A-Za-z_])")
-
-
 def _project_name(model: Any, context: Context, env: Mapping[str, str]) -> str:
     if env.get("COMPOSE_PROJECT_NAME"):
         return env["COMPOSE_PROJECT_NAME"]
@@ -495,21 +495,6 @@ def _profiles(context: Context, env: Mapping[str, str]) -> tuple[str, ...] | Non
         return tuple(context.profiles)
     chosen = [p.strip() for p in env.get("COMPOSE_PROFILES", "").split(",") if p.strip()]
     return tuple(chosen) or None
-
-
-def _interpolations(data: Any) -> Iterator[Diagnostic]:
-    from .resolve import iter_strings
-
-    for path, text in iter_strings(data):
-        if "${" in text:
-            problem = interpolation.check(text)
-            if problem:
-                yield error(
-                    "invalid-interpolation",
-                    problem,
-                    path,
-                    hint="write $$ for a literal $, or ${NAME}, ${NAME:-default}",
-                )
 
 
 # ---------------------------------------------------------------------- schema errors
