@@ -26,11 +26,11 @@ from topogen.cli import app
 def _signature(p: reach.Pair | None) -> Any:
     if p is None:
         return None
-    return (True, p.via, p.ports, p.published) if p.reachable else (False,)
+    return (True, p.via, p.ports, p.published, p.names) if p.reachable else (False,)
 
 
 def expected_pairs(old: str, new: str) -> set[tuple[str, str]]:
-    """The ordered pairs whose reachability, path or ports ``reach`` answers differently, and
+    """The ordered pairs whose reachability, path, ports or names ``reach`` answers differently, and
     the pairs of an endpoint only one side has that reach on that side."""
     sides = []
     for file in (old, new):
@@ -138,6 +138,24 @@ CHANGES: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {
         [("  - deny: {from: web, to: db}\n", "")],
         [("    - deny: {from: web, to: db}\n", "")],
     ),
+    "alias": (
+        [
+            (
+                '    expose: ["5432"]\n    networks: [back]',
+                '    expose: ["5432"]\n    networks: {back: {aliases: [database]}}',
+            )
+        ],
+        [
+            (
+                '    expose: ["5432"]\n    networks: [back]',
+                '    expose: ["5432"]\n    networks: {back: {aliases: [database]}}',
+            )
+        ],
+    ),
+    "container-name": (
+        [("  db:\n    image: x", "  db:\n    image: x\n    container_name: pg")],
+        [("  db:\n    image: x", "  db:\n    image: x\n    container_name: pg")],
+    ),
     "icc-off": (
         [("  back: {}", "  back: {icc: false}")],
         [("  back: {}", '  back: {driver_opts: {com.docker.network.bridge.enable_icc: "false"}}')],
@@ -151,6 +169,8 @@ MUST = {
     "bind-loopback": ("external", "web"),
     "network-mode-host": ("external", "api"),
     "icc-off": ("api", "db"),
+    "alias": ("api", "db"),
+    "container-name": ("api", "db"),
 }
 
 

@@ -557,7 +557,7 @@ def diff(
     profile: ProfileOpt = None,
     env_file: EnvFileOpt = None,
 ) -> None:
-    """What a change opens or closes: every pair whose reachability, path or ports changed, every
+    """What a change opens or closes: every pair whose reachability, path, ports or names changed, every
     change in exposure, every policy whose outcome changed, each at the file:line:col that caused it.
 
     Exit 1 when --fail-on is met, when a side cannot be analysed or NEW has errors; else 0.

@@ -1,4 +1,4 @@
-"""What a change to a topology opens or closes: the pairs whose reachability, path or ports
+"""What a change to a topology opens or closes: the pairs whose reachability, path, ports or names
 changed, the exposure (``host``, ``external``, published ports and their bind address) that
 changed, and the policies whose outcome changed; each with the place that caused it.
 
@@ -27,13 +27,14 @@ _CAUSES = (
     "icc",
     "internal",
     "port",
+    "name",
     "attachment",
     "shared",
     "external",
     "network",
     "policy",
 )
-KINDS = ("reachability", "path", "ports", "exposure", "policy")
+KINDS = ("reachability", "path", "ports", "names", "exposure", "policy")
 
 
 @dataclass
@@ -51,7 +52,7 @@ class Side:
 
 @dataclass(frozen=True)
 class Change:
-    """One difference: ``kind`` is reachability, path, ports, exposure or policy; ``cause``
+    """One difference: ``kind`` is reachability, path, ports, names, exposure or policy; ``cause``
     the located fact that made it, found in the ``side`` (new or old) that states it."""
 
     kind: str
@@ -97,12 +98,19 @@ def fingerprint(index: Index, name: str) -> tuple[Any, ...]:
     ports = (
         tuple((p.target, p.published, p.host_ip, p.protocol) for p in owner.ports) if owner else ()
     )
+    names = (
+        (owner.container_name, tuple((a.network, a.aliases) for a in owner.attachments))
+        if owner
+        else None
+    )
     return (
         ns,
         tuple(index.nets[k] for k in ns.nets),
         index.ports(name),
         ports,
         s.profiles,
+        s.links,
+        names,
     )
 
 
@@ -165,7 +173,7 @@ def _signature(pair: Pair | None) -> tuple[Any, ...] | None:
         return None
     if not pair.reachable:
         return (False,)
-    return (True, pair.via, pair.ports, pair.published)
+    return (True, pair.via, pair.ports, pair.published, pair.names)
 
 
 def _pairs(old: Side, new: Side, changed: set[str] | None) -> Iterator[Change]:
@@ -180,7 +188,13 @@ def _pairs(old: Side, new: Side, changed: set[str] | None) -> Iterator[Change]:
         if after is None and not (before and before.reachable):
             continue
         cause, where = _cause(old, new, a, b)
-        yield Change(_kind(a, b, before, after), a, b, state(before), state(after), cause, where)
+        kind = _kind(a, b, before, after)
+        if kind == "names":
+            assert before is not None and after is not None
+            was, now = _called(before), _called(after)
+        else:
+            was, now = state(before), state(after)
+        yield Change(kind, a, b, was, now, cause, where)
 
 
 def _kind(a: str, b: str, before: Pair | None, after: Pair | None) -> str:
@@ -189,7 +203,16 @@ def _kind(a: str, b: str, before: Pair | None, after: Pair | None) -> str:
     if (before is not None and before.reachable) != (after is not None and after.reachable):
         return "reachability"
     assert before is not None and after is not None
-    return "path" if before.via != after.via else "ports"
+    if before.via != after.via:
+        return "path"
+    if (before.ports, before.published) != (after.ports, after.published):
+        return "ports"
+    return "names"
+
+
+def _called(pair: Pair) -> str:
+    """``as db, database``: the names the source reaches the target by (none: by address)."""
+    return f"as {', '.join(pair.names)}" if pair.names else "by address only"
 
 
 def _bindings(old: Side, new: Side, name: str) -> Iterator[Change]:

@@ -21,7 +21,7 @@ Where = Callable[[Path], tuple[str, int, int]]
 @dataclass(frozen=True)
 class Fact:
     """One located statement: ``kind`` is network_mode, attachment, network, shared, internal,
-    icc, external, port, policy or fix."""
+    icc, external, name, port, policy or fix."""
 
     kind: str
     key: str
@@ -60,6 +60,7 @@ def facts(index: Index, pair: Pair) -> Iterator[Fact]:
         yield from _endpoint(index, end)
     if len(ends) == 2:
         yield from _shared(index, *ends)
+        yield from _names(index, *ends)
     if pair.target not in PSEUDO and pair.source != pair.target:
         yield from _ports(index, pair.target)
     yield from _policies(index, pair)
@@ -145,6 +146,27 @@ def _shared(index: Index, a: str, b: str) -> Iterator[Fact]:
             yield Fact("shared", owner.name, text, owner.path)
         else:
             yield Fact("shared", key, text, net.path)
+
+
+def _names(index: Index, a: str, b: str) -> Iterator[Fact]:
+    """The names besides its own that ``b`` answers to from ``a``: ``a``'s links to it, and on
+    the networks they share with DNS, ``b``'s container_name and aliases."""
+    source, target = index.topo.services[a], index.topo.services.get(index.spaces[b].owner)
+    for i, (linked, alias) in enumerate(source.links):
+        if linked == b and alias != b:
+            yield Fact("name", alias, f"{a} links {b} as {alias}", (*source.path, "links", i))
+    if target is None:
+        return
+    shared = [k for k in index.spaces[a].nets if k in index.spaces[b].nets and index.nets[k].dns]
+    if not shared:
+        return
+    if target.container_name:
+        text = f"{target.name} has container_name {target.container_name}"
+        yield Fact("name", target.container_name, text, (*target.path, "container_name"))
+    for att in (t for t in target.attachments if t.network in shared):
+        for i, alias in enumerate(att.aliases):
+            text = f"{target.name} is also {alias} on network {att.network}"
+            yield Fact("name", alias, text, (*att.path, "aliases", i))
 
 
 def _ports(index: Index, target: str) -> Iterator[Fact]:
