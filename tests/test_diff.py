@@ -400,3 +400,42 @@ def test_override_files_are_read_at_each_revision(
     ext = [c for c in changes if (c["from"], c["to"]) == ("external", "api")]
     assert ext and ext[0]["file"] == "compose.prod.yaml" and ext[0]["line"] == 5
     assert ext[0]["before"] == "no" and ext[0]["after"].startswith("yes via published-port")
+
+
+def test_a_revision_follows_what_its_file_names_outside_its_folder(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An include, an extends file and an env_file in other folders (and the .env beside the
+    included file) are read as they were at the revision: no missing file, and the included
+    file's change is seen."""
+    repo = tmp_path / "repo"
+    for folder in ("app", "shared", "env"):
+        (repo / folder).mkdir(parents=True)
+    _git(repo, "init", "-q")
+    (repo / "app" / "compose.yaml").write_text(
+        "include: [../shared/db.yaml]\n"
+        "services:\n"
+        "  api:\n"
+        "    extends: {file: ../shared/base.yaml, service: base}\n"
+        "    env_file: ../env/api.env\n"
+        "    networks: [back]\n"
+    )
+    (repo / "shared" / "db.yaml").write_text(
+        'services:\n  db:\n    image: postgres\n    ports: ["${DB_PORT}:5432"]\n'
+        "    networks: [back]\nnetworks:\n  back: {}\n"
+    )
+    (repo / "shared" / ".env").write_text("DB_PORT=5432\n")
+    (repo / "shared" / "base.yaml").write_text("services:\n  base:\n    image: api:1\n")
+    (repo / "env" / "api.env").write_text("MODE=prod\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "one")
+    db = repo / "shared" / "db.yaml"
+    db.write_text(db.read_text().replace("${DB_PORT}", "6543"))
+    _git(repo, "commit", "-qam", "two")
+    monkeypatch.chdir(repo / "app")
+    found = review.diff("HEAD~1:app/compose.yaml", "HEAD:app/compose.yaml")
+    assert found.analysed, [d.format() for d in found.old.diagnostics + found.new.diagnostics]
+    assert not [d for d in found.old.diagnostics + found.new.diagnostics if d.is_error]
+    assert all("topogen-rev-" not in d.message for d in found.old.diagnostics)  # REV: instead
+    exposure = [c for c in found.changes if (c.source, c.target) == ("external", "db")]
+    assert exposure and "5432" in exposure[0].before and "6543" in exposure[0].after

@@ -97,7 +97,12 @@ def diff(
 
 
 def _message(text: str, rev: revision.Revision | None) -> str:
-    return text.replace(rev.root + os.sep, f"{rev.rev}:") if rev else text
+    """``text`` with the exported tree's paths (absolute, or relative to here) as ``REV:``."""
+    if rev is None:
+        return text
+    for root in (rev.root, os.path.relpath(rev.root)):
+        text = text.replace(root + os.sep, f"{rev.rev}:")
+    return text
 
 
 def _same(file: str) -> str:

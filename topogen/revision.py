@@ -4,7 +4,9 @@
 from the current directory). The folder holding it is exported with ``git archive`` into a
 temporary directory, so its ``.env``, included files and bind sources resolve as they did
 at that revision; the temporary directory keeps the repository's folder names, so a project
-named after its folder keeps its name.
+named after its folder keeps its name. What the file names outside its folder (``include:``,
+``extends: {file:}``, ``env_file:``, override files) is exported too, with the ``.env`` beside
+each included file, and what those name in turn.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+#: At most this many files are followed from the first one (include chains, extends).
+MAX_FOLLOW = 1000
 
 
 class RevisionError(Exception):
@@ -33,6 +41,8 @@ class Revision:
     path: str  # from the repository's root, with /
     root: str  # the temporary copy of the repository's tree
     label_prefix: str = ""
+    commit: str = ""
+    top: str = ""  # the repository's working tree
 
     @property
     def file(self) -> str:
@@ -41,7 +51,10 @@ class Revision:
     def local(self, path: str) -> str:
         """A working-tree path (relative to the current directory) in the exported tree."""
         top = _git("rev-parse", "--show-toplevel").strip()
-        return os.path.join(self.root, *_from_root(path, top).split("/"))
+        inner = _from_root(path, top)
+        if self.commit:
+            _follow(self.top, self.commit, self.root, inner)
+        return os.path.join(self.root, *inner.split("/"))
 
     def label(self, file: str) -> str:
         """``REV:path`` for a file of the exported tree; other names unchanged."""
@@ -84,9 +97,81 @@ def export(rev: str, path: str) -> Iterator[Revision]:
         ).stdout
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
             tar.extractall(root, filter="data")
-        yield Revision(rev, inner, root)
+        _follow(top, commit, root, inner)
+        yield Revision(rev, inner, root, commit=commit, top=top)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _follow(top: str, commit: str, root: str, first: str) -> None:
+    """Export ``first`` (a path from the repository's root) if it is missing, then every file
+    it names that is not exported yet, recursively (a project's folder ``.env`` with it)."""
+    pending, seen = [(first, True)], set[str]()
+    while pending and len(seen) < MAX_FOLLOW:
+        inner, project = pending.pop()
+        if inner in seen or inner == ".." or inner.startswith("../"):
+            continue  # followed already, or outside the repository: Compose reports it
+        seen.add(inner)
+        here = os.path.join(root, *inner.split("/"))
+        if not os.path.exists(here):
+            folder = posixpath.dirname(inner)
+            beside = [posixpath.join(folder, ".env")] if project else []
+            for path in (inner, *beside):
+                _extract(top, commit, path, root)
+        if project and os.path.isfile(here):
+            base = posixpath.dirname(inner)
+            pending += [
+                (posixpath.normpath(posixpath.join(base, ref)), is_project)
+                for ref, is_project in _references(here)
+            ]
+
+
+def _references(file: str) -> list[tuple[str, bool]]:
+    """The relative paths a Compose file names: (path, whether it is a Compose file)."""
+    try:
+        with open(file, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    if not isinstance(data, dict):
+        return []
+    found: list[tuple[str, bool]] = []
+    for item in _items(data.get("include")):
+        if isinstance(item, dict):
+            found += [(p, True) for p in _items(item.get("path"))]
+            found += [(p, False) for p in _items(item.get("env_file"))]
+        else:
+            found.append((item, True))
+    services = data.get("services")
+    for service in services.values() if isinstance(services, dict) else ():
+        if not isinstance(service, dict):
+            continue
+        extends = service.get("extends")
+        if isinstance(extends, dict):
+            found += [(p, True) for p in _items(extends.get("file"))]
+        for env in _items(service.get("env_file")):
+            found += [(p, False) for p in _items(env.get("path") if isinstance(env, dict) else env)]
+    return [
+        (p, is_project)
+        for p, is_project in found
+        if isinstance(p, str) and p and "$" not in p and not os.path.isabs(p)
+    ]
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def _extract(top: str, commit: str, path: str, root: str) -> None:
+    """``path`` at ``commit`` into ``root``; nothing when it does not exist there."""
+    done = subprocess.run(
+        ["git", "-C", top, "archive", "--format=tar", commit, "--", path],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode == 0:
+        with tarfile.open(fileobj=io.BytesIO(done.stdout)) as tar:
+            tar.extractall(root, filter="data")
 
 
 def _from_root(path: str, top: str) -> str:
