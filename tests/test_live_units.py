@@ -587,3 +587,41 @@ def test_verify_cli_create_external_and_probe_image_options():
 
     out = CliRunner().invoke(app, ["verify", "--help"], env={"COLUMNS": "200"}).output
     assert "--create-external" in out and "--probe-image" in out and "topogen/busybox" not in out
+
+
+PROFILED = """\
+services:
+  web: {image: x}
+  ollama-cpu: {image: x, profiles: [cpu]}
+  ollama-gpu: {image: x, profiles: [gpu]}
+  tools: {image: x, profiles: [debug, gpu]}
+"""
+
+
+def _container(running: bool = True, oneoff: bool = False) -> dict[str, object]:
+    labels = {"com.docker.compose.oneoff": "True"} if oneoff else {}
+    return {"State": {"Running": running}, "Config": {"Labels": labels}}
+
+
+def test_attach_without_profile_takes_the_profiles_of_the_running_services(tmp_path) -> None:
+    """Compose records no profile on a container: the running services say which were on."""
+    from topogen.live import attached
+    from topogen.live.session import Options
+
+    f = tmp_path / "compose.yaml"
+    f.write_text(PROFILED)
+    containers = {
+        "web": [_container()],
+        "ollama-gpu": [_container()],
+        "ollama-cpu": [_container(running=False)],
+        "tools": [_container(oneoff=True)],  # a `compose run` does not enable its profiles
+    }
+    assert attached.inferred_profiles(pipeline.check(str(f)), containers) == ["gpu"]
+    chosen = pipeline.check(str(f), profiles=["cpu"])
+    assert attached.inferred_profiles(chosen, containers) == []  # --profile given: kept
+    session = attached.Attach(None, "p", str(f), Options(), attached.Selection())  # type: ignore[arg-type]
+    topo = session._model(containers)
+    assert topo is not None and topo.profiles == ("gpu",)
+    assert topo.together(topo.services["web"], topo.services["ollama-gpu"])
+    assert set(topo.services) == {"web", "ollama-gpu", "tools"}  # tools: in gpu as well
+    assert any("--profile not given: using gpu" in n for n in session.report.notes)

@@ -53,6 +53,19 @@ def running(containers: Mapping[str, list[dict[str, Any]]]) -> dict[str, list[di
     return found
 
 
+def inferred_profiles(
+    result: pipeline.Result, containers: Mapping[str, list[dict[str, Any]]]
+) -> list[str]:
+    """The profiles the running project was started with, as far as its containers show:
+    those of its running services, when the topology was read with none chosen (no
+    ``--profile``, no ``COMPOSE_PROFILES``). Empty when no running service has a profile."""
+    topo = result.topology
+    if topo is None or topo.profiles is not None:
+        return []
+    up = running(containers)
+    return sorted({p for name, s in topo.services.items() if name in up for p in s.profiles})
+
+
 def config_from_labels(
     containers: Mapping[str, list[dict[str, Any]]],
 ) -> tuple[list[str], list[str], str]:
@@ -151,6 +164,18 @@ class Attach(Session):
             profiles=sel.profiles,
             env_files=sel.env_files,
         )
+        chosen = None if sel.profiles is not None else inferred_profiles(result, containers)
+        if chosen:
+            self.report.notes.append(
+                f"--profile not given: using {', '.join(chosen)}, the profiles of the running "
+                "services (Compose does not record them on the containers)"
+            )
+            result = pipeline.check(
+                self.file,
+                overrides=list(sel.overrides),
+                profiles=chosen,
+                env_files=sel.env_files,
+            )
         self.report.diagnostics = [d for d in result.diagnostics if d.is_error]
         return None if result.failed() else result.topology
 
