@@ -53,14 +53,20 @@ class Target(str, Enum):
     swarm = "swarm"
 
 
-HERE = "default: the Compose project here, as docker compose finds it (COMPOSE_FILE, else compose.yaml and its override in this folder or the nearest parent)"
+#: What a command reads when it is given no file: as `docker compose` with no -f.
+HERE = (
+    "default: the Compose project docker compose finds here: COMPOSE_FILE, else compose.yaml "
+    "and its override in this folder or the nearest parent"
+)
 Files = Annotated[
     list[Path] | None,
-    typer.Argument(help=f"Topology or Compose files ({HERE}).", show_default=False),
+    typer.Argument(metavar="FILE", help=f"Topology or Compose files; {HERE}.", show_default=False),
 ]
 File = Annotated[
     Path | None,
-    typer.Argument(help=f"The topology or Compose file ({HERE}).", show_default=False),
+    typer.Argument(
+        metavar="FILE", help=f"The topology or Compose file; {HERE}.", show_default=False
+    ),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")]
@@ -234,7 +240,8 @@ def verify(
     file: Annotated[
         Path | None,
         typer.Argument(
-            help=f"The topology or Compose file ({HERE}; with --attach: the files in the project's labels).",
+            metavar="FILE",
+            help=f"The topology or Compose file; {HERE} (with --attach: the files in the project's labels).",
             show_default=False,
         ),
     ] = None,
@@ -420,7 +427,7 @@ def import_(
     output: Annotated[Path, typer.Option("--output", "-o", help="The topology file to write.")],
     compose: Annotated[
         Path | None,
-        typer.Argument(help=f"The Compose file ({HERE}).", show_default=False),
+        typer.Argument(metavar="COMPOSE", help=f"The Compose file; {HERE}.", show_default=False),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite an existing output file.")
@@ -593,6 +600,7 @@ def diff(
     sides: Annotated[
         list[str] | None,
         typer.Argument(
+            metavar="SIDES",
             help="OLD NEW, each a file or REV:PATH (as git show); with --base, only the file "
             f"({HERE}).",
             show_default=False,

@@ -33,6 +33,7 @@ __all__ = [
     "profiles_from",
 ]
 
+
 @dataclass
 class Project:
     """The merged Compose document and where each of its values came from."""
