@@ -321,3 +321,17 @@ def test_diff_base_reads_the_project_at_the_revision(tmp_path: Path) -> None:
     done = _topogen(tmp_path / "sub", "diff", "--base", "HEAD", "--format", "json")
     assert done.returncode == 0, done.stderr
     assert "9002" in done.stdout and "../compose.override.yaml" in done.stderr + done.stdout
+
+
+def test_walks_up_the_folders_one_came_through(tmp_path: Path) -> None:
+    """Through a symbolic link, Compose walks up ``$PWD`` (Go's ``os.Getwd``), not the
+    physical folders; a file the relative name would miss is named by its absolute path."""
+    _write(tmp_path, {"proj/compose.yaml": BASE_FILE, "real/sub/.keep": ""})
+    (tmp_path / "proj" / "link").symlink_to(tmp_path / "real" / "sub")
+    here = tmp_path / "proj" / "link"
+    assert same_project(here, {"PWD": str(here)}) == ("proj", {"a": [8001]})
+    _write(
+        tmp_path, {"proj/compose.yaml": "services:\n  a:\n    image: x\n    ports: ['99999:80']\n"}
+    )
+    done = _topogen(here, "validate", env={"PWD": str(here)})
+    assert f"{tmp_path / 'proj' / 'compose.yaml'}:" in done.stderr, done.stderr

@@ -438,10 +438,7 @@ def import_(
     from .importer import import_file
 
     overrides = _inputs(override) if override else []
-    if compose is None:
-        [name, *overrides] = _here(None, overrides)
-    else:
-        name = _inputs([compose])[0]
+    [name, *overrides] = _here(None, overrides) if compose is None else [str(compose), *overrides]
     files, diags = import_file(name, str(output), force=force, overrides=overrides)
     _emit(diags)
     if not files:
