@@ -261,12 +261,19 @@ def test_no_project_is_a_usage_error_as_in_compose(tmp_path: Path, args: list[st
     assert sorted(os.listdir(tmp_path)) == ["topology.yaml"]  # nothing written
 
 
-def test_a_compose_file_entry_that_names_no_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "listed,message",
+    [
+        ("compose.yaml:missing.yaml", "missing.yaml: no such file"),
+        ("", ".: is a directory"),  # set but empty: the folder itself, which Compose cannot read
+    ],
+)
+def test_a_compose_file_entry_that_names_no_file(tmp_path: Path, listed: str, message: str) -> None:
     _write(tmp_path, {"compose.yaml": BASE_FILE})
-    env = {"COMPOSE_FILE": "compose.yaml:missing.yaml"}
-    assert "missing.yaml" in _compose(tmp_path, env).stderr
+    env = {"COMPOSE_FILE": listed}
+    assert _compose(tmp_path, env).returncode != 0
     done = _topogen(tmp_path, "validate", env=env)
-    assert done.returncode == 2 and "error: missing.yaml: no such file" in done.stderr
+    assert done.returncode == 2 and f"error: {message}" in done.stderr, done.stderr
 
 
 @pytest.mark.parametrize("args", [["verify", "--live"], ["suggest"]], ids=" ".join)

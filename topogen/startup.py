@@ -5,7 +5,8 @@ without Typer.
 Click costs about 65 ms of CPU per call (bench/RESULTS.md: 9% of a call over 115 files, and
 what keeps a single-file call under 0.8x ``check-jsonschema``), so plain ``validate``
 arguments are parsed here (no file argument: the Compose project here); anything else (help,
-a typo, another command) goes to the Typer app in :mod:`topogen.cli`, which reports usage errors as usual.
+a typo, another command) goes to the Typer app in :mod:`topogen.cli`, which reports usage
+errors as usual.
 The other settings are measured the same way: the garbage collector threshold saves ~5% of a
 many-file call, skipping pydantic's plugin scan ~2%.
 """
@@ -58,8 +59,8 @@ def validate(
     **project: Any,
 ) -> int:
     """Check topologies, print their diagnostics, and return the exit code (0, 1, or 2 when a
-    file argument names no file). No files: the project ``docker compose`` reads here. Suppressed findings print only with ``show_suppressed``
-    (always in json and sarif, marked). ``compose_project`` checks each Compose file with the
+    file argument names no file). No files: the project ``docker compose`` reads here.
+    Suppressed findings print only with ``show_suppressed`` (always in json and sarif, marked). ``compose_project`` checks each Compose file with the
     files ``docker compose`` reads with it (:mod:`topogen.composefiles`)."""
     from .diagnostics import has_errors, render, sort, visible
     from .pipeline import check
