@@ -2,8 +2,9 @@
 
 A corpus root is a directory of cases. A case is a sub-directory holding a Compose project as
 its authors laid it out; the files Compose is given (``-f``, in order) are listed, relative to
-the case directory, in its ``.corpus-files``, or else found as Compose finds them
-(``compose.yaml`` ... ``docker-compose.yml``, then the matching ``.override`` file).
+the case directory, in its ``.corpus-files``, or else found as Compose finds them with no ``-f``
+in that directory (:func:`topogen.composefiles.default_files`: the first of ``compose.yaml``,
+``compose.yml``, ``docker-compose.yml``, ``docker-compose.yaml``, and the first override file).
 
 Every case goes through three checks, each with the same clean environment (PATH and HOME) and
 project name, and ``--project-directory`` set to the first file's directory:
@@ -34,10 +35,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from topogen.composefiles import default_files
+
 CHECKS = ("validate", "build", "import")
 PROFILES: tuple[tuple[str, ...], ...] = ((), ("--profile", "*"))
 PROJECT = "corpus"
-DEFAULT_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 LISTING = ".corpus-files"
 TIMEOUT = 120
 CACHE_DIR = os.path.join(os.path.expanduser("~"), ".cache", "topogen-compose-corpus")
@@ -91,13 +93,7 @@ def case_files(directory: str) -> tuple[str, ...]:
     if os.path.isfile(listing):
         with open(listing, encoding="utf-8") as fh:
             return tuple(os.path.join(directory, line.strip()) for line in fh if line.strip())
-    for name in DEFAULT_NAMES:
-        if os.path.isfile(os.path.join(directory, name)):
-            stem, ext = os.path.splitext(name)
-            override = os.path.join(directory, f"{stem}.override{ext}")
-            main = os.path.join(directory, name)
-            return (main, override) if os.path.isfile(override) else (main,)
-    return ()
+    return default_files(directory)
 
 
 def discover(roots: Iterable[str]) -> list[Case]:

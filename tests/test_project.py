@@ -18,7 +18,7 @@ import pytest
 import yaml
 from tools import compose_binary
 
-from topogen import project
+from topogen import composefiles, project
 
 ENV = {"COMPOSE_PROJECT_NAME": "t", "PATH": os.environ.get("PATH", "")}
 
@@ -176,7 +176,7 @@ def test_reset_and_override_tags(tmp_path: Any) -> None:
     assert web["volumes"][-1] == "./new:/new"
 
 
-def test_default_files_are_the_main_file_and_its_override(tmp_path: Any) -> None:
+def test_default_files_are_the_main_file_and_its_override(tmp_path: Any, monkeypatch: Any) -> None:
     write(
         tmp_path,
         {
@@ -186,7 +186,9 @@ def test_default_files_are_the_main_file_and_its_override(tmp_path: Any) -> None
     )
     (tmp_path / "sub").mkdir()
     expected = [str(tmp_path / "docker-compose.yml"), str(tmp_path / "compose.override.yaml")]
-    assert project.default_files(str(tmp_path / "sub")) == expected
+    monkeypatch.chdir(tmp_path / "sub")
+    found = composefiles.find(environ={})
+    assert found.files == ("../docker-compose.yml", "../compose.override.yaml")
     proj = project.load(expected)
     done = subprocess.run(
         [compose_binary(), "config", "--format", "json"],

@@ -53,7 +53,21 @@ class Target(str, Enum):
     swarm = "swarm"
 
 
-Files = Annotated[list[Path], typer.Argument(help="Topology files.", show_default=False)]
+#: What a command reads when it is given no file: as `docker compose` with no -f.
+HERE = (
+    "default: the Compose project docker compose finds here: COMPOSE_FILE, else compose.yaml "
+    "and its override in this folder or the nearest parent"
+)
+Files = Annotated[
+    list[Path] | None,
+    typer.Argument(metavar="FILE", help=f"Topology or Compose files; {HERE}.", show_default=False),
+]
+File = Annotated[
+    Path | None,
+    typer.Argument(
+        metavar="FILE", help=f"The topology or Compose file; {HERE}.", show_default=False
+    ),
+]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")]
 OverrideOpt = Annotated[
@@ -91,6 +105,15 @@ class Project:
         self.profiles = list(profiles) if profiles else None
         self.env_files = [str(f) for f in env_files] if env_files else None
 
+    def files(self, files: list[Path] | None) -> list[str]:
+        """The file arguments (exit 2 for one that names no file), or with none the first
+        file of the project ``docker compose`` reads here, its other files becoming overrides."""
+        if files:
+            return _inputs(files)
+        here = _here(self.env_files, self.overrides)
+        self.overrides = here[1:]
+        return here[:1]
+
     def single(self, files: list[str]) -> None:
         if self.overrides and len(files) > 1:
             raise typer.BadParameter("--override goes with a single file", param_hint="--override")
@@ -109,6 +132,34 @@ def _inputs(files: list[Path]) -> list[str]:
         sys.stderr.write("".join(missing))
         raise typer.Exit(2)
     return names
+
+
+def _here(env_files: list[str] | None = None, overrides: list[str] | None = None) -> list[str]:
+    """With no FILE: the files ``docker compose`` reads here (exit 2 when there are none)."""
+    from .composefiles import NoProject, no_project, use
+
+    if overrides:
+        raise typer.BadParameter(
+            "goes with a FILE, as docker compose -f FILE -f OVERRIDE", param_hint="--override"
+        )
+    try:
+        return use(env_files)
+    except NoProject as exc:
+        sys.stderr.write(no_project(exc))
+        raise typer.Exit(2) from None
+
+
+def _one(files: list[str], command: str) -> str:
+    """The one file a command reads whole (``suggest``, ``verify --live``); exit 2 when the
+    project here has several."""
+    if len(files) > 1:
+        typer.echo(
+            f"error: {command} reads one file, and docker compose reads {' and '.join(files)} "
+            "here: name the FILE",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return files[0]
 
 
 def _write(files: dict[str, str]) -> None:
@@ -132,7 +183,7 @@ def _emit(diags: list, fmt: Format = Format.text) -> None:  # type: ignore[type-
 
 @app.command()
 def validate(
-    files: Files,
+    files: Files = None,
     fmt: FormatOpt = Format.text,
     strict: StrictOpt = False,
     engine: Annotated[
@@ -166,12 +217,12 @@ def validate(
     from .startup import validate as run
 
     project = Project(override, profile, env_file)
-    project.single([str(f) for f in files])
+    names = [str(f) for f in files or ()]
+    project.single(names)
     if compose_project and override:
         raise typer.BadParameter(
             "--compose-project finds the override files itself", param_hint="--override"
         )
-    names = [str(f) for f in files]
     code = run(
         names, fmt.value, strict, engine, show_suppressed, compose_project, **project.kwargs()
     )
@@ -189,7 +240,8 @@ def verify(
     file: Annotated[
         Path | None,
         typer.Argument(
-            help="The topology or Compose file (with --attach: default, the files in the project's labels).",
+            metavar="FILE",
+            help=f"The topology or Compose file; {HERE} (with --attach: the files in the project's labels).",
             show_default=False,
         ),
     ] = None,
@@ -261,8 +313,8 @@ def verify(
         create_external=create_external,
         progress=lv.tty_progress,
     )
-    name = _inputs([file])[0] if file else None
     project = Project(override, profile, env_file)
+    name = _inputs([file])[0] if file else None if attach else _one(_here(), "verify --live")
     selection = lv.Selection(project.overrides, project.profiles, project.env_files)
     try:
         report = (
@@ -296,7 +348,7 @@ def _verify_usage(file: Path | None, live: bool, attach: str | None, *rest: Any)
         raise typer.BadParameter(
             "--override, --profile and --env-file go with --attach", param_hint="--live"
         )
-    if (live and file is None) or str(file) == "-":
+    if str(file) == "-":
         raise typer.BadParameter(
             "verify reads FILE from disk (--live brings it up); it does not read stdin",
             param_hint="FILE",
@@ -305,7 +357,7 @@ def _verify_usage(file: Path | None, live: bool, attach: str | None, *rest: Any)
 
 @app.command()
 def build(
-    files: Annotated[list[Path], typer.Argument(help="Topology files.", show_default=False)],
+    files: Files = None,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -335,10 +387,10 @@ def build(
     from . import pipeline
     from .startup import STDIN, STDIN_NAME, read_stdin
 
-    if output is not None and len(files) > 1:
+    if output is not None and files and len(files) > 1:
         raise typer.BadParameter("--output takes a single topology file", param_hint="--output")
-    names = _inputs(files)
     project = Project(override, profile, env_file)
+    names = project.files(files)
     project.single(names)
     if STDIN in names and output is None:
         raise typer.BadParameter(
@@ -362,7 +414,8 @@ def build(
     if any(b.result.failed(strict=strict) for b in builds):
         raise typer.Exit(1)
     if check:
-        raise typer.Exit(_report_stale(names, builds, output, targets, strict))
+        shown = names if files else [""]  # no FILE: the command names none either
+        raise typer.Exit(_report_stale(shown, builds, output, targets, strict))
     _write({path: text for b in builds for path, text in b.files.items()})
     for b in builds:
         for path in b.files:
@@ -371,8 +424,11 @@ def build(
 
 @app.command("import")
 def import_(
-    compose: Annotated[Path, typer.Argument(help="The Compose file.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The topology file to write.")],
+    compose: Annotated[
+        Path | None,
+        typer.Argument(metavar="COMPOSE", help=f"The Compose file; {HERE}.", show_default=False),
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite an existing output file.")
     ] = False,
@@ -382,7 +438,8 @@ def import_(
     from .importer import import_file
 
     overrides = _inputs(override) if override else []
-    files, diags = import_file(str(compose), str(output), force=force, overrides=overrides)
+    [name, *overrides] = _here(None, overrides) if compose is None else [str(compose), *overrides]
+    files, diags = import_file(name, str(output), force=force, overrides=overrides)
     _emit(diags)
     if not files:
         raise typer.Exit(1)
@@ -405,7 +462,7 @@ def _report_stale(
         command = [
             "topogen",
             "build",
-            name,
+            *([name] if name else []),
             *(["-o", str(output)] if output else []),
             *(arg for t in targets for arg in ("-t", t)),
             *(["--strict"] if strict else []),
@@ -416,14 +473,14 @@ def _report_stale(
     return 1 if any(b.stale for b in builds) else 0
 
 
-def _checked(file: Path, project: Project | None = None) -> Result:
+def _checked(file: Path | None, project: Project) -> Result:
     """Check a topology for a command that reads it; print its diagnostics; exit 1 when it
     could not be resolved."""
     from .pipeline import check
     from .startup import STDIN, STDIN_NAME, read_stdin
 
-    [name] = _inputs([file])
-    extra = project.kwargs() if project else {}
+    [name] = project.files([file] if file else None)
+    extra = project.kwargs()
     result = check(STDIN_NAME, read_stdin()) if name == STDIN else check(name, **extra)
     _emit(result.diagnostics)
     if result.topology is None:
@@ -433,7 +490,7 @@ def _checked(file: Path, project: Project | None = None) -> Result:
 
 @app.command()
 def reach(
-    file: Annotated[Path, typer.Argument(help="The topology file.")],
+    file: File = None,
     fmt: Annotated[
         ReachFormat, typer.Option("--format", "-f", help="table or json.")
     ] = ReachFormat.table,
@@ -471,11 +528,14 @@ def reach(
 
 @app.command()
 def explain(
-    file: Annotated[Path, typer.Argument(help="The topology or Compose file.")],
-    source: Annotated[str, typer.Argument(help="A service, host or external.", show_default=False)],
-    target: Annotated[
-        str,
-        typer.Argument(help="TO[:PORT[/PROTO]]: a service, host or external.", show_default=False),
+    args: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="[FILE] FROM TO",
+            help=f"FILE: the topology or Compose file ({HERE}). FROM: a service, host or "
+            "external. TO[:PORT[/PROTO]]: a service, host or external.",
+            show_default=False,
+        ),
     ],
     fmt: Annotated[
         VerifyFormat, typer.Option("--format", "-f", help="text or json.")
@@ -490,11 +550,14 @@ def explain(
 
     from .analysis import explain as why
 
+    if len(args) not in (2, 3):
+        raise typer.BadParameter("give [FILE] FROM TO", param_hint="[FILE] FROM TO")
+    *file, source, target = args
     try:
         name, port, proto = why.parse_target(target)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="TO") from None
-    result = _checked(file, Project(override, profile, env_file))
+    result = _checked(Path(file[0]) if file else None, Project(override, profile, env_file))
     assert result.topology is not None
     index = why.reach.Index(result.topology)
     _known(index.endpoints(), [source, name])
@@ -532,12 +595,14 @@ class FailOn(str, Enum):
 @app.command()
 def diff(
     sides: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
-            help="OLD NEW, each a file or REV:PATH (as git show); with --base, only the file.",
+            metavar="SIDES",
+            help="OLD NEW, each a file or REV:PATH (as git show); with --base, only the file "
+            f"({HERE}).",
             show_default=False,
         ),
-    ],
+    ] = None,
     base: Annotated[
         str | None,
         typer.Option(
@@ -564,11 +629,13 @@ def diff(
     """
     from . import review, revision
 
+    project = Project(override, profile, env_file)
+    if base is not None and not sides:
+        sides = project.files(None)
     try:
-        sides = review.sides(sides, base)
+        sides = review.sides(sides or [], base)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="SIDES") from None
-    project = Project(override, profile, env_file)
     for side in sides:
         if revision.split(side) is None:
             _inputs([Path(side)])
@@ -585,7 +652,7 @@ def diff(
 
 @app.command()
 def suggest(
-    file: Annotated[Path, typer.Argument(help="The topology or Compose file.")],
+    file: File = None,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write the rewritten file here instead of a diff."),
@@ -600,11 +667,12 @@ def suggest(
     """Print the networks that keep every needed or allowed connection and remove the rest, as a unified diff."""
     from . import suggest as synthesis
 
-    if output is not None and output.resolve() == file.resolve():
+    name = _inputs([file])[0] if file else _one(_here(), "suggest")
+    if output is not None and output.resolve() == Path(name).resolve():
         raise typer.BadParameter("the output would replace FILE", param_hint="--output")
     if output is not None and output.exists() and not force:
         raise typer.BadParameter(f"{output} exists (--force replaces it)", param_hint="--output")
-    found = synthesis.suggest(str(file), avoid=_engine_subnets() if engine else ())
+    found = synthesis.suggest(name, avoid=_engine_subnets() if engine else ())
     _emit(found.diagnostics)
     if not found.text:
         raise typer.Exit(1)
@@ -623,7 +691,7 @@ def _engine_subnets() -> list[str]:
 
 @app.command()
 def graph(
-    file: Annotated[Path, typer.Argument(help="The topology file.")],
+    file: File = None,
     fmt: Annotated[
         GraphFormat, typer.Option("--format", "-f", help="mermaid, dot or svg (needs Graphviz).")
     ] = GraphFormat.mermaid,

@@ -29,10 +29,13 @@ def load_env(
     then ``project_dir/.env`` or, instead, ``env_files`` (``--env-file``, relative to the
     current directory; later files win): a variable of the process environment is never
     overridden, and each file's ``${VAR}`` sees the process environment first, then the
-    files read so far. ``COMPOSE_DISABLE_ENV_FILE`` (a Go boolean) skips the default ``.env``."""
+    files read so far. ``COMPOSE_ENV_FILES`` (comma-separated) is the default of ``env_files``.
+    ``COMPOSE_DISABLE_ENV_FILE`` (a Go boolean) skips the default ``.env``; set in that
+    ``.env`` itself, only the file's ``COMPOSE_*`` settings are read, as in Compose."""
     process = dict(os.environ if environ is None else environ)
     process.setdefault("PWD", os.getcwd())
     env = Env(dict(process))
+    env_files = env_files or _listed(process.get("COMPOSE_ENV_FILES", ""))
     files, problem = _env_files(project_dir, env_files, process)
     if problem:
         env.problems.append(problem)
@@ -42,6 +45,11 @@ def load_env(
         if problem:
             env.problems.append(problem)
             break
+    quirk = not env_files and "COMPOSE_DISABLE_ENV_FILE" not in process
+    if quirk and _go_bool(read.get("COMPOSE_DISABLE_ENV_FILE", "")):
+        # Compose exports the .env's COMPOSE_* settings first, then obeys this one: the
+        # rest of the file is not read (cmd/compose setEnvWithDotEnv, then WithEnvFiles)
+        read = {k: v for k, v in read.items() if k.startswith("COMPOSE_")}
     for key, value in read.items():
         env.values.setdefault(key, value)
     return env
@@ -61,6 +69,11 @@ def _env_files(
             return [], None
     default = os.path.join(os.path.abspath(project_dir), ".env")
     return ([default] if os.path.exists(default) and not os.path.isdir(default) else []), None
+
+
+def _listed(text: str) -> list[str]:
+    """A comma-separated list as Compose reads ``COMPOSE_ENV_FILES`` (empty items dropped)."""
+    return [item for item in text.split(",") if item]
 
 
 def _go_bool(text: str) -> bool | None:

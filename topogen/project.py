@@ -28,19 +28,10 @@ __all__ = [
     "MAX_INCLUDE_DEPTH",
     "Project",
     "active_services",
-    "default_files",
     "inactive_dependencies",
     "load",
     "profiles_from",
 ]
-
-DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
-OVERRIDE_FILES = (
-    "compose.override.yml",
-    "compose.override.yaml",
-    "docker-compose.override.yml",
-    "docker-compose.override.yaml",
-)
 
 
 @dataclass
@@ -61,27 +52,6 @@ class Project:
                 file, inner = found
                 return (file, *self.sources[file].locate(inner, at_key=at_key and end == len(path)))
         return (self.files[0] if self.files else "", 1, 1)
-
-
-def default_files(directory: str) -> list[str]:
-    """The files ``docker compose`` reads without ``-f``: the first of compose.yaml, ...
-    found in ``directory`` or its nearest parent, and the override file beside it."""
-    here = os.path.abspath(directory)
-    while True:
-        found = [
-            os.path.join(here, n) for n in DEFAULT_FILES if os.path.isfile(os.path.join(here, n))
-        ]
-        if found:
-            overrides = [
-                os.path.join(here, n)
-                for n in OVERRIDE_FILES
-                if os.path.isfile(os.path.join(here, n))
-            ]
-            return found[:1] + overrides[:1]
-        parent = os.path.dirname(here)
-        if parent == here:
-            return []
-        here = parent
 
 
 def load(files: Sequence[str], *, env: Mapping[str, str] | None = None) -> Project:

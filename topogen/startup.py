@@ -4,8 +4,9 @@ without Typer.
 ``validate`` is what pre-commit runs, once over every staged file. Importing Typer and
 Click costs about 65 ms of CPU per call (bench/RESULTS.md: 9% of a call over 115 files, and
 what keeps a single-file call under 0.8x ``check-jsonschema``), so plain ``validate``
-arguments are parsed here; anything else (help, a typo, a missing file argument, another
-command) goes to the Typer app in :mod:`topogen.cli`, which reports usage errors as usual.
+arguments are parsed here (no file argument: the Compose project here); anything else (help,
+a typo, another command) goes to the Typer app in :mod:`topogen.cli`, which reports usage
+errors as usual.
 The other settings are measured the same way: the garbage collector threshold saves ~5% of a
 many-file call, skipping pydantic's plugin scan ~2%.
 """
@@ -77,13 +78,18 @@ def validate(
     **project: Any,
 ) -> int:
     """Check topologies, print their diagnostics, and return the exit code (0, 1, or 2 when a
-    file argument names no file). Suppressed findings print only with ``show_suppressed``
-    (always in json and sarif, marked). ``compose_project`` checks each Compose file with the
+    file argument names no file). No files: the project ``docker compose`` reads here.
+    Suppressed findings print only with ``show_suppressed`` (always in json and sarif, marked). ``compose_project`` checks each Compose file with the
     files ``docker compose`` reads with it (:mod:`topogen.composefiles`)."""
     from .diagnostics import has_errors, render, sort, visible
     from .pipeline import check
 
     files = list(files)
+    if not files:  # the project docker compose reads here
+        here = _project_here(project)
+        if here is None:
+            return 2
+        files, project, compose_project = here[:1], {**project, "overrides": here[1:]}, False
     missing = missing_inputs(files)
     if missing:
         sys.stderr.write("".join(missing))
@@ -117,6 +123,23 @@ def validate(
     return 1 if any(r.failed(strict=strict) for r in results) or has_errors(found) else 0
 
 
+def _project_here(project: dict[str, Any]) -> list[str] | None:
+    """With no FILE, the files ``docker compose`` reads here (:func:`composefiles.use`);
+    None after printing why there are none (usage)."""
+    from .composefiles import NoProject, no_project, use
+
+    if project.get("overrides"):
+        sys.stderr.write(
+            "error: --override goes with a FILE, as docker compose -f FILE -f OVERRIDE\n"
+        )
+        return None
+    try:
+        return use(project.get("env_files"))
+    except NoProject as exc:
+        sys.stderr.write(no_project(exc))
+        return None
+
+
 def plain_validate(args: Sequence[str]) -> tuple[list[str], str, bool, bool, bool, bool] | None:
     """``validate`` arguments (after the command name) when they need no help from Typer, else None."""
     files: list[str] = []
@@ -141,6 +164,6 @@ def plain_validate(args: Sequence[str]) -> tuple[list[str], str, bool, bool, boo
             return None
         else:
             files.append(arg)
-    if not files or fmt not in FORMATS:
+    if fmt not in FORMATS:
         return None
     return files, fmt, strict, engine, show_suppressed, compose_project
