@@ -95,3 +95,26 @@ def test_the_built_file_is_the_same_project_for_compose(tmp_path: Path) -> None:
         v["source"] for v in models[1]["services"]["web"]["volumes"]
     ]  # relative paths re-expressed
     assert "x-topogen" not in Path(out).read_text(encoding="utf-8")
+
+
+def test_a_build_beside_a_compose_file_says_compose_reads_that_file(tmp_path: Path) -> None:
+    """docker-compose.yml written beside compose.yaml is not what `docker compose` runs there:
+    the real binary picks compose.yaml, and the build says so; elsewhere it is silent."""
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: nginx\n")
+    beside = pipeline.build(str(tmp_path / "compose.yaml"), None)
+    shadow = [d for d in beside.result.diagnostics if d.rule == "output-shadowed"]
+    assert [str(tmp_path / "docker-compose.yml")] == list(beside.files)
+    assert len(shadow) == 1 and "compose.yaml" in shadow[0].message
+    pipeline.write(beside.files)
+    (tmp_path / "compose.yaml").write_text("services:\n  api:\n    image: nginx\n")
+    done = subprocess.run(
+        [compose_binary(), "config", "--services"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+    )
+    assert done.stdout.split() == ["api"]  # compose.yaml, not the output (web)
+    elsewhere = pipeline.build(str(tmp_path / "compose.yaml"), str(tmp_path / "out"))
+    assert not [d for d in elsewhere.result.diagnostics if d.rule == "output-shadowed"]

@@ -692,7 +692,30 @@ def build(
         out.files[path] = text
         if _read(path) != text:
             out.stale.append(path)
+    shadowed = _shadowed(directory, out.files)
+    if shadowed:
+        result.diagnostics = dg.sort([*result.diagnostics, result.src.finish(shadowed)])
     return out
+
+
+def _shadowed(directory: str, files: Mapping[str, str]) -> Diagnostic | None:
+    """A warning when the Compose file written is not the one ``docker compose`` reads in
+    its folder: a ``compose.yaml`` (or ``.yml``) there comes first, and Compose warns of two."""
+    from .composefiles import BASE
+
+    written = os.path.join(directory, "docker-compose.yml")
+    if written not in files:
+        return None
+    first = next((b for b in BASE if os.path.isfile(os.path.join(directory, b))), None)
+    if first is None or first == "docker-compose.yml":
+        return None
+    return dg.warning(
+        "output-shadowed",
+        f"docker-compose.yml is written beside {first}: `docker compose` in that folder reads "
+        f"{first}, not the output (and warns that it found both)",
+        (),
+        hint="build with -o DIR, or run the output as docker compose -f docker-compose.yml",
+    )
 
 
 def _read(path: str) -> str | None:

@@ -79,8 +79,9 @@ def validate(
 ) -> int:
     """Check topologies, print their diagnostics, and return the exit code (0, 1, or 2 when a
     file argument names no file). No files: the project ``docker compose`` reads here.
-    Suppressed findings print only with ``show_suppressed`` (always in json and sarif, marked). ``compose_project`` checks each Compose file with the
-    files ``docker compose`` reads with it (:mod:`topogen.composefiles`)."""
+    Suppressed findings print only with ``show_suppressed`` (always in json and sarif,
+    marked). ``compose_project`` checks each Compose file with the files ``docker compose``
+    reads with it (:mod:`topogen.composefiles`)."""
     from .diagnostics import has_errors, render, sort, visible
     from .pipeline import check
 
