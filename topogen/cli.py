@@ -526,6 +526,11 @@ def reach(
     raise typer.Exit(1 if result.failed() else 0)
 
 
+class ExplainFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
 @app.command()
 def explain(
     args: Annotated[
@@ -538,8 +543,8 @@ def explain(
         ),
     ],
     fmt: Annotated[
-        VerifyFormat, typer.Option("--format", "-f", help="text or json.")
-    ] = VerifyFormat.text,
+        ExplainFormat, typer.Option("--format", "-f", help="text or json.")
+    ] = ExplainFormat.text,
     override: OverrideOpt = None,
     profile: ProfileOpt = None,
     env_file: EnvFileOpt = None,
@@ -563,7 +568,9 @@ def explain(
     _known(index.endpoints(), [source, name])
     found = why.locate(why.explain(index, source, name, port, proto), result.where)
     text = (
-        json.dumps(found.to_json(), indent=2) + "\n" if fmt is VerifyFormat.json else found.render()
+        json.dumps(found.to_json(), indent=2) + "\n"
+        if fmt is ExplainFormat.json
+        else found.render()
     )
     sys.stdout.write(text)
     raise typer.Exit(1 if result.failed() else 0)
