@@ -387,6 +387,18 @@ def test_secrets_and_configs_from_files(tmp_path: Path) -> None:
     assert model["services"]["a"]["secrets"][1]["mode"] == 0o400
 
 
+def test_grant_modes_reach_the_stack_as_compose_reads_them(tmp_path: Path) -> None:
+    """A YAML integer is the number itself (493 is 0755); text is octal digits."""
+    (tmp_path / "s.txt").write_text("x")
+    _, model = build(
+        tmp_path,
+        HEAD + "secrets:\n  s: {file: ./s.txt}\nservices:\n  a:\n    image: busybox\n"
+        '    secrets: [{source: s, target: a, mode: 493}, {source: s, target: b, mode: "0440"},'
+        " {source: s, target: c, mode: 0644}]\n",
+    )
+    assert [g["mode"] for g in model["services"]["a"]["secrets"]] == [0o755, 0o440, 0o644]
+
+
 def test_emit_is_deterministic() -> None:
     path = os.path.join(EXAMPLES, "swarm-overlay", "topology.yaml")
     result = pipeline.check(path)

@@ -568,10 +568,20 @@ def grants(items: list[str | spec.FileRef] | None, path: Path) -> tuple[r.FileGr
         if isinstance(g, str):
             out.append(r.FileGrant(g, None, None, None, None, (*path, i), False))
         else:
-            mode = int(str(g.mode), 8) if g.mode is not None and str(g.mode).isdigit() else None
+            mode = grant_mode(g.mode)
             uid, gid = (None if x is None else str(x) for x in (g.uid, g.gid))
             out.append(r.FileGrant(g.source, g.target, uid, gid, mode, (*path, i), True))
     return tuple(out)
+
+
+def grant_mode(value: str | int | None) -> int | None:
+    """A grant's mode as Compose reads it (compose-go ``FileMode``): a YAML integer is the
+    number itself (``493`` is 0755), text is octal digits (``"0440"``, and ``0755`` kept as
+    written); None when it is neither (a ``${VAR}``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value) if value is not None else ""
+    return int(text, 8) if text and set(text) <= set("01234567") else None
 
 
 def options(s: spec.Service) -> r.Pairs:
