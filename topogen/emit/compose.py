@@ -104,16 +104,19 @@ def _is_path(text: Any) -> bool:
     return isinstance(text, str) and "://" not in text and not text.startswith(("$", "/", "~"))
 
 
-_DEFAULTED = re.compile(r"\$\{([_A-Za-z][_A-Za-z0-9]*)(:?-)(\.[^}$]*)\}")
+_DEFAULTED = re.compile(r"\$\{([_A-Za-z][_A-Za-z0-9]*)(:?-)([^}$]*)\}")
 
 
-def _path_text(text: str, host: Host) -> str:
+def _path_text(text: str, host: Host, *, bare: bool = False) -> str:
     """A relative host path re-expressed; also the relative default of ``${VAR:-./dir}`` (a
-    relative value set in the environment is still read from the output's folder)."""
-    if text.startswith("."):
+    relative value set in the environment is still read from the output's folder). A short
+    mount's source is a path only when it starts with ``.`` (else a volume name); a long
+    bind's source is a path however written (``bare``: ``config/app.yml`` too)."""
+    relative = _is_path if bare else (lambda t: t.startswith("."))
+    if relative(text):
         return host(text)
     m = _DEFAULTED.fullmatch(text)
-    if m:
+    if m and m.group(3) and relative(m.group(3)):
         return f"${{{m.group(1)}{m.group(2)}{host(m.group(3))}}}"
     return text
 
@@ -181,7 +184,7 @@ def _mount(v: Any, host: Host) -> Any:
             return ":".join([_path_text(parts[0], host), *parts[1:]])
         return v
     if isinstance(v, dict) and v.get("type") == "bind" and isinstance(v.get("source"), str):
-        return {**v, "source": _path_text(v["source"], host)}
+        return {**v, "source": _path_text(v["source"], host, bare=True)}
     return v
 
 
