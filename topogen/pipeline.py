@@ -229,6 +229,7 @@ def _analyse(
     topo = dataclasses.replace(
         topo,
         document=document.lower(written_data),
+        variables=env.values,
         interpolated=frozenset(
             path
             for path, text in iter_strings(doc.data)
