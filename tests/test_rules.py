@@ -755,6 +755,15 @@ def test_env_file_is_relative_to_the_topology(tmp_path: object) -> None:
 # ------------------------------------------------------------------------------------------ registry
 
 
+def test_overlay_not_attachable_is_a_warning_where_no_target_is_declared() -> None:
+    """A plain Compose file may be a stack file (docker stack deploy runs it as it is);
+    a topology that declares the compose target is refused."""
+    body = "networks:\n  mesh: {driver: overlay}\nservices:\n  s: {image: x, networks: [mesh]}\n"
+    for head, level in (("name: t\n", "warning"), ("name: t\ntargets: [compose]\n", "error")):
+        found = [d for d in pipeline.check("t.yaml", head + body).diagnostics]
+        assert [(d.rule, d.level.value) for d in found] == [("overlay-not-attachable", level)]
+
+
 def test_every_rule_is_registered_and_documented() -> None:
     modules = (ports, drivers, storage, names, security, references, addressing, services)
     for module in modules:

@@ -416,6 +416,7 @@ class Resolver:
             file=self.file,
             base_dir=self.base_dir,
             targets=tuple(dict.fromkeys(t.targets)),
+            targets_declared="targets" in t.model_fields_set,
             networks=networks,
             volumes={k: self.volume(k, v or spec.Volume()) for k, v in sorted(t.volumes.items())},
             secrets={k: self.grantable(k, "secret", g) for k, g in sorted(t.secrets.items())},
