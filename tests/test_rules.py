@@ -764,6 +764,26 @@ def test_overlay_not_attachable_is_a_warning_where_no_target_is_declared() -> No
         assert [(d.rule, d.level.value) for d in found] == [("overlay-not-attachable", level)]
 
 
+def test_network_mode_word_is_a_network_name_to_the_engine() -> None:
+    """Docker joins the existing network a network_mode word names ("default" is the bridge);
+    only an empty container:/service: target is refused."""
+    head = "name: t\nservices:\n  s: {image: x, network_mode: "
+    levels = {
+        mode: [
+            (d.rule, d.level.value)
+            for d in pipeline.check("t.yaml", head + mode + "}\n").diagnostics
+        ]
+        for mode in ("default", "shared_nw", '"pasta:--mtu,1280"', '"container:"', '"service:"')
+    }
+    assert levels == {
+        "default": [],
+        "shared_nw": [("invalid-network-mode", "warning")],
+        '"pasta:--mtu,1280"': [("invalid-network-mode", "warning")],
+        '"container:"': [("invalid-network-mode", "error")],
+        '"service:"': [("invalid-network-mode", "error")],
+    }
+
+
 def test_every_rule_is_registered_and_documented() -> None:
     modules = (ports, drivers, storage, names, security, references, addressing, services)
     for module in modules:
