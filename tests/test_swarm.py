@@ -397,6 +397,8 @@ def test_device_reservations_are_left_out_with_a_warning(tmp_path: Path) -> None
     _, model = build(tmp_path, text)
     reservations = model["services"]["a"]["deploy"]["resources"]["reservations"]
     assert reservations == {"memory": str(64 * 1024 * 1024)}  # 64m, and no devices
+    _, model = build(tmp_path, text.replace("          memory: 64m\n", ""))
+    assert "resources" not in model["services"]["a"].get("deploy", {})
     warned = [d.rule for d in pipeline.check(str(tmp_path / "topology.yaml")).diagnostics]
     assert "swarm-ignored-option" in warned
 
