@@ -226,6 +226,36 @@ def test_env_file_values_are_located_in_the_env_file(tmp_path: Path) -> None:
     ]
 
 
+def test_a_shared_env_file_is_a_warning_where_another_reader_reaches(tmp_path: Path) -> None:
+    """One env file for several services: the target it names is needed by one of them, not
+    proven for each. Read by one service only, or reached by none, it stays an error."""
+    env = "DATABASE_URL=postgres://db:5432/app\n"
+    text = """
+        networks: {back: {}, front: {}}
+        services:
+          api: {image: api, env_file: [shared.env], networks: [API_NET]}
+          proxy: {image: proxy, env_file: [shared.env], networks: [front]}
+          worker: {image: worker, env_file: [own.env], networks: [front]}
+          db: {image: postgres, networks: [back]}
+        """
+    files = {"shared.env": env, "own.env": env}
+
+    def levels(api_net: str) -> list[tuple[str, str]]:
+        result, _ = check(tmp_path, text.replace("API_NET", api_net), files=files)
+        return sorted(
+            (os.path.basename(d.file or ""), d.level.value)
+            for d in result.diagnostics
+            if d.rule == "needed-connection-unreachable"
+        )
+
+    assert levels("back") == [("own.env", "error"), ("shared.env", "warning")]
+    assert levels("front") == [
+        ("own.env", "error"),
+        ("shared.env", "error"),
+        ("shared.env", "error"),
+    ]
+
+
 def test_links_alias_is_a_name_of_the_linked_service(tmp_path: Path) -> None:
     result, text = check(
         tmp_path,

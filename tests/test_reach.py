@@ -126,6 +126,16 @@ def test_default_bridge_mode_has_no_dns_but_links() -> None:
     assert ix.pair("b", "a").names == ()
 
 
+def test_network_mode_default_is_the_default_bridge() -> None:
+    ix = index("""
+        services:
+          a: {image: x, network_mode: default}
+          b: {image: x, network_mode: bridge}
+        """)
+    assert edge(ix, "a", "b") == (True, ("bridge",))
+    assert edge(ix, "a", EXTERNAL)[0]
+
+
 # ------------------------------------------------------------------------ namespaces
 
 SIDECAR = """

@@ -755,6 +755,35 @@ def test_env_file_is_relative_to_the_topology(tmp_path: object) -> None:
 # ------------------------------------------------------------------------------------------ registry
 
 
+def test_overlay_not_attachable_is_a_warning_where_no_target_is_declared() -> None:
+    """A plain Compose file may be a stack file (docker stack deploy runs it as it is);
+    a topology that declares the compose target is refused."""
+    body = "networks:\n  mesh: {driver: overlay}\nservices:\n  s: {image: x, networks: [mesh]}\n"
+    for head, level in (("name: t\n", "warning"), ("name: t\ntargets: [compose]\n", "error")):
+        found = [d for d in pipeline.check("t.yaml", head + body).diagnostics]
+        assert [(d.rule, d.level.value) for d in found] == [("overlay-not-attachable", level)]
+
+
+def test_network_mode_word_is_a_network_name_to_the_engine() -> None:
+    """Docker joins the existing network a network_mode word names ("default" is the bridge);
+    only an empty container:/service: target is refused."""
+    head = "name: t\nservices:\n  s: {image: x, network_mode: "
+    levels = {
+        mode: [
+            (d.rule, d.level.value)
+            for d in pipeline.check("t.yaml", head + mode + "}\n").diagnostics
+        ]
+        for mode in ("default", "shared_nw", '"pasta:--mtu,1280"', '"container:"', '"service:"')
+    }
+    assert levels == {
+        "default": [],
+        "shared_nw": [("invalid-network-mode", "warning")],
+        '"pasta:--mtu,1280"': [("invalid-network-mode", "warning")],
+        '"container:"': [("invalid-network-mode", "error")],
+        '"service:"': [("invalid-network-mode", "error")],
+    }
+
+
 def test_every_rule_is_registered_and_documented() -> None:
     modules = (ports, drivers, storage, names, security, references, addressing, services)
     for module in modules:

@@ -387,6 +387,34 @@ def test_secrets_and_configs_from_files(tmp_path: Path) -> None:
     assert model["services"]["a"]["secrets"][1]["mode"] == 0o400
 
 
+def test_device_reservations_are_left_out_with_a_warning(tmp_path: Path) -> None:
+    """The v3 stack format has no ``reservations.devices`` (docker stack config refuses it)."""
+    text = (
+        HEAD + "services:\n  a:\n    image: busybox\n    deploy:\n      resources:\n"
+        "        reservations:\n          memory: 64m\n"
+        "          devices: [{driver: nvidia, count: 1, capabilities: [gpu]}]\n"
+    )
+    _, model = build(tmp_path, text)
+    reservations = model["services"]["a"]["deploy"]["resources"]["reservations"]
+    assert reservations == {"memory": str(64 * 1024 * 1024)}  # 64m, and no devices
+    _, model = build(tmp_path, text.replace("          memory: 64m\n", ""))
+    assert "resources" not in model["services"]["a"].get("deploy", {})
+    warned = [d.rule for d in pipeline.check(str(tmp_path / "topology.yaml")).diagnostics]
+    assert "swarm-ignored-option" in warned
+
+
+def test_grant_modes_reach_the_stack_as_compose_reads_them(tmp_path: Path) -> None:
+    """A YAML integer is the number itself (493 is 0755); text is octal digits."""
+    (tmp_path / "s.txt").write_text("x")
+    _, model = build(
+        tmp_path,
+        HEAD + "secrets:\n  s: {file: ./s.txt}\nservices:\n  a:\n    image: busybox\n"
+        '    secrets: [{source: s, target: a, mode: 493}, {source: s, target: b, mode: "0440"},'
+        " {source: s, target: c, mode: 0644}]\n",
+    )
+    assert [g["mode"] for g in model["services"]["a"]["secrets"]] == [0o755, 0o440, 0o644]
+
+
 def test_emit_is_deterministic() -> None:
     path = os.path.join(EXAMPLES, "swarm-overlay", "topology.yaml")
     result = pipeline.check(path)

@@ -364,7 +364,8 @@ def import_file(
     does, and ``include:``/``extends:`` are followed: the topology is the merged project.
     Relative host paths are re-expressed from the topology's folder, so it means the same
     wherever it is written."""
-    from .emit.compose import Paths, rebase
+    from .dotenv import load_env
+    from .emit.compose import Paths, interpolator, rebase
     from .pipeline import _follows_files
 
     src = source.load_path(compose)
@@ -387,7 +388,8 @@ def import_file(
     if any(d.is_error for d in diags):
         return {}, diags
     out_dir = os.path.dirname(os.path.abspath(output))
-    data = rebase(data, Paths(os.path.dirname(os.path.abspath(compose)), out_dir).host)
+    here = os.path.dirname(os.path.abspath(compose))
+    data = rebase(data, Paths(here, out_dir).host, interpolator(load_env(here).values))
     name = os.path.relpath(os.path.abspath(compose), out_dir).replace(os.sep, "/")
     return {output: dump(lift(data), name)}, diags
 

@@ -259,7 +259,9 @@ def deploy(s: r.Service) -> dict[str, Any]:
     for key, (kind, name) in RESOURCE_OPTIONS.items():
         if options.get(key) is not None:
             res.setdefault(kind, {}).setdefault(name, options[key])
-    if res:
+    res.get("reservations", {}).pop("devices", None)  # the v3 format has none: swarm refuses it
+    d.pop("resources", None)
+    if res := {k: v for k, v in res.items() if v}:
         d["resources"] = {k: resources(v) for k, v in res.items()}
     if "replicas" not in d and s.replicas is not None:  # written as scale
         d["replicas"] = s.replicas

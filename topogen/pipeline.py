@@ -236,6 +236,7 @@ def _analyse(
     topo = dataclasses.replace(
         topo,
         document=document.lower(written_data),
+        variables=env.values,
         interpolated=frozenset(tree.references),
     )
     if "swarm" in topo.targets:
@@ -367,20 +368,28 @@ NULLABLE = frozenset(("command", "deploy", "develop", "entrypoint", "pid", "umas
 
 
 def _nulls(view: Any) -> list[Diagnostic]:
-    services = view.get("services") if isinstance(view, dict) else None
-    if not isinstance(services, dict):
+    """Keys set to null that Compose refuses: a service's (but :data:`NULLABLE`), and every key
+    of a network, volume, secret or config but topogen's typed additions (lowered away)."""
+    from .document import NETWORK_SUGAR, VOLUME_KINDS
+
+    if not isinstance(view, dict):
         return []
+    typed = {"networks": NETWORK_SUGAR, "volumes": frozenset(VOLUME_KINDS)}
+    sections = ("services", "networks", "volumes", "secrets", "configs")
     return [
         error(
             "invalid-value",
             f"{key} is null, which Compose refuses: give it a value or remove it",
-            ("services", name, key),
+            (section, name, key),
             at_key=True,
         )
-        for name, body in services.items()
+        for section in sections
+        if isinstance(view.get(section), dict)
+        for allowed in [NULLABLE if section == "services" else typed.get(section, frozenset())]
+        for name, body in view[section].items()
         if isinstance(body, dict)
         for key, value in body.items()
-        if value is None and key not in NULLABLE
+        if value is None and key not in allowed
     ]
 
 

@@ -416,6 +416,7 @@ class Resolver:
             file=self.file,
             base_dir=self.base_dir,
             targets=tuple(dict.fromkeys(t.targets)),
+            targets_declared="targets" in t.model_fields_set,
             networks=networks,
             volumes={k: self.volume(k, v or spec.Volume()) for k, v in sorted(t.volumes.items())},
             secrets={k: self.grantable(k, "secret", g) for k, g in sorted(t.secrets.items())},
@@ -568,10 +569,20 @@ def grants(items: list[str | spec.FileRef] | None, path: Path) -> tuple[r.FileGr
         if isinstance(g, str):
             out.append(r.FileGrant(g, None, None, None, None, (*path, i), False))
         else:
-            mode = int(str(g.mode), 8) if g.mode is not None and str(g.mode).isdigit() else None
+            mode = grant_mode(g.mode)
             uid, gid = (None if x is None else str(x) for x in (g.uid, g.gid))
             out.append(r.FileGrant(g.source, g.target, uid, gid, mode, (*path, i), True))
     return tuple(out)
+
+
+def grant_mode(value: str | int | None) -> int | None:
+    """A grant's mode as Compose reads it (compose-go ``FileMode``): a YAML integer is the
+    number itself (``493`` is 0755), text is octal digits (``"0440"``, and ``0755`` kept as
+    written); None when it is neither (a ``${VAR}``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value) if value is not None else ""
+    return int(text, 8) if text and set(text) <= set("01234567") else None
 
 
 def options(s: spec.Service) -> r.Pairs:
@@ -657,7 +668,7 @@ def dump(model: Any) -> Any:
 # ---------------------------------------------------------------------- ports
 
 _PORT_RE = re.compile(
-    r"^(?:(?:(?P<ip>\[[0-9a-fA-F:.]+\]|[0-9.]+|[0-9a-fA-F:]*:[0-9a-fA-F:]*):)?(?P<host>[0-9]*(?:-[0-9]+)?):)?"
+    r"^(?:(?:(?P<ip>\[[0-9a-fA-F:.]+\]|[0-9.]*|[0-9a-fA-F:]*:[0-9a-fA-F:]*):)?(?P<host>[0-9]*(?:-[0-9]+)?):)?"
     r"(?P<container>[0-9]+(?:-[0-9]+)?)(?:/(?P<proto>[a-zA-Z]+))?$"
 )
 

@@ -328,6 +328,12 @@ class Topology:
     #: The synthesized layout (a :class:`topogen.synth.Layout`) when the topology asked for
     #: one (``synthesize:``) or has ``subnet: auto`` networks; None otherwise.
     synthesized: Any = field(default=None, compare=False, repr=False)
+    #: The variables the analysis interpolated with (environment, ``.env``, ``--env-file``):
+    #: the Compose target anchors a path whose variable holds a relative value. None when unknown.
+    variables: Mapping[str, str] | None = field(default=None, compare=False, repr=False)
+    #: Whether the file said ``targets:`` (or ``x-topogen: {targets: ...}``); a plain Compose
+    #: file did not, and may be read by ``docker stack deploy`` as well as by ``docker compose``.
+    targets_declared: bool = True
 
     def is_interpolated(self, path: Path) -> bool:
         """Whether the value at ``path`` (or the list item holding it) was written with a variable."""

@@ -96,7 +96,7 @@ class Index:
                 name,
                 tuple(a.network for a in s.attachments if a.network in self.topo.networks),
             )
-        if mode == "bridge":
+        if mode in ("bridge", "default"):  # "default" is the engine's name for bridge on Linux
             return Namespace("networks", name, (DEFAULT_BRIDGE,))
         if mode in ("host", "none"):
             return Namespace(mode, HOST if mode == "host" else name)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import resolved as r
 from ..resolve import split_colons
+from ..substitution import interpolate
 from . import HEADER, render
 
 FILENAME = "docker-compose.yml"
@@ -25,7 +26,7 @@ ORDER = ("name", "include", "services", "networks", "volumes", "secrets", "confi
 def emit(topo: r.Topology, out_dir: str) -> dict[str, str]:
     """Render the Compose file; relative host paths are rewritten relative to ``out_dir``."""
     paths = Paths(topo.base_dir, out_dir)
-    doc = rebase(dict(topo.document), paths.host)
+    doc = rebase(dict(topo.document), paths.host, interpolator(topo.variables))
     doc["name"] = doc.get("name") or topo.name
     ordered = {k: doc[k] for k in ORDER if k in doc}
     ordered.update((k, v) for k, v in doc.items() if k not in ordered)
@@ -79,13 +80,27 @@ class Paths:
 # ---------------------------------------------------------------------- relative paths
 
 Host = Callable[[str], str]
+#: A text interpolated as ``docker compose`` would (the variables the build read).
+Value = Callable[[str], str]
 
 
-def rebase(doc: dict[str, Any], host: Host) -> dict[str, Any]:
+def interpolator(variables: Mapping[str, str] | None) -> Value | None:
+    if variables is None:
+        return None
+    return lambda text: interpolate(text, variables).text
+
+
+def rebase(doc: dict[str, Any], host: Host, value: Value | None = None) -> dict[str, Any]:
     """The document with every relative host path that Compose resolves against the project
     folder re-expressed through ``host`` (Compose's list: build contexts, env and label
-    files, bind sources, secret and config files, local bind volumes, include paths)."""
+    files, bind sources, secret and config files, local bind volumes, include paths).
+
+    A path that starts with a variable (``${DATA}:/data``) keeps its text; when ``value``
+    says it comes out relative (``DATA=./data`` in the ``.env``), it is anchored at the
+    project folder (``../app/${DATA}``), as Compose reads it beside the original."""
     out = dict(doc)
+    if value is not None:
+        host = _Anchoring(host, value)
     if isinstance(out.get("services"), dict):
         out["services"] = {
             k: _service(s, host) if isinstance(s, dict) else s for k, s in out["services"].items()
@@ -104,16 +119,48 @@ def _is_path(text: Any) -> bool:
     return isinstance(text, str) and "://" not in text and not text.startswith(("$", "/", "~"))
 
 
-_DEFAULTED = re.compile(r"\$\{([_A-Za-z][_A-Za-z0-9]*)(:?-)(\.[^}$]*)\}")
+def _dotted(text: str) -> bool:
+    return text.startswith(".")
 
 
-def _path_text(text: str, host: Host) -> str:
+class _Anchoring:
+    """``host``, and also the variable-led paths whose value is relative (see :func:`rebase`)."""
+
+    def __init__(self, host: Host, value: Value) -> None:
+        self.host, self.value = host, value
+
+    def __call__(self, path: str) -> str:
+        return self.host(path)
+
+    def variable(self, text: str, relative: Callable[[str], bool]) -> str | None:
+        """``text`` anchored at the project folder, or None when it stays as written."""
+        resolved = self.value(text)
+        m = _DEFAULTED.fullmatch(text)
+        if m and resolved == m.group(3):
+            return None  # the default is used: it is re-expressed itself
+        anchor = self.host(".")
+        if not resolved or not relative(resolved) or anchor == ".":
+            return None
+        return f"{anchor}/{text}"
+
+
+_DEFAULTED = re.compile(r"\$\{([_A-Za-z][_A-Za-z0-9]*)(:?-)([^}$]*)\}")
+
+
+def _path_text(text: str, host: Host, *, bare: bool = False) -> str:
     """A relative host path re-expressed; also the relative default of ``${VAR:-./dir}`` (a
-    relative value set in the environment is still read from the output's folder)."""
-    if text.startswith("."):
+    relative value set in the environment is still read from the output's folder). A short
+    mount's source is a path only when it starts with ``.`` (else a volume name); a long
+    bind's source is a path however written (``bare``: ``config/app.yml`` too)."""
+    relative = _is_path if bare else _dotted
+    if relative(text):
         return host(text)
+    if isinstance(host, _Anchoring) and text.startswith("$"):
+        anchored = host.variable(text, relative)
+        if anchored is not None:
+            return anchored
     m = _DEFAULTED.fullmatch(text)
-    if m:
+    if m and m.group(3) and relative(m.group(3)):
         return f"${{{m.group(1)}{m.group(2)}{host(m.group(3))}}}"
     return text
 
@@ -163,12 +210,16 @@ def _context_path(v: Any) -> bool:
 
 def _files(value: Any, host: Host) -> Any:
     if isinstance(value, str):
-        return host(value) if _is_path(value) else value
+        return _path_text(value, host, bare=True)
     if isinstance(value, list):
         return [
             _files(v, host)
             if not isinstance(v, dict)
-            else ({**v, "path": host(v["path"])} if _is_path(v.get("path")) else v)
+            else (
+                {**v, "path": _path_text(v["path"], host, bare=True)}
+                if isinstance(v.get("path"), str)
+                else v
+            )
             for v in value
         ]
     return value
@@ -181,13 +232,13 @@ def _mount(v: Any, host: Host) -> Any:
             return ":".join([_path_text(parts[0], host), *parts[1:]])
         return v
     if isinstance(v, dict) and v.get("type") == "bind" and isinstance(v.get("source"), str):
-        return {**v, "source": _path_text(v["source"], host)}
+        return {**v, "source": _path_text(v["source"], host, bare=True)}
     return v
 
 
 def _file(v: Any, host: Host) -> Any:
-    if isinstance(v, dict) and _is_path(v.get("file")):
-        return {**v, "file": host(v["file"])}
+    if isinstance(v, dict) and isinstance(v.get("file"), str):
+        return {**v, "file": _path_text(v["file"], host, bare=True)}
     return v
 
 

@@ -201,24 +201,32 @@ def option_wrong_driver(topo: Topology) -> Iterator[Diagnostic]:
                 )
 
 
-@reports(error="overlay-not-attachable")
+@reports(error="overlay-not-attachable", warning="overlay-not-attachable")
 def overlay_not_attachable(topo: Topology) -> Iterator[Diagnostic]:
     """An overlay network that Compose containers join is not ``attachable`` ("not manually attachable").
 
     ``{driver: overlay}`` used by a service of a ``compose`` target: add ``attachable: true``.
+    A warning in a file that declares no ``targets`` (a plain Compose file): it may be a stack
+    file, which ``docker stack deploy`` runs as it is.
     """
     if "compose" not in topo.targets:
         return
+    make = error if topo.targets_declared else warning
+    hint = "set attachable: true" + (
+        ""
+        if topo.targets_declared
+        else " (a file for docker stack deploy: x-topogen: {targets: [swarm]})"
+    )
     used = {a.network for s in topo.services.values() for a in s.attachments}
     for n in _managed(topo):
         if n.driver == "overlay" and n.key in used and n.attachable is not True:
             path = (*n.path, "attachable") if n.attachable is False else n.path
-            yield error(
+            yield make(
                 "overlay-not-attachable",
                 f"overlay network {n.key} is joined by Compose containers but is not attachable",
                 path,
                 at_key=n.attachable is None,
-                hint="set attachable: true",
+                hint=hint,
             )
 
 

@@ -61,7 +61,7 @@ def _written(index: reach.Index, name: str) -> set[str]:
 
 @reports(
     error="needed-connection-unreachable",
-    warning=("dependency-unreachable", "needed-port-undeclared"),
+    warning=("needed-connection-unreachable", "dependency-unreachable", "needed-port-undeclared"),
 )
 def needed_connections(topo: Topology) -> Iterator[Diagnostic]:
     """A service names another (URL, ``host:port``, host variable) that it cannot reach (an
@@ -70,6 +70,8 @@ def needed_connections(topo: Topology) -> Iterator[Diagnostic]:
 
     ``web: {networks: [front], environment: {DATABASE_URL: "postgres://u:p@db:5432/app"}}`` with
     ``db: {networks: [back]}``: web refers to db:5432 but shares no network with it.
+    A warning when the evidence is an env file that another service reads and reaches the
+    target through: shared configuration names it, not this service.
     """
     index = reach.Index(topo)
     found = [n for n in needs.needed(topo) if _runs(topo, n)]
@@ -85,12 +87,17 @@ def _unreachable(index: reach.Index, found: list[needs.Need]) -> Iterator[Diagno
         if not why:
             continue
         if n.kind in _NAMED:
+            other = _sharer(index, found, n)
+            also = (
+                f" (the env file is shared: {other} reads it too and reaches it)" if other else ""
+            )
             yield _diagnostic(
                 "needed-connection-unreachable",
-                Level.ERROR,
-                f"{n.source} refers to {_what(n)} but {why}",
+                Level.WARNING if other else Level.ERROR,
+                f"{n.source} refers to {_what(n)} but {why}{also}",
                 n,
-                f"attach {n.source} and {n.target} to a common network",
+                f"attach {n.source} and {n.target} to a common network"
+                + (f", or give {n.source} an env file of its own" if other else ""),
             )
         elif (
             n.kind == "depends_on"
@@ -105,6 +112,24 @@ def _unreachable(index: reach.Index, found: list[needs.Need]) -> Iterator[Diagno
                 n,
                 "if it connects to it, attach both to a common network; else ignore",
             )
+
+
+def _sharer(index: reach.Index, found: list[needs.Need], n: needs.Need) -> str | None:
+    """Another service that reads the env file holding ``n``'s evidence and reaches its target."""
+    if n.location is None or "env_file" not in n.evidence:
+        return None
+    return next(
+        (
+            m.source
+            for m in found
+            if m.source != n.source
+            and m.target == n.target
+            and m.location is not None
+            and m.location[0] == n.location[0]
+            and not _blocked(index, m)
+        ),
+        None,
+    )
 
 
 def _networkless(index: reach.Index, n: needs.Need) -> bool:

@@ -135,11 +135,13 @@ def dependency_without_healthcheck(topo: Topology) -> Iterator[Diagnostic]:
                 )
 
 
-@reports(error=("invalid-network-mode", "undefined-service"))
+@reports(error=("invalid-network-mode", "undefined-service"), warning="invalid-network-mode")
 def network_mode(topo: Topology) -> Iterator[Diagnostic]:
     """``network_mode`` is one of host, none, bridge, service:X, container:X, and X exists.
 
-    ``network_mode: service:mian-app``.
+    ``network_mode: service:mian-app``, ``network_mode: "container:"``. Any other word is a
+    warning: the engine joins the existing network of that name (or refuses it when there is
+    none), and Podman reads its own modes (``pasta``, ``slirp4netns``).
     """
     for s in topo.services.values():
         mode = s.network_mode
@@ -147,7 +149,7 @@ def network_mode(topo: Topology) -> Iterator[Diagnostic]:
             continue
         path = (*s.path, "network_mode")
         kind, _, target = mode.partition(":")
-        if mode in ("host", "none", "bridge"):
+        if mode in ("host", "none", "bridge", "default"):
             continue
         if kind == "service" and target:
             if target not in topo.services:
@@ -163,12 +165,22 @@ def network_mode(topo: Topology) -> Iterator[Diagnostic]:
                     f'service "{s.name}" cannot share its own network namespace',
                     path,
                 )
-        elif kind != "container" or not target:
-            yield error(
+        elif kind in ("container", "service"):
+            if not target:
+                yield error(
+                    "invalid-network-mode",
+                    f'invalid network_mode "{mode}"',
+                    path,
+                    hint="use host, none, bridge, service:NAME or container:NAME",
+                )
+        else:
+            yield warning(
                 "invalid-network-mode",
-                f'invalid network_mode "{mode}"',
+                f'network_mode "{mode}" is not host, none, bridge, service: or container:, '
+                f'so the engine joins the existing network named "{mode}" (Podman also reads '
+                "its own modes, such as pasta); topogen does not analyse it",
                 path,
-                hint="use host, none, bridge, service:NAME or container:NAME",
+                hint=f"for a network, write networks: {{{mode}: {{external: true}}}}",
             )
 
 

@@ -205,13 +205,21 @@ def swarm_ignored_option(topo: Topology) -> Iterator[Diagnostic]:
     ``privileged: true``, ``pid``, ``ipc``, ``devices``, ``security_opt``, ``shm_size``,
     ``platform``, ``gpus``, ``profiles``, ``cpu_shares``, ``healthcheck.start_interval``, a
     network's ``mac_address``/``priority``, a port's ``name``/``app_protocol``, a bind's
-    ``create_host_path``/``selinux``.
+    ``create_host_path``/``selinux``, ``deploy.resources.reservations.devices`` (GPUs).
     """
     for s in topo.services.values():
         found = [
             ((*s.path, k), f"{k}: {SWARM_DROPPED[k]}") for k, _ in s.options if k in SWARM_DROPPED
         ]
         found += [((*s.path, "privileged"), "privileged")] if s.privileged else []
+        reserved = (s.deploy.written.get("resources") or {}).get("reservations") or {}
+        if "devices" in reserved:
+            found.append(
+                (
+                    (*s.path, "deploy", "resources", "reservations", "devices"),
+                    "deploy.resources.reservations.devices",
+                )
+            )
         found += [
             ((*s.path, "healthcheck", k), f"healthcheck.{k}")
             for k in DROPPED_HEALTHCHECK
