@@ -3,8 +3,9 @@ against one ``topogen reach`` of the larger side, and ``topogen explain`` of one
 ``topogen validate`` of the same file. Run by ``bench/run.py`` (``--review-only`` for just
 these rows).
 
-The second side is the generated topology with :data:`MOVED` services moved to the next
-network (a new static address there): the kind of change a pull request makes.
+The second side is the generated topology with :data:`MOVED` services also joining the next
+network (a new static address there; they stay on their own, where the service their URL names
+is): the kind of change a pull request makes.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ MOVED = 5
 
 
 def moved(text: str, n: int, count: int = MOVED) -> str:
-    """``generate.py N`` with services 0..count-1 moved from network ``i % nets`` to the next
+    """``generate.py N`` with services 0..count-1, on network ``i % nets``, also on the next
     one, at host address 200 + i (unused: each network holds about N / nets services)."""
     import generate
 
@@ -33,11 +34,12 @@ def moved(text: str, n: int, count: int = MOVED) -> str:
     for i in range(min(count, n)):
         old, new = i % nets, (i + 1) % nets
         pattern = (
-            rf"(  svc{i}:\n(?:    .*\n|      .*\n)*?      )net{old}: \{{ipv4_address: [0-9.]+\}}"
+            rf"(  svc{i}:\n(?:    .*\n|      .*\n)*?      )(net{old}: \{{ipv4_address: [0-9.]+\}})"
         )
+        address = f"{generate.subnet(new)}.{200 + i}"
         text, found = re.subn(
             pattern,
-            rf"\g<1>net{new}: {{ipv4_address: {generate.subnet(new)}.{200 + i}}}",
+            rf"\g<1>\g<2>\n      net{new}: {{ipv4_address: {address}}}",
             text,
             count=1,
         )
