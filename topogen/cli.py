@@ -136,17 +136,16 @@ def _inputs(files: list[Path]) -> list[str]:
 
 def _here(env_files: list[str] | None = None, overrides: list[str] | None = None) -> list[str]:
     """With no FILE: the files ``docker compose`` reads here (exit 2 when there are none)."""
-    from .composefiles import NoProject, no_project, use
+    from .composefiles import use
 
     if overrides:
         raise typer.BadParameter(
             "goes with a FILE, as docker compose -f FILE -f OVERRIDE", param_hint="--override"
         )
-    try:
-        return use(env_files)
-    except NoProject as exc:
-        sys.stderr.write(no_project(exc))
-        raise typer.Exit(2) from None
+    files = use(env_files)
+    if files is None:
+        raise typer.Exit(2)
+    return files
 
 
 def _one(files: list[str], command: str) -> str:

@@ -221,20 +221,24 @@ def _shown(path: str, wd: str) -> str:
     return rel if os.path.realpath(rel) == os.path.realpath(path) else path
 
 
-def use(env_files: Sequence[str] | None = None) -> list[str]:
+def use(env_files: Sequence[str] | None = None) -> list[str] | None:
     """For a command given no FILE: :func:`find`'s files, after writing its warnings to
     stderr and adding to this process's environment the variables Compose would have (so
-    that interpolation, profiles and the project name see them); raises :class:`NoProject`."""
+    that interpolation, profiles and the project name see them); None after writing why
+    there is no project (the command then exits 2)."""
     import sys
 
-    found = find(env_files)
+    try:
+        found = find(env_files)
+    except NoProject as exc:
+        sys.stderr.write(_no_project(exc))
+        return None
     sys.stderr.writelines(f"warning: {w}\n" for w in found.warnings)
     os.environ.update(found.environ)
     return list(found.files)
 
 
-def no_project(exc: NoProject) -> str:
-    """The lines a command prints when :func:`use` finds no project (then exits 2)."""
+def _no_project(exc: NoProject) -> str:
     hint = (
         "\n    hint: name the FILE, or run where docker compose finds its compose.yaml "
         "(this folder or a parent), or set COMPOSE_FILE"

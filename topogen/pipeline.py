@@ -710,13 +710,14 @@ def build(
 def _shadowed(directory: str, files: Mapping[str, str]) -> Diagnostic | None:
     """A warning when the Compose file written is not the one ``docker compose`` reads in
     its folder: a ``compose.yaml`` (or ``.yml``) there comes first, and Compose warns of two."""
-    from .composefiles import BASE
+    from .composefiles import default_files
 
     written = os.path.join(directory, "docker-compose.yml")
     if written not in files:
         return None
-    first = next((b for b in BASE if os.path.isfile(os.path.join(directory, b))), None)
-    if first is None or first == "docker-compose.yml":
+    read = default_files(directory)  # what Compose reads there once the output is written
+    first = os.path.basename(read[0]) if read else "docker-compose.yml"
+    if first == "docker-compose.yml":
         return None
     return dg.warning(
         "output-shadowed",

@@ -60,7 +60,7 @@ def _no_plugin_loader() -> None:
     ``importlib.metadata`` (with email, zipfile, csv...) only to look for entry points, which
     ``PYDANTIC_DISABLE_PLUGINS`` then tells it not to read: ~5% of the instructions of a
     one-file ``topogen validate``. Pydantic uses only its ``get_plugins()``, which returns no
-    plugins when they are disabled; ``tests/test_startup.py`` holds the real module to that.
+    plugins when they are disabled; ``tests/test_imports.py`` holds the real module to that.
     """
     name = "pydantic.plugin._loader"
     if name not in sys.modules:
@@ -128,18 +128,14 @@ def validate(
 def _project_here(project: dict[str, Any]) -> list[str] | None:
     """With no FILE, the files ``docker compose`` reads here (:func:`composefiles.use`);
     None after printing why there are none (usage)."""
-    from .composefiles import NoProject, no_project, use
+    from .composefiles import use
 
     if project.get("overrides"):
         sys.stderr.write(
             "error: --override goes with a FILE, as docker compose -f FILE -f OVERRIDE\n"
         )
         return None
-    try:
-        return use(project.get("env_files"))
-    except NoProject as exc:
-        sys.stderr.write(no_project(exc))
-        return None
+    return use(project.get("env_files"))
 
 
 def plain_validate(args: Sequence[str]) -> tuple[list[str], str, bool, bool, bool, bool] | None:
